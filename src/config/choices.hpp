@@ -1,0 +1,60 @@
+#pragma once
+// The spelling of every enum value in the config file. The loader parses
+// with these tables and to_string() prints with them, so they cannot drift.
+#include <array>
+#include <string_view>
+
+#include "config/config.hpp"
+
+namespace sniproxy::config {
+
+template <class E>
+struct Choice {
+  std::string_view name;
+  E value;
+};
+
+inline constexpr std::array<Choice<Protocol>, 2> kProtocols{{
+    {"tls", Protocol::tls},
+    {"http", Protocol::http},
+}};
+
+inline constexpr std::array<Choice<ForwardingMode>, 3> kForwardingModes{{
+    {"auto", ForwardingMode::automatic},
+    {"copy", ForwardingMode::copy},
+    {"splice", ForwardingMode::splice},
+}};
+
+// `none` is not written in a config: it is what leaving the key out means.
+inline constexpr std::array<Choice<ProxyProtocol>, 2> kProxyProtocols{{
+    {"v1", ProxyProtocol::v1},
+    {"v2", ProxyProtocol::v2},
+}};
+
+inline constexpr std::array<Choice<LogFormat>, 2> kLogFormats{{
+    {"text", LogFormat::text},
+    {"json", LogFormat::json},
+}};
+
+inline constexpr std::array<Choice<AddressPreference>, 4> kAddressPreferences{{
+    {"ipv4", AddressPreference::ipv4_first},
+    {"ipv6", AddressPreference::ipv6_first},
+    {"ipv4-only", AddressPreference::ipv4_only},
+    {"ipv6-only", AddressPreference::ipv6_only},
+}};
+
+inline constexpr std::array<Choice<XdpMode>, 3> kXdpModes{{
+    {"auto", XdpMode::automatic},
+    {"native", XdpMode::native},
+    {"generic", XdpMode::generic},
+}};
+
+// log_level stays a string in Config; these are its accepted values.
+inline constexpr std::array<Choice<std::string_view>, 4> kLogLevels{{
+    {"debug", "debug"},
+    {"info", "info"},
+    {"warn", "warn"},
+    {"error", "error"},
+}};
+
+}  // namespace sniproxy::config

@@ -1,0 +1,163 @@
+#pragma once
+// The typed configuration. Produced by config::load() from TOML; everything
+// downstream reads only these types. Defaults here are the documented ones.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/address.hpp"
+
+namespace sniproxy::config {
+
+using Millis = std::chrono::milliseconds;
+
+// Where a value came from, for messages about it after loading.
+struct SourceLocation {
+  std::string file;
+  std::uint32_t line = 0;
+  std::uint32_t column = 0;
+};
+
+enum class Protocol : std::uint8_t { tls, http };
+// How a connection's bytes move once it is routed. copy: recv/send through
+// userspace buffers; splice: socket -> pipe -> socket inside the kernel;
+// automatic ("auto"): chosen per connection and direction (see
+// proxy/forwarding_choice.hpp).
+enum class ForwardingMode : std::uint8_t { automatic, copy, splice };
+enum class ProxyProtocol : std::uint8_t { none, v1, v2 };
+enum class LogFormat : std::uint8_t { text, json };
+enum class AddressPreference : std::uint8_t { ipv4_first, ipv6_first, ipv4_only, ipv6_only };
+
+// What a route (or a listener's fallback) does with a connection.
+struct Target {
+  enum class Kind : std::uint8_t {
+    backend,  // connect to host:port (host is an IP literal or a DNS name)
+    resolve,  // connect to the requested server name itself, on `port`
+    deny,     // refuse
+  };
+  Kind kind = Kind::deny;
+  std::string host;  // backend only; IPv6 without brackets
+  std::uint16_t port = 0;
+  ProxyProtocol proxy_protocol = ProxyProtocol::none;
+  // Open-proxy guard override for `resolve` targets: allow destinations
+  // that are loopback, private, link-local or the proxy's own addresses.
+  // (A `backend` is the operator's explicit choice and is not guarded.)
+  bool allow_private = false;
+};
+
+enum class PatternKind : std::uint8_t { exact, wildcard, regex };
+
+struct Route {
+  // As written: "example.com", "*.example.com", "~^api[0-9]+\.example\.com$".
+  std::string pattern;
+  PatternKind kind = PatternKind::exact;
+  // exact: the normalised name; wildcard: the suffix including the leading
+  // dot (".example.com"); regex: the expression without the '~'.
+  std::string key;
+  Target target;
+  SourceLocation where;
+};
+
+struct RouteTable {
+  std::string name;
+  std::vector<Route> routes;  // file order
+};
+
+struct Listener {
+  std::string name;  // defaults to the address text
+  Endpoint address;
+  Protocol protocol = Protocol::tls;
+  std::string table;                   // must name a [tables.X]
+  std::optional<Target> fallback;      // unparseable or unmatched requests
+  std::optional<IpAddress> source;     // bind address for upstream connects
+  std::optional<ForwardingMode> mode;  // overrides [forwarding] mode
+  SourceLocation where;
+};
+
+struct Timeouts {
+  Millis hello{5'000};      // accept -> complete ClientHello / request head
+  Millis connect{5'000};    // upstream connect, per address tried
+  Millis idle{300'000};     // no byte either way
+  Millis shutdown{30'000};  // drain on SIGTERM before forcing close
+};
+
+struct Limits {
+  std::uint32_t max_connections = 50'000;        // whole process
+  std::uint32_t max_connections_per_source = 0;  // 0 = unlimited
+  std::uint32_t max_hello_size = 65'536;         // bytes of ClientHello / request head
+};
+
+struct Dns {
+  std::vector<Endpoint> servers;  // empty: /etc/resolv.conf
+  AddressPreference prefer = AddressPreference::ipv4_first;
+  Millis negative_ttl{5'000};  // cache failures this long
+  Millis min_ttl{1'000};       // clamp record TTLs into [min, max]
+  Millis max_ttl{3'600'000};
+  Millis timeout{2'000};  // per query attempt
+  std::uint32_t cache_size = 10'000;
+};
+
+struct AccessLog {
+  std::string path = "stderr";  // "stderr", "stdout", "off", or a file path
+  LogFormat format = LogFormat::text;
+};
+
+struct Forwarding {
+  ForwardingMode mode = ForwardingMode::copy;
+  std::uint32_t buffer_size = 65'536;  // bytes per provided buffer
+  std::uint32_t buffers_per_worker = 512;
+  // Splice pipes: every io_uring splice runs on an io-wq thread, so fewer,
+  // larger splices are cheaper (256 KiB measured ~1.3x 64 KiB on loopback).
+  std::uint32_t pipe_size = 262'144;     // F_SETPIPE_SZ of each splice pipe
+  std::uint32_t pipes_per_worker = 256;  // pool bound: directions splicing at once
+};
+
+// An IP prefix (CIDR): the first `length` bits of `address`; the bits after
+// them are zero (the loader refuses a prefix with host bits set).
+struct Prefix {
+  IpAddress address;
+  std::uint8_t length = 0;  // 0..32 for IPv4, 0..128 for IPv6
+
+  friend auto operator<=>(const Prefix&, const Prefix&) = default;
+};
+
+// Where the XDP program runs. automatic ("auto"): in the driver when it
+// supports XDP, else on the generic (skb) path; the start-up log says which.
+enum class XdpMode : std::uint8_t { automatic, native, generic };
+
+// [xdp]: a source-address filter run in the driver, in front of the
+// listeners' ports. Present only when the section is.
+struct Xdp {
+  std::vector<std::string> interfaces;  // at least one; restart to change
+  XdpMode mode = XdpMode::automatic;    // restart to change
+  // Inline entries and the file's, sorted, without duplicates. Deny wins;
+  // a non-empty allow list drops every source it does not hold.
+  std::vector<Prefix> allow;
+  std::vector<Prefix> deny;
+  std::string allow_file;  // as resolved against the config's directory; "" = none
+  std::string deny_file;
+  std::uint32_t syn_rate = 0;   // new connections (SYNs) per second per source; 0 = no guard
+  std::uint32_t syn_burst = 0;  // SYNs a source may send at once; defaults to syn_rate
+  Millis log_interval{10'000};  // period of the counters log line; 0 = never
+
+  friend bool operator==(const Xdp&, const Xdp&) = default;
+};
+
+struct Config {
+  std::string file;           // the path it was loaded from
+  std::uint32_t workers = 0;  // 0 = one per online CPU
+  std::string log_level = "info";
+  Timeouts timeouts;
+  Limits limits;
+  Dns dns;
+  AccessLog access_log;
+  Forwarding forwarding;
+  std::vector<Listener> listeners;
+  std::map<std::string, RouteTable> tables;
+  std::optional<Xdp> xdp;  // [xdp], when present
+};
+
+}  // namespace sniproxy::config

@@ -1,0 +1,183 @@
+#include "config/listeners.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <optional>
+
+#include "config/sections.hpp"
+#include "config/target.hpp"
+
+namespace sniproxy::config {
+
+namespace {
+
+std::string table_names(const std::map<std::string, RouteTable>& tables) {
+  std::string names;
+  for (const auto& [name, table] : tables) names += (names.empty() ? "" : ", ") + name;
+  return names;
+}
+
+void read_table_name(TableReader& r, const std::map<std::string, RouteTable>& tables, Listener& l,
+                     bool& ok) {
+  auto table = r.string("table");
+  if (!table) {
+    if (!r.has("table")) r.missing("table");
+    ok = false;
+    return;
+  }
+  if (tables.count(*table) == 0) {
+    r.error_at("table",
+               tables.empty()
+                   ? fmt::format("no table '{}'; no [[tables.NAME]] routes are defined", *table)
+                   : fmt::format("no table '{}'; defined tables: {}", *table, table_names(tables)));
+    ok = false;
+    return;
+  }
+  l.table = std::move(*table);
+}
+
+void read_fallback(TableReader& r, Listener& l, bool& ok) {
+  if (auto text = r.string("fallback")) {
+    if (auto target = parse_fallback(*text)) {
+      l.fallback = std::move(target).value();
+    } else {
+      r.error_at("fallback",
+                 fmt::format("invalid fallback '{}': {}", *text, target.error().message));
+      ok = false;
+    }
+  } else if (r.has("fallback")) {
+    ok = false;
+  }
+  if (!r.has("fallback_proxy_protocol")) return;
+  if (!r.has("fallback")) {
+    r.error_at("fallback_proxy_protocol", "'fallback_proxy_protocol' needs a 'fallback'");
+    ok = false;
+    return;
+  }
+  if (l.fallback && l.fallback->kind == Target::Kind::deny) {
+    r.error_at("fallback_proxy_protocol",
+               "'fallback_proxy_protocol' has no effect with fallback = \"deny\"; remove it");
+    ok = false;
+    return;
+  }
+  if (auto pp = r.choice("fallback_proxy_protocol", kProxyProtocols)) {
+    if (l.fallback) l.fallback->proxy_protocol = *pp;
+  } else {
+    ok = false;
+  }
+}
+
+struct ListenerRead {
+  Listener listener;
+  bool address_ok = false;  // listener.address is set: duplicates can be checked
+  bool complete = false;    // nothing about this listener was wrong
+};
+
+ListenerRead read_listener(const toml::table& table,
+                           const std::map<std::string, RouteTable>& tables, DiagnosticSink& sink) {
+  TableReader r(table, "[[listener]]",
+                {"name", "address", "protocol", "table", "fallback", "fallback_proxy_protocol",
+                 "source_address", "mode"},
+                sink);
+  ListenerRead out;
+  Listener& l = out.listener;
+  l.where = r.where();
+  bool ok = true;
+
+  if (auto address = r.string("address")) {
+    if (auto endpoint = Endpoint::parse(*address)) {
+      l.address = *endpoint;
+      l.name = std::move(*address);
+      out.address_ok = true;
+    } else {
+      r.error_at("address", fmt::format("invalid address '{}': expected IP:PORT or [IPV6]:PORT "
+                                        "(an IP literal, not a host name, and a port)",
+                                        *address));
+      ok = false;
+    }
+  } else {
+    if (!r.has("address")) r.missing("address");
+    ok = false;
+  }
+
+  if (auto name = r.string("name")) {
+    if (name->empty()) {
+      r.error_at("name", "'name' must not be empty");
+      ok = false;
+    } else {
+      l.name = std::move(*name);
+    }
+  } else if (r.has("name")) {
+    ok = false;
+  }
+
+  if (auto protocol = r.choice("protocol", kProtocols))
+    l.protocol = *protocol;
+  else if (r.has("protocol"))
+    ok = false;
+
+  read_table_name(r, tables, l, ok);
+  read_fallback(r, l, ok);
+
+  if (auto source = r.string("source_address")) {
+    if (auto ip = IpAddress::parse(*source)) {
+      l.source = *ip;
+    } else {
+      r.error_at("source_address",
+                 fmt::format("invalid source_address '{}': expected an IP address", *source));
+      ok = false;
+    }
+  } else if (r.has("source_address")) {
+    ok = false;
+  }
+
+  if (auto mode = r.choice("mode", kForwardingModes))
+    l.mode = *mode;
+  else if (r.has("mode"))
+    ok = false;
+
+  out.complete = ok;
+  return out;
+}
+
+}  // namespace
+
+std::vector<Listener> read_listeners(const toml::array& listeners,
+                                     const std::map<std::string, RouteTable>& tables,
+                                     DiagnosticSink& sink) {
+  std::vector<Listener> out;
+  std::map<Endpoint, SourceLocation> addresses;
+  std::map<std::string, SourceLocation> names;
+  for (const toml::node& node : listeners) {
+    const auto* table = node.as_table();
+    if (table == nullptr) {
+      sink.error(node.source(), fmt::format("expected a table for each [[listener]], got {}",
+                                            describe_type(node)));
+      continue;
+    }
+    ListenerRead read = read_listener(*table, tables, sink);
+    if (!read.address_ok) continue;
+    const Listener& listener = read.listener;
+    const SourceLocation address_at = sink.at(table->get("address")->source());
+    auto [first_address, new_address] = addresses.emplace(listener.address, address_at);
+    if (!new_address) {
+      sink.error(address_at, fmt::format("duplicate listener address {} (first defined at line {})",
+                                         listener.address.to_string(), first_address->second.line));
+      read.complete = false;
+    }
+    const toml::node* name = table->get("name");
+    const SourceLocation name_at = name != nullptr ? sink.at(name->source()) : address_at;
+    // A defaulted name repeats only when the address does: reported above.
+    if (name == nullptr && !new_address) continue;
+    if (auto [first, inserted] = names.emplace(listener.name, name_at); !inserted) {
+      sink.error(name_at, fmt::format("duplicate listener name '{}' (first defined at line {})",
+                                      listener.name, first->second.line));
+      read.complete = false;
+    }
+    if (read.complete) out.push_back(std::move(read.listener));
+  }
+  return out;
+}
+
+}  // namespace sniproxy::config

@@ -1,0 +1,19 @@
+#pragma once
+// Config values as text for logs, spelt as in the config file.
+#include <string>
+#include <string_view>
+
+#include "config/config.hpp"
+
+namespace sniproxy::config {
+
+std::string_view to_string(ForwardingMode mode);
+std::string_view to_string(Protocol protocol);
+std::string_view to_string(ProxyProtocol proxy_protocol);
+std::string_view to_string(LogFormat format);
+
+// A target as written in the config: "10.0.0.1:443", "[::1]:443",
+// "backend.internal:443", "resolve:443" or "deny".
+std::string describe(const Target& target);
+
+}  // namespace sniproxy::config

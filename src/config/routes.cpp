@@ -1,0 +1,176 @@
+#include "config/routes.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "config/pattern.hpp"
+#include "config/target.hpp"
+
+namespace sniproxy::config {
+
+namespace {
+
+constexpr std::array<std::string_view, 3> kTargetKeys{"backend", "resolve", "deny"};
+
+// The one target key of a route, or nullopt after reporting none or several.
+std::optional<std::string_view> the_target_key(TableReader& r) {
+  std::vector<std::string_view> present;
+  for (std::string_view key : kTargetKeys)
+    if (r.has(key)) present.push_back(key);
+  if (present.empty()) {
+    r.sink().error(r.where(), "a route needs one of 'backend', 'resolve' or 'deny'");
+    return std::nullopt;
+  }
+  if (present.size() > 1) {
+    // Reported at the later of the two in the file: that is the extra one.
+    std::string_view first = present[0], second = present[1];
+    const SourceLocation a = r.where(first), b = r.where(second);
+    if (b.line < a.line || (b.line == a.line && b.column < a.column)) std::swap(first, second);
+    r.error_at(second, fmt::format("'{}' conflicts with '{}': a route has exactly one of "
+                                   "'backend', 'resolve' or 'deny'",
+                                   second, first));
+    return std::nullopt;
+  }
+  return present[0];
+}
+
+std::optional<Target> read_target(TableReader& r) {
+  auto key = the_target_key(r);
+  if (!key) return std::nullopt;
+  if (*key == "backend") {
+    auto text = r.string("backend");
+    if (!text) return std::nullopt;
+    auto target = parse_backend(*text);
+    if (!target) {
+      r.error_at("backend", fmt::format("invalid backend '{}': {}", *text, target.error().message));
+      return std::nullopt;
+    }
+    return std::move(target).value();
+  }
+  if (*key == "resolve") {
+    auto port = r.integer("resolve", 1, 65535);
+    if (!port) return std::nullopt;
+    Target t;
+    t.kind = Target::Kind::resolve;
+    t.port = static_cast<std::uint16_t>(*port);
+    return t;
+  }
+  auto deny = r.boolean("deny");
+  if (!deny) return std::nullopt;
+  if (!*deny) {
+    r.error_at("deny", "'deny' can only be true; remove it and give 'backend' or 'resolve'");
+    return std::nullopt;
+  }
+  return Target{};
+}
+
+struct RouteRead {
+  Route route;
+  bool pattern_ok = false;  // route.kind/key are set: duplicates can be checked
+  bool complete = false;    // nothing about this route was wrong
+  SourceLocation match_at;
+};
+
+RouteRead read_route(const toml::table& table, const std::string& table_name,
+                     DiagnosticSink& sink) {
+  TableReader r(table, "[[tables." + table_name + "]]",
+                {"match", "backend", "resolve", "deny", "proxy_protocol", "allow_private"}, sink);
+  RouteRead out;
+  Route& route = out.route;
+  route.where = r.where();
+  out.match_at = r.where("match");
+  if (auto match = r.string("match")) {
+    if (auto pattern = parse_pattern(*match)) {
+      route.pattern = std::move(*match);
+      route.kind = pattern->kind;
+      route.key = std::move(pattern->key);
+      out.pattern_ok = true;
+    } else {
+      r.error_at("match", fmt::format("invalid pattern '{}': {}", *match, pattern.error().message));
+    }
+  } else if (!r.has("match")) {
+    r.missing("match");
+  }
+
+  auto target = read_target(r);
+  bool ok = out.pattern_ok && target.has_value();
+  if (target && target->kind == Target::Kind::deny) {
+    for (std::string_view key : {"proxy_protocol", "allow_private"}) {
+      if (r.has(key)) {
+        r.error_at(key, fmt::format("'{}' has no effect on a deny route; remove it", key));
+        ok = false;
+      }
+    }
+  } else {
+    auto proxy_protocol = r.choice("proxy_protocol", kProxyProtocols);
+    auto allow_private = r.boolean("allow_private");
+    if ((r.has("proxy_protocol") && !proxy_protocol) || (r.has("allow_private") && !allow_private))
+      ok = false;
+    if (ok) {
+      if (proxy_protocol) target->proxy_protocol = *proxy_protocol;
+      if (allow_private) target->allow_private = *allow_private;
+    }
+  }
+  if (ok) route.target = std::move(*target);
+  out.complete = ok;
+  return out;
+}
+
+RouteTable read_table(const std::string& name, const toml::array& routes, DiagnosticSink& sink) {
+  RouteTable table;
+  table.name = name;
+  // (kind, key) -> where it was first defined, to name it in the duplicate error.
+  std::map<std::pair<PatternKind, std::string>, SourceLocation> seen;
+  for (const toml::node& node : routes) {
+    const auto* route_table = node.as_table();
+    if (route_table == nullptr) {
+      sink.error(node.source(), fmt::format("expected a table for each route of table '{}', got {}",
+                                            name, describe_type(node)));
+      continue;
+    }
+    RouteRead read = read_route(*route_table, name, sink);
+    if (read.pattern_ok) {
+      auto [first, inserted] =
+          seen.emplace(std::make_pair(read.route.kind, read.route.key), read.match_at);
+      if (!inserted) {
+        sink.error(read.match_at,
+                   fmt::format("duplicate route '{}' in table '{}' (first defined at line {})",
+                               read.route.pattern, name, first->second.line));
+        continue;
+      }
+    }
+    if (read.complete) table.routes.push_back(std::move(read.route));
+  }
+  return table;
+}
+
+}  // namespace
+
+std::map<std::string, RouteTable> read_tables(const toml::table& tables, DiagnosticSink& sink) {
+  std::map<std::string, RouteTable> out;
+  for (auto&& [key, value] : tables) {
+    const std::string name(key.str());
+    const auto* routes = value.as_array();
+    if (routes == nullptr) {
+      // Still defined, so listeners naming it get no second, misleading error.
+      out.emplace(name, RouteTable{name, {}});
+      sink.error(value.source(),
+                 fmt::format("expected an array of routes for table '{}', got {} (write each "
+                             "route as [[tables.{}]])",
+                             name, describe_type(value), name));
+      continue;
+    }
+    if (name.empty()) {
+      sink.error(key.source(), "a route table needs a non-empty name");
+      continue;
+    }
+    out.emplace(name, read_table(name, *routes, sink));
+  }
+  return out;
+}
+
+}  // namespace sniproxy::config

@@ -1,0 +1,16 @@
+#pragma once
+// [[tables.NAME]] route tables.
+#include <toml++/toml.h>
+
+#include <map>
+#include <string>
+
+#include "config/config.hpp"
+#include "config/table_reader.hpp"
+
+namespace sniproxy::config {
+
+// `tables` is the value of the top-level key "tables".
+std::map<std::string, RouteTable> read_tables(const toml::table& tables, DiagnosticSink& sink);
+
+}  // namespace sniproxy::config
