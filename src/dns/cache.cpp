@@ -1,0 +1,37 @@
+#include "dns/cache.hpp"
+
+#include <utility>
+
+namespace sniproxy::dns {
+
+CachedAnswer Cache::find(const std::string& name, TimePoint now) {
+  auto it = index_.find(name);
+  if (it == index_.end()) return nullptr;
+  Order::iterator entry = it->second;
+  if (entry->expires <= now) {
+    index_.erase(it);
+    order_.erase(entry);
+    return nullptr;
+  }
+  order_.splice(order_.begin(), order_, entry);
+  return entry->answer;
+}
+
+void Cache::insert(const std::string& name, CachedAnswer answer, TimePoint expires) {
+  if (capacity_ == 0) return;
+  if (auto it = index_.find(name); it != index_.end()) {
+    Order::iterator entry = it->second;
+    entry->answer = std::move(answer);
+    entry->expires = expires;
+    order_.splice(order_.begin(), order_, entry);
+    return;
+  }
+  if (index_.size() >= capacity_) {
+    index_.erase(order_.back().name);
+    order_.pop_back();
+  }
+  order_.push_front(Entry{name, std::move(answer), expires});
+  index_.emplace(order_.front().name, order_.begin());
+}
+
+}  // namespace sniproxy::dns
