@@ -1,0 +1,42 @@
+/* Trivial programs, one per program type the proxy may use. The feature
+ * probe compiles them all in one BCC module and loads each as its type: a
+ * type the kernel lacks fails to load and is reported "no". They touch only
+ * context fields and BPF-owned maps (the headers BCC compiles against may be
+ * older than the running kernel, see KERNEL.md). */
+#include "shared_types.h"
+
+BPF_ARRAY(probe_counters, __u64, SNIPROXY_PROBE_COUNTER_SLOTS);
+
+/* sk_skb stream parser: the whole skb is one message. */
+int probe_sk_skb_parser(struct __sk_buff* skb) {
+  return skb->len;
+}
+
+/* sk_skb stream verdict: pass everything up to the socket. */
+int probe_sk_skb_verdict(struct __sk_buff* skb) {
+  if (skb->len == 0) return SK_DROP;
+  return SK_PASS;
+}
+
+/* sk_msg verdict: let every message through. */
+int probe_sk_msg(struct sk_msg_md* msg) {
+  return SK_PASS;
+}
+
+/* XDP: pass every packet. */
+int probe_xdp(struct xdp_md* ctx) {
+  return XDP_PASS;
+}
+
+/* Tracepoint (attached by the probe to sock:inet_sock_set_state): counts. */
+int probe_tracepoint(void* ctx) {
+  __u32 slot = SNIPROXY_PROBE_COUNTER_TRACEPOINT;
+  __u64* count = probe_counters.lookup(&slot);
+  if (count) __sync_fetch_and_add(count, 1);
+  return 0;
+}
+
+/* kprobe (attached to tcp_sendmsg, only to learn whether kprobes work). */
+int probe_kprobe(struct pt_regs* ctx) {
+  return 0;
+}

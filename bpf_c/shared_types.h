@@ -1,0 +1,107 @@
+/* Types shared by the BPF programs (compiled by BCC) and the C++ side.
+ * Only fixed-width types from <linux/types.h>, which both sides have: BCC's
+ * helpers.h pulls it in for BPF, the C++ side includes it here. Layouts are
+ * explicit (no implicit padding) so both compilers agree byte for byte. */
+#ifndef SNIPROXY_BPF_SHARED_TYPES_H
+#define SNIPROXY_BPF_SHARED_TYPES_H
+
+#ifndef __BPF__
+#include <linux/types.h>
+#endif
+
+/* Event sent through a perf buffer by the probe/test programs. */
+struct sniproxy_probe_event {
+  __u32 pid;   /* tgid of the task the program ran in (0 in softirq) */
+  __u32 kind;  /* which program emitted it, enum sniproxy_probe_kind */
+  __u64 value; /* program-specific payload */
+};
+
+enum sniproxy_probe_kind {
+  SNIPROXY_PROBE_KIND_TRACEPOINT = 1,
+};
+
+/* Slot of the probe's counter array that counts tracepoint hits. */
+#define SNIPROXY_PROBE_COUNTER_TRACEPOINT 0
+#define SNIPROXY_PROBE_COUNTER_SLOTS 1
+
+/* ---- XDP source-address filter (xdp_filter.bpf.c, src/bpf/xdp_filter.*) ---- */
+
+/* LPM-trie keys of the allow and deny lists: prefixlen, then the address in
+ * network byte order (the layout the kernel's LPM trie requires). */
+struct sniproxy_xdp_lpm_v4 {
+  __u32 prefixlen;
+  __u8 addr[4];
+};
+
+struct sniproxy_xdp_lpm_v6 {
+  __u32 prefixlen;
+  __u8 addr[16];
+};
+
+/* Key of the SYN-rate map: the source address, IPv4 as ::ffff:a.b.c.d. */
+struct sniproxy_xdp_source {
+  __u8 addr[16];
+};
+
+/* GCRA token bucket per source: the time at which the source's bucket is
+ * full again ("theoretical arrival time"), in bpf_ktime_get_ns() time. */
+struct sniproxy_xdp_bucket {
+  __u64 tat_ns;
+};
+
+/* The one entry of xdp_settings, written by userspace. */
+struct sniproxy_xdp_settings {
+  __u32 allow_set;   /* 1 when the allow list holds a prefix (of either family) */
+  __u32 syn_rate;    /* SYNs per second per source; 0 = no rate guard */
+  __u64 interval_ns; /* 1e9 / syn_rate: what one SYN costs */
+  __u64 burst_ns;    /* (syn_burst - 1) * interval_ns: how far ahead a source may be */
+};
+
+/* Slots of the per-CPU counter array, one per verdict. */
+#define SNIPROXY_XDP_PASSED 0              /* judged and passed */
+#define SNIPROXY_XDP_DROPPED_DENY 1        /* source in the deny list */
+#define SNIPROXY_XDP_DROPPED_NOT_ALLOWED 2 /* allow list set, source not in it */
+#define SNIPROXY_XDP_DROPPED_RATE 3        /* SYN above the source's rate */
+#define SNIPROXY_XDP_MALFORMED 4           /* broken IP/TCP header: passed, the stack drops it */
+#define SNIPROXY_XDP_IGNORED 5             /* not for the listeners: passed untouched */
+#define SNIPROXY_XDP_COUNTER_SLOTS 6
+
+/* The name userspace finds the program by on a device (BPF object names
+ * keep 15 characters): a stale copy of ours has this name and these maps. */
+#define SNIPROXY_XDP_PROGRAM "sniproxy_xdp"
+
+/* ---- end of XDP source-address filter ---- */
+
+/* ---- sockmap kernel forwarding (sockmap.bpf.c, src/bpf/sockmap.*) ---- */
+
+/* Per source socket, written only by the BPF programs (the stream parser and
+ * verdict of that socket, which the kernel runs one skb at a time under the
+ * socket's lock), read by userspace. Keyed by the socket cookie in
+ * sockmap_state. Counts are bytes of the socket's received stream. */
+struct sniproxy_sockmap_state {
+  __u64 redirected;  /* sent to the peer's egress by the verdict */
+  __u64 passed;      /* left on this socket for userspace to recv() */
+  __u64 dropped;     /* redirect refused (peer left the map): lost, the pair is broken */
+  __u64 message_len; /* the parser's length of the message being judged */
+  __u32 over;        /* 1: over the limit, bytes go to userspace */
+  __u32 pad;
+};
+
+/* Per source socket, written only by userspace, read by the verdict. Keyed by
+ * the socket cookie in sockmap_control. */
+struct sniproxy_sockmap_control {
+  __u64 limit;    /* redirect while state.redirected stays within this */
+  __u64 consumed; /* passed bytes userspace has recv()ed AND sent to the peer */
+};
+
+/* Per socket (sk_storage, keyed by the socket fd from userspace): bytes the
+ * sk_msg program saw leave the socket, userspace send()s and redirected
+ * skbs alike. */
+struct sniproxy_sockmap_egress {
+  __u64 bytes;
+  __u64 messages;
+};
+
+/* ---- end of sockmap kernel forwarding ---- */
+
+#endif /* SNIPROXY_BPF_SHARED_TYPES_H */
