@@ -1,0 +1,47 @@
+#include "app/cli.hpp"
+
+namespace sniproxy::app {
+
+std::string usage() {
+  return "usage: sniproxy --config FILE           run the proxy\n"
+         "       sniproxy --check --config FILE   validate FILE; exit 0 if good, 2 if not\n"
+         "       sniproxy --probe [--json]        print what this kernel supports\n"
+         "       sniproxy --version | --help\n"
+         "\n"
+         "Signals: SIGHUP reloads the config (validated first; a bad file keeps the old one),\n"
+         "SIGTERM/SIGINT stop accepting and drain for [timeouts] shutdown.\n";
+}
+
+ParsedArgs parse_args(const std::vector<std::string>& args) {
+  Options o;
+  bool check = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--config" || a == "-c") {
+      if (i + 1 >= args.size()) return {std::nullopt, a + " needs a file name"};
+      o.config_path = args[++i];
+    } else if (a.rfind("--config=", 0) == 0) {
+      o.config_path = a.substr(9);
+    } else if (a == "--check" || a == "-t") {
+      check = true;
+    } else if (a == "--version" || a == "-V") {
+      o.command = Options::Command::version;
+      return {o, ""};
+    } else if (a == "--help" || a == "-h") {
+      o.command = Options::Command::help;
+      return {o, ""};
+    } else if (a == "--probe") {
+      o.command = Options::Command::probe;
+    } else if (a == "--json") {
+      o.json = true;
+    } else {
+      return {std::nullopt, "unknown option '" + a + "'"};
+    }
+  }
+  if (o.command == Options::Command::probe) return {o, ""};
+  if (check) o.command = Options::Command::check;
+  if (o.config_path.empty()) return {std::nullopt, "--config FILE is required"};
+  return {o, ""};
+}
+
+}  // namespace sniproxy::app

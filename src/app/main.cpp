@@ -1,0 +1,40 @@
+#include <fmt/format.h>
+
+#include <string>
+#include <vector>
+
+#include "app/cli.hpp"
+#include "app/supervisor.hpp"
+#include "bpf/feature_probe.hpp"
+#include "config/loader.hpp"
+
+int main(int argc, char** argv) {
+  using sniproxy::app::Options;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto parsed = sniproxy::app::parse_args(args);
+  if (!parsed.options) {
+    fmt::print(stderr, "sniproxy: {}\n{}", parsed.error, sniproxy::app::usage());
+    return 2;
+  }
+  const Options& o = *parsed.options;
+  switch (o.command) {
+    case Options::Command::version:
+      fmt::print("sniproxy {}\n", SNIPROXY_VERSION);
+      return 0;
+    case Options::Command::help:
+      fmt::print("{}", sniproxy::app::usage());
+      return 0;
+    case Options::Command::probe:
+      return sniproxy::bpf::run_probe_command(o.json);
+    case Options::Command::check: {
+      auto r = sniproxy::config::load_file(o.config_path);
+      for (const auto& d : r.errors) fmt::print(stderr, "{}\n", d.to_string());
+      if (!r.config) return 2;
+      fmt::print("{}: ok\n", o.config_path);
+      return 0;
+    }
+    case Options::Command::run:
+      return sniproxy::app::run_proxy(o.config_path);
+  }
+  return 2;
+}

@@ -1,0 +1,61 @@
+#include "proxy/runtime.hpp"
+
+#include <ifaddrs.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+
+#include "config/xdp_section.hpp"
+
+namespace sniproxy::proxy {
+
+namespace {
+std::vector<IpAddress> own_addresses(const config::Config& cfg) {
+  std::vector<IpAddress> out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) == 0) {
+    for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+      if (i->ifa_addr == nullptr) continue;
+      if (auto ep = Endpoint::from_sockaddr(i->ifa_addr)) out.push_back(ep->ip);
+    }
+    freeifaddrs(list);
+  }
+  for (const auto& l : cfg.listeners)
+    if (!l.address.ip.is_unspecified()) out.push_back(l.address.ip);
+  return out;
+}
+}  // namespace
+
+Result<std::shared_ptr<const Runtime>> Runtime::build(config::Config config) {
+  auto router = routing::Router::build(config);
+  if (!router) return router.error();
+  auto log = AccessLog::open(config.access_log);
+  if (!log) return log.error();
+  auto guard = routing::DestinationGuard(own_addresses(config));
+  auto rt = std::make_shared<Runtime>(Runtime{std::move(config), std::move(router).value(),
+                                              std::move(guard), std::move(log).value()});
+  return std::shared_ptr<const Runtime>(std::move(rt));
+}
+
+std::string reload_blockers(const config::Config& running, const config::Config& next) {
+  auto same_listeners = [&] {
+    if (running.listeners.size() != next.listeners.size()) return false;
+    for (std::size_t i = 0; i < next.listeners.size(); ++i) {
+      const auto& a = running.listeners[i];
+      const auto& b = next.listeners[i];
+      if (a.address != b.address || a.protocol != b.protocol || a.name != b.name) return false;
+    }
+    return true;
+  };
+  if (!same_listeners()) return "listeners changed (address, protocol or name)";
+  if (running.workers != next.workers) return "workers changed";
+  if (running.forwarding.buffer_size != next.forwarding.buffer_size ||
+      running.forwarding.buffers_per_worker != next.forwarding.buffers_per_worker ||
+      running.forwarding.pipe_size != next.forwarding.pipe_size ||
+      running.forwarding.pipes_per_worker != next.forwarding.pipes_per_worker)
+    return "forwarding buffers or pipes changed";
+  if (auto why = config::xdp_reload_blocker(running.xdp, next.xdp); !why.empty()) return why;
+  return "";
+}
+
+}  // namespace sniproxy::proxy

@@ -1,0 +1,29 @@
+#pragma once
+// Everything a connection needs from one loaded configuration, built once per
+// (re)load and then shared read-only by all workers. A reload publishes a new
+// Runtime; connections keep the one they started with.
+#include <chrono>
+#include <memory>
+
+#include "common/result.hpp"
+#include "config/config.hpp"
+#include "proxy/access_log.hpp"
+#include "routing/destination_guard.hpp"
+#include "routing/router.hpp"
+
+namespace sniproxy::proxy {
+
+struct Runtime {
+  config::Config config;
+  routing::Router router;
+  routing::DestinationGuard guard;
+  std::shared_ptr<AccessLog> access_log;
+
+  // Opens the access log and gathers this host's addresses for the guard.
+  static Result<std::shared_ptr<const Runtime>> build(config::Config config);
+};
+
+// What in a new config cannot be applied without a restart ("" if nothing).
+std::string reload_blockers(const config::Config& running, const config::Config& next);
+
+}  // namespace sniproxy::proxy

@@ -1,0 +1,48 @@
+#pragma once
+// Writes the TOML a test runs the proxy with, from a few plain structs.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sniproxy::integration {
+
+struct RouteSpec {
+  std::string match{};
+  std::string backend{};  // "127.0.0.1:PORT"; empty for deny/resolve routes
+  bool deny = false;
+  std::optional<std::uint16_t> resolve{};  // connect to the requested name on this port
+  bool allow_private = false;
+  std::string proxy_protocol{};  // "", "v1" or "v2"
+};
+
+struct ListenerSpec {
+  std::string name{};
+  std::uint16_t port = 0;
+  std::string protocol = "tls";
+  std::string table = "default";
+  std::string fallback{};  // "127.0.0.1:PORT" or empty
+};
+
+struct ConfigSpec {
+  int workers = 2;
+  std::string hello_timeout = "500ms";
+  std::string connect_timeout = "2s";
+  std::string idle_timeout = "10s";
+  std::string shutdown_timeout = "2s";
+  std::string access_log_path;  // empty: leave the default
+  std::string access_log_format = "text";
+  std::string forwarding_mode = "copy";
+  std::string forwarding_extra;  // more [forwarding] lines, e.g. "pipes_per_worker = 2\n"
+  std::vector<ListenerSpec> listeners;
+  std::vector<std::pair<std::string, std::vector<RouteSpec>>> tables;
+  std::string extra;  // appended verbatim
+
+  [[nodiscard]] std::string to_toml() const;
+  [[nodiscard]] std::vector<std::uint16_t> ports() const;
+  // The routes of table `name`, created when missing.
+  std::vector<RouteSpec>& table(const std::string& name);
+};
+
+}  // namespace sniproxy::integration

@@ -1,0 +1,86 @@
+// A half-close travels through the proxy: the side that shut down writing
+// still receives, and the other side sees EOF while still able to send.
+#include "backend_behaviours.hpp"
+#include "pattern.hpp"
+#include "proxy_fixture.hpp"
+
+namespace sniproxy::integration {
+namespace {
+
+class HalfCloseTest : public ProxyTest {
+ protected:
+  std::uint16_t start_with(Backend& backend) {
+    ConfigSpec spec = base_config();
+    spec.table("default").push_back({.match = "half.test", .backend = backend.address()});
+    start_proxy(spec);
+    return spec.listeners[0].port;
+  }
+};
+
+TEST_P(HalfCloseTest, ClientShutdownWriteBackendKeepsSending) {
+  const auto hello = hello_for("half.test");
+  const std::string request = "request body";
+  constexpr std::size_t kReply = 1 << 20;
+  std::atomic<bool> backend_saw_eof{false};
+  Backend backend([&](BackendConnection& c) {
+    const Deadline d = c.within(milliseconds(10'000));
+    // Everything the client sent, then its EOF, and only then the reply.
+    auto r = read_until_closed(c.fd.get(), d);
+    if (r.status != IoStatus::eof || r.bytes.size() != hello.size() + request.size()) return;
+    backend_saw_eof = true;
+    if (send_all(c.fd.get(), pattern_bytes(3, kReply), d) != IoStatus::ok) return;
+    c.fd.reset();
+  });
+  const std::uint16_t port = start_with(backend);
+  ASSERT_FALSE(HasFatalFailure());
+  UniqueFd c = connect_to(port);
+  ASSERT_TRUE(c);
+  auto first = hello;
+  first.insert(first.end(), request.begin(), request.end());
+  ASSERT_EQ(send_all(c.get(), first, Deadline::in(milliseconds(3000))), IoStatus::ok);
+  shutdown_write(c.get());
+  auto r = read_until_closed(c.get(), Deadline::in(milliseconds(10'000)));
+  EXPECT_EQ(r.status, IoStatus::eof);
+  EXPECT_TRUE(backend_saw_eof.load());
+  EXPECT_EQ(r.bytes.size(), kReply);
+  EXPECT_TRUE(r.bytes == pattern_bytes(3, kReply));
+}
+
+TEST_P(HalfCloseTest, BackendShutdownWriteClientKeepsSending) {
+  const auto hello = hello_for("half.test");
+  constexpr std::size_t kUpload = 1 << 20;
+  auto rec = std::make_shared<Recording>();
+  Backend backend([&, rec](BackendConnection& c) {
+    rec->begin(c.index, c.peer);
+    const Deadline d = c.within(milliseconds(10'000));
+    std::vector<std::uint8_t> got;
+    if (read_exact(c.fd.get(), hello.size(), got, d) != IoStatus::ok) return;
+    if (send_all(c.fd.get(), "server done", d) != IoStatus::ok) return;
+    shutdown_write(c.fd.get());
+    // Now only receive: what the client sends after seeing our EOF.
+    auto rest = read_until_closed(c.fd.get(), d);
+    rec->add(c.index, rest.bytes);
+    rec->close(c.index, rest.status);
+  });
+  const std::uint16_t port = start_with(backend);
+  ASSERT_FALSE(HasFatalFailure());
+  UniqueFd c = connect_to(port);
+  ASSERT_TRUE(c);
+  ASSERT_EQ(send_all(c.get(), hello, Deadline::in(milliseconds(3000))), IoStatus::ok);
+  auto r = read_until_closed(c.get(), Deadline::in(milliseconds(5000)));
+  ASSERT_EQ(r.status, IoStatus::eof) << "the backend's half-close did not arrive as EOF";
+  EXPECT_EQ(to_text(r.bytes), "server done");
+  ASSERT_EQ(send_all(c.get(), pattern_bytes(4, kUpload), Deadline::in(milliseconds(10'000))),
+            IoStatus::ok);
+  shutdown_write(c.get());
+  auto seen = rec->wait_closed(0, Deadline::in(milliseconds(10'000)));
+  EXPECT_TRUE(seen.closed);
+  EXPECT_EQ(seen.close_status, IoStatus::eof);
+  EXPECT_EQ(seen.bytes.size(), kUpload);
+  EXPECT_TRUE(seen.bytes == pattern_bytes(4, kUpload));
+}
+
+SNIPROXY_INSTANTIATE_FOR_MODES(HalfCloseTest);
+
+}  // namespace
+}  // namespace sniproxy::integration

@@ -1,0 +1,67 @@
+#include "proxy_fixture.hpp"
+
+#include <cstdio>
+#include <cstring>
+
+namespace sniproxy::integration {
+
+std::vector<std::string> forwarding_modes() {
+  return {"copy", "splice", "auto"};
+}
+
+std::string mode_name(const ::testing::TestParamInfo<std::string>& info) {
+  return info.param;
+}
+
+void ProxyTest::TearDown() {
+  // A proxy that died on its own during the test is a failure whatever the
+  // test checked (a crash after the last assertion would go unseen).
+  if (proxy_ && proxy_->pid() > 0 && !HasFatalFailure() && !proxy_->stop_requested() &&
+      !proxy_->running()) {
+    ADD_FAILURE() << "sniproxy exited during the test with code "
+                  << proxy_->wait_exit(milliseconds(0)).value_or(-1);
+  }
+  if (HasFailure() && proxy_) {
+    std::string log = proxy_->log();
+    if (log.size() > 6000) log = "..." + log.substr(log.size() - 6000);
+    std::string access = read_file(access_log_path());
+    if (access.size() > 3000) access = "..." + access.substr(access.size() - 3000);
+    std::fprintf(stderr, "---- sniproxy stderr ----\n%s\n---- access log ----\n%s\n", log.c_str(),
+                 access.c_str());
+  }
+  proxy_.reset();
+}
+
+ConfigSpec ProxyTest::base_config() {
+  ConfigSpec spec;
+  spec.forwarding_mode = GetParam();
+  spec.access_log_path = access_log_path().string();
+  spec.listeners.push_back(ListenerSpec{.name = "tls", .port = free_port()});
+  spec.table("default");
+  return spec;
+}
+
+void ProxyTest::start_proxy(const ConfigSpec& spec) {
+  const std::string binary = sniproxy_binary();
+  ASSERT_FALSE(binary.empty()) << "SNIPROXY_BIN must name the sniproxy binary";
+  write_file(config_path(), spec.to_toml());
+  proxy_ = std::make_unique<ProxyProcess>(binary, config_path(), dir_.path());
+  const std::string error = proxy_->start(spec.ports());
+  ASSERT_EQ(error, "") << "config was:\n" << spec.to_toml();
+}
+
+void ProxyTest::rewrite_config(const std::string& text) {
+  write_file(config_path(), text);
+}
+
+UniqueFd ProxyTest::connect_to(std::uint16_t port) {
+  auto c = connect_tcp(loopback(port), Deadline::in(milliseconds(3000)));
+  EXPECT_TRUE(c.fd.valid()) << "connect to port " << port << " failed: " << std::strerror(c.error);
+  return std::move(c.fd);
+}
+
+std::optional<AccessEntry> ProxyTest::access_entry(std::uint16_t client_port) {
+  return wait_access_entry(access_log_path(), client_port, Deadline::in(milliseconds(5000)));
+}
+
+}  // namespace sniproxy::integration

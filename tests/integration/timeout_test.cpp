@@ -1,0 +1,79 @@
+// Deadlines: a client that never finishes its hello, and an idle connection.
+#include <thread>
+
+#include "backend_behaviours.hpp"
+#include "proxy_fixture.hpp"
+
+namespace sniproxy::integration {
+namespace {
+
+class TimeoutTest : public ProxyTest {
+ protected:
+  // Sends `partial` (maybe nothing), then waits for the proxy to close; returns
+  // how long that took, and checks the access log says hello_timeout.
+  void expect_hello_timeout(const std::vector<std::uint8_t>& partial) {
+    Backend backend(close_handler());
+    ConfigSpec spec = base_config();
+    spec.hello_timeout = "500ms";
+    spec.table("default").push_back({.match = "slow.test", .backend = backend.address()});
+    ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+    UniqueFd c = connect_to(spec.listeners[0].port);
+    ASSERT_TRUE(c);
+    const auto t0 = Clock::now();
+    const std::uint16_t client_port = local_endpoint(c.get()).port;
+    if (!partial.empty()) {
+      ASSERT_EQ(send_all(c.get(), partial, Deadline::in(milliseconds(1000))), IoStatus::ok);
+    }
+    auto r = read_until_closed(c.get(), Deadline::in(milliseconds(3000)));
+    const double took = std::chrono::duration<double>(Clock::now() - t0).count();
+    EXPECT_TRUE(r.status == IoStatus::eof || r.status == IoStatus::reset)
+        << "not closed within 3 s: " << to_string(r.status);
+    EXPECT_GE(took, 0.3);
+    EXPECT_LE(took, 2.0);
+    EXPECT_EQ(backend.accepted(), 0);
+    auto entry = access_entry(client_port);
+    ASSERT_TRUE(entry);
+    EXPECT_EQ((*entry)["outcome"], "hello_timeout");
+  }
+};
+
+TEST_P(TimeoutTest, SilentClientIsClosedAfterHelloTimeout) {
+  expect_hello_timeout({});
+}
+
+TEST_P(TimeoutTest, HalfAHelloThenSilenceIsClosedAfterHelloTimeout) {
+  auto hello = hello_for("slow.test");
+  hello.resize(hello.size() / 2);
+  expect_hello_timeout(hello);
+}
+
+TEST_P(TimeoutTest, IdleConnectionIsClosedAfterIdleTimeout) {
+  auto rec = std::make_shared<Recording>();
+  Backend backend(recording_handler(rec));
+  ConfigSpec spec = base_config();
+  spec.idle_timeout = "1s";
+  spec.table("default").push_back({.match = "idle.test", .backend = backend.address()});
+  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+  UniqueFd c = connect_to(spec.listeners[0].port);
+  ASSERT_TRUE(c);
+  const std::uint16_t client_port = local_endpoint(c.get()).port;
+  const auto hello = hello_for("idle.test");
+  ASSERT_EQ(send_all(c.get(), hello, Deadline::in(milliseconds(1000))), IoStatus::ok);
+  ASSERT_EQ(rec->wait_bytes(0, hello.size(), Deadline::in(milliseconds(3000))).bytes.size(),
+            hello.size());
+  const auto t0 = Clock::now();
+  auto r = read_until_closed(c.get(), Deadline::in(milliseconds(5000)));
+  const double took = std::chrono::duration<double>(Clock::now() - t0).count();
+  EXPECT_TRUE(r.status == IoStatus::eof || r.status == IoStatus::reset) << to_string(r.status);
+  EXPECT_GE(took, 0.6);
+  EXPECT_LE(took, 3.0);
+  EXPECT_TRUE(rec->wait_closed(0, Deadline::in(milliseconds(2000))).closed);
+  auto entry = access_entry(client_port);
+  ASSERT_TRUE(entry);
+  EXPECT_EQ((*entry)["outcome"], "idle_timeout");
+}
+
+SNIPROXY_INSTANTIATE_FOR_MODES(TimeoutTest);
+
+}  // namespace
+}  // namespace sniproxy::integration
