@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs the whole test suite twice:
+#   build/test      GCC, the distro compiler: unit, integration (the real
+#                   binary on loopback) and BPF (needs root);
+#   build/sanitize  clang with ASan + UBSan: the same suites, plus every
+#                   libFuzzer target for $FUZZ_SECONDS (default 60) each.
+# Extra arguments go to both `meson test` runs (e.g. --suite unit).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+
+setup() {  # setup DIR ARGS...: configure once, reconfigure later
+  local dir=$1
+  shift
+  if [ -f "$dir/build.ninja" ]; then
+    meson setup --reconfigure "$dir" >/dev/null
+  else
+    meson setup "$dir" "$@" >/dev/null
+  fi
+}
+
+setup build/test --buildtype=debugoptimized
+CXX=clang++ setup build/sanitize --buildtype=debugoptimized -Db_sanitize=address,undefined \
+  -Db_lundef=false -Dfuzz=true -Dbenchmarks=false
+
+# Sanitizer reports fail the test that triggers them. libbcc/LLVM keep
+# allocations for the process lifetime: those are not our leaks.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+status=0
+for dir in build/test build/sanitize; do
+  echo "== $dir"
+  ninja -C "$dir"
+  meson test -C "$dir" --print-errorlogs --num-processes 2 "$@" || status=$?
+done
+
+# One closing line that any CI reader understands.
+python3 - build/test/meson-logs/testlog.json build/sanitize/meson-logs/testlog.json <<'PY'
+import json, sys
+passed = failed = skipped = 0
+for path in sys.argv[1:]:
+    for line in open(path):
+        r = json.loads(line).get("result")
+        if r == "OK": passed += 1
+        elif r == "SKIP": skipped += 1
+        else: failed += 1
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+PY
+exit $status
