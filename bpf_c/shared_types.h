@@ -74,15 +74,14 @@ struct sniproxy_xdp_settings {
 
 /* ---- sockmap kernel forwarding (sockmap.bpf.c, src/bpf/sockmap.*) ---- */
 
-/* Per source socket, written only by the BPF programs (the stream parser and
- * verdict of that socket, which the kernel runs one skb at a time under the
- * socket's lock), read by userspace. Keyed by the socket cookie in
- * sockmap_state. Counts are bytes of the socket's received stream. */
+/* Per source socket, written only by the verdict of that socket (which the
+ * kernel runs one skb at a time under the socket's lock), read by userspace.
+ * Keyed by the socket cookie in sockmap_state. Counts are bytes of the
+ * socket's received stream. */
 struct sniproxy_sockmap_state {
   __u64 redirected;  /* sent to the peer's egress by the verdict */
   __u64 passed;      /* left on this socket for userspace to recv() */
   __u64 dropped;     /* redirect refused (peer left the map): lost, the pair is broken */
-  __u64 message_len; /* the parser's length of the message being judged */
   __u32 over;        /* 1: over the limit, bytes go to userspace */
   __u32 pad;
 };
