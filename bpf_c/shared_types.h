@@ -103,4 +103,55 @@ struct sniproxy_sockmap_egress {
 
 /* ---- end of sockmap kernel forwarding ---- */
 
+/* ---- retransmit tracer (retrans.bpf.c, src/bpf/retrans_*) ---- */
+
+/* Who owns a TCP socket: recorded once, in process context, keyed by the
+ * socket's kernel address in retrans_owners. */
+struct sniproxy_retrans_owner {
+  __u64 cgroup_id;   /* bpf_get_current_cgroup_id() (cgroup v2) */
+  __u64 since_ns;    /* bpf_ktime_get_ns() when recorded */
+  __u32 tgid;        /* process id */
+  __u32 pid;         /* thread id */
+  char comm[16];     /* the thread's name (TASK_COMM_LEN) */
+};
+
+/* One retransmitted segment, sent through the retrans_events perf buffer.
+ * Addresses in network byte order: IPv4 in the first 4 bytes, ports in host
+ * byte order (as the tracepoint gives them). */
+struct sniproxy_retrans_event {
+  __u64 time_ns;     /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+  __u64 skaddr;      /* the socket's kernel address: the owner map's key */
+  __u64 cgroup_id;   /* of the owner (0 when unknown) */
+  __u32 owner_tgid;  /* 0 when unknown */
+  __u32 owner_pid;
+  __u32 current_tgid; /* whatever task ran the retransmit: what naive tracers report */
+  __u32 current_pid;
+  __u32 state;       /* TCP state, kernel numbering (1 = ESTABLISHED ...) */
+  __u16 family;      /* AF_INET (2) or AF_INET6 (10) */
+  __u16 sport;
+  __u16 dport;
+  __u8 owner_known;  /* 1 when the owner map had the socket */
+  __u8 pad[5];       /* explicit: the next field starts at byte 56 */
+  __u8 saddr[16];
+  __u8 daddr[16];
+  char owner_comm[16];
+  char current_comm[16];
+};
+
+/* Slots of the per-CPU counter array retrans_counters. */
+#define SNIPROXY_RETRANS_OWNER_RECORDED 0  /* first owner of a socket stored */
+#define SNIPROXY_RETRANS_OWNER_REMOVED 1   /* socket closed: entry deleted */
+#define SNIPROXY_RETRANS_KWORKER_SKIPPED 2 /* send from a kernel worker: not an owner */
+#define SNIPROXY_RETRANS_SEEN 3            /* tcp_retransmit_skb hits */
+#define SNIPROXY_RETRANS_UNKNOWN_OWNER 4   /* ... of which the owner was not known */
+#define SNIPROXY_RETRANS_COUNTER_SLOTS 5
+
+/* Upper bound of retrans_owners (an LRU: the oldest entry goes when a close
+ * was missed, e.g. sockets that existed before the tracer started). */
+#ifndef SNIPROXY_RETRANS_MAX_SOCKETS
+#define SNIPROXY_RETRANS_MAX_SOCKETS 65536
+#endif
+
+/* ---- end of retransmit tracer ---- */
+
 #endif /* SNIPROXY_BPF_SHARED_TYPES_H */

@@ -1,11 +1,54 @@
 #include "app/cli.hpp"
 
+#include <cmath>
+#include <cstdlib>
+
 namespace sniproxy::app {
+namespace {
+
+// `retrans [--interval SEC] [--json]`, everything after the subcommand.
+ParsedArgs parse_retrans(const std::vector<std::string>& args) {
+  Options o;
+  o.command = Options::Command::retrans;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    std::string value;
+    if (a == "--json") {
+      o.json = true;
+      continue;
+    } else if (a == "--help" || a == "-h") {
+      o.command = Options::Command::help;
+      return {o, ""};
+    } else if (a == "--interval") {
+      if (i + 1 >= args.size()) return {std::nullopt, "--interval needs a number of seconds"};
+      value = args[++i];
+    } else if (a.rfind("--interval=", 0) == 0) {
+      value = a.substr(11);
+    } else {
+      return {std::nullopt, "retrans: unknown option '" + a + "'"};
+    }
+    char* end = nullptr;
+    double seconds = std::strtod(value.c_str(), &end);
+    if (value.empty() || *end != '\0' || !std::isfinite(seconds) || seconds < 0.1 ||
+        seconds > 3600) {
+      return {std::nullopt, "--interval: '" + value + "' is not a number of seconds in 0.1..3600"};
+    }
+    o.interval_s = seconds;
+  }
+  return {o, ""};
+}
+
+}  // namespace
 
 std::string usage() {
   return "usage: sniproxy --config FILE           run the proxy\n"
          "       sniproxy --check --config FILE   validate FILE; exit 0 if good, 2 if not\n"
          "       sniproxy --probe [--json]        print what this kernel supports\n"
+         "       sniproxy retrans [--interval SEC] [--json]\n"
+         "                                        live TCP retransmits on this host with the\n"
+         "                                        owning process (needs CAP_BPF+CAP_PERFMON);\n"
+         "                                        --interval: a table per process and remote\n"
+         "                                        address every SEC seconds\n"
          "       sniproxy --version | --help\n"
          "\n"
          "Signals: SIGHUP reloads the config (validated first; a bad file keeps the old one),\n"
@@ -13,6 +56,7 @@ std::string usage() {
 }
 
 ParsedArgs parse_args(const std::vector<std::string>& args) {
+  if (!args.empty() && args[0] == "retrans") return parse_retrans(args);
   Options o;
   bool check = false;
   for (std::size_t i = 0; i < args.size(); ++i) {

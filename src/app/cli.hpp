@@ -7,10 +7,11 @@
 namespace sniproxy::app {
 
 struct Options {
-  enum class Command { run, check, version, help, probe };
+  enum class Command { run, check, version, help, probe, retrans };
   Command command = Command::run;
   std::string config_path;
   bool json = false;
+  std::optional<double> interval_s;  // retrans --interval SEC
 };
 
 struct ParsedArgs {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "app/cli.hpp"
+#include "app/retrans_command.hpp"
 #include "app/supervisor.hpp"
 #include "bpf/feature_probe.hpp"
 #include "config/loader.hpp"
@@ -26,6 +27,8 @@ int main(int argc, char** argv) {
       return 0;
     case Options::Command::probe:
       return sniproxy::bpf::run_probe_command(o.json);
+    case Options::Command::retrans:
+      return sniproxy::app::run_retrans_command({o.interval_s, o.json});
     case Options::Command::check: {
       auto r = sniproxy::config::load_file(o.config_path);
       for (const auto& d : r.errors) fmt::print(stderr, "{}\n", d.to_string());
