@@ -81,7 +81,7 @@ struct sniproxy_xdp_settings {
 struct sniproxy_sockmap_state {
   __u64 redirected;  /* sent to the peer's egress by the verdict */
   __u64 passed;      /* left on this socket for userspace to recv() */
-  __u64 dropped;     /* redirect refused (peer left the map): lost, the pair is broken */
+  __u64 unpaired;    /* of passed: the peer was not in the sockhash (yet) */
   __u32 over;        /* 1: over the limit, bytes go to userspace */
   __u32 pad;
 };

@@ -36,6 +36,8 @@
  *   over:      if passed == control.consumed and redirected + len <= limit,
  *              clear over and redirect; else pass.
  *   not over:  if redirected + len > limit, set over and pass; else redirect.
+ *   either:    if the redirect finds no peer in the sockhash, set over and
+ *              pass (the pair is inserted one socket at a time).
  *
  * Why no byte is reordered. S's bytes are judged in stream order, one skb at
  * a time: the verdict runs from S's data_ready (sk_psock_verdict_data_ready
@@ -108,15 +110,20 @@ int sockmap_verdict(struct __sk_buff* skb) {
     return SK_PASS;
   }
   __u64 peer_cookie = *peer;
-  int verdict = sock_pairs.sk_redirect_hash(skb, &peer_cookie, 0);
-  if (verdict == SK_PASS) {
+  if (sock_pairs.sk_redirect_hash(skb, &peer_cookie, 0) == SK_PASS) {
     state->redirected += len;
-  } else {
-    /* The peer left the map (the pair is being torn down): the kernel
-     * drops the skb; count it so userspace can tell the stream broke. */
-    state->dropped += len;
+    return SK_PASS;
   }
-  return verdict;
+  /* The peer is not in the sockhash: not yet (the pair is inserted one
+   * socket after the other, and a server that speaks first can send in
+   * between) or no longer (teardown). Returning SK_DROP would lose the
+   * bytes; with no redirect set, SK_PASS leaves them on this socket. They
+   * are passed bytes like those over the limit, in order: userspace moves
+   * them and resumes kernel forwarding after them. */
+  state->over = 1;
+  state->passed += len;
+  state->unpaired += len;
+  return SK_PASS;
 }
 
 /* Counts the bytes leaving every socket of the map. It runs in

@@ -280,7 +280,7 @@ Result<ForwardState> Sockmap::state(const SockPair& pair, Direction direction) c
         fmt::format("sockmap: no state for {} of socket cookie {}: {} (not inserted?)",
                     name(direction), cookie, std::strerror(errno)));
   }
-  return ForwardState{value.redirected, value.passed, value.dropped, value.over != 0};
+  return ForwardState{value.redirected, value.passed, value.unpaired, value.over != 0};
 }
 
 Result<ForwardControl> Sockmap::control(const SockPair& pair, Direction direction) const {
@@ -353,7 +353,7 @@ Result<bool> Sockmap::drained(const SockPair& pair, Direction direction) const {
   if (!current.ok()) return current.error();
   auto allowed = control(pair, direction);
   if (!allowed.ok()) return allowed.error();
-  std::uint64_t judged = current->redirected + current->passed + current->dropped;
+  std::uint64_t judged = current->redirected + current->passed;
   return received->bytes_received - read_base == judged + fin &&
          current->passed == allowed->consumed && *left == 0;
 }

@@ -25,7 +25,7 @@ namespace sniproxy::bpf {
 struct ForwardState {
   std::uint64_t redirected = 0;  // to the peer's egress, in the kernel
   std::uint64_t passed = 0;      // left on the source for userspace to recv()
-  std::uint64_t dropped = 0;     // lost because the peer left the map
+  std::uint64_t unpaired = 0;    // of passed: the peer was not in the sockhash (yet)
   bool over = false;             // over the limit: bytes go to userspace
 
   friend bool operator==(const ForwardState&, const ForwardState&) = default;

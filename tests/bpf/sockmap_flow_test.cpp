@@ -18,7 +18,7 @@ TEST(SockmapFlow, UnflushedIsWhatTheDirectionTookMinusWhatThePeerWrote) {
 }
 
 TEST(SockmapFlow, ResumesOnlyWhenUserspaceHoldsNothingAndThePeerDrained) {
-  ForwardState state{.redirected = kCap, .passed = 4096, .dropped = 0, .over = true};
+  ForwardState state{.redirected = kCap, .passed = 4096, .unpaired = 0, .over = true};
   EXPECT_FALSE(may_resume(state, {.limit = kCap, .consumed = 0}, 0, kCap));
   EXPECT_TRUE(may_resume(state, {.limit = kCap, .consumed = 4096}, 0, kCap));
   EXPECT_TRUE(may_resume(state, {.limit = kCap, .consumed = 4096}, kCap / 2 - 1, kCap));

@@ -118,11 +118,11 @@ class SockmapTest : public ::testing::Test {
     auto counters = tcp_counters(source);
     auto control = map_->control(pair_, direction);
     std::printf(
-        "not drained: received %llu (base %llu) redirected %llu passed %llu dropped %llu consumed "
+        "not drained: received %llu (base %llu) redirected %llu passed %llu unpaired %llu consumed "
         "%llu unflushed %llu\n",
         (unsigned long long)counters->bytes_received, (unsigned long long)pair_.client_read_base,
         (unsigned long long)now.redirected, (unsigned long long)now.passed,
-        (unsigned long long)now.dropped, (unsigned long long)control->consumed,
+        (unsigned long long)now.unpaired, (unsigned long long)control->consumed,
         (unsigned long long)value_or_zero(map_->unflushed(pair_, direction)));
     return false;
   }
@@ -163,7 +163,7 @@ TEST_F(SockmapTest, ForwardsBothWaysConcurrentlyByteExact) {
     EXPECT_EQ(forwarded.redirected, kTotal);
     EXPECT_EQ(forwarded.passed, 0u);  // not one byte through userspace
     EXPECT_FALSE(forwarded.over);
-    EXPECT_EQ(forwarded.dropped, 0u);
+    EXPECT_EQ(forwarded.unpaired, 0u);
     // 5: sk_msg runs on the egress of redirected skbs and counts each once.
     EXPECT_EQ(value_or_zero(map_->egress_bytes(peer)), kTotal);
     EXPECT_EQ(value_or_zero(map_->unflushed(pair_, direction)), 0u);
@@ -277,8 +277,7 @@ TEST_F(SockmapTest, BoundsKernelMemoryWhenTheBackendStopsReading) {
     auto control = map_->control(pair_, Direction::client_to_backend);
     auto received = tcp_counters(pair_.client_fd);
     if (!now.ok() || !control.ok() || !received.ok()) return false;
-    return received->bytes_received - pair_.client_read_base ==
-               now->redirected + now->passed + now->dropped &&
+    return received->bytes_received - pair_.client_read_base == now->redirected + now->passed &&
            now->passed == control->consumed && control->limit >= now->redirected + kCap / 2;
   };
   std::thread writer([&] {

@@ -1,6 +1,8 @@
 #include "sockmap_userspace_path.hpp"
 
+#include <linux/sockios.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -55,7 +57,13 @@ bool UserspacePath::move_passed(ForwardState& state, ForwardControl& control) {
     // Duty 2: recv what was passed (no more can be readable), send it all,
     // then report it. EAGAIN: the kernel counted the bytes but still has
     // them on its backlog queue; they come with a later step.
-    std::size_t want = std::min<std::uint64_t>(buffer_.size(), state.passed - control.consumed);
+    // Only what SIOCINQ shows in the psock's queue: with that queue empty a
+    // recv() may read unjudged bytes from the TCP receive queue (the proxy
+    // saw them overtake passed ones when both directions were busy).
+    int readable = 0;
+    if (::ioctl(source_, SIOCINQ, &readable) != 0 || readable <= 0) return true;
+    std::size_t want = std::min<std::uint64_t>(
+        {buffer_.size(), state.passed - control.consumed, static_cast<std::uint64_t>(readable)});
     ssize_t got = ::recv(source_, buffer_.data(), want, MSG_DONTWAIT);
     if (got < 0 && (errno == EAGAIN || errno == EINTR)) return true;
     if (got <= 0) {
