@@ -13,8 +13,10 @@
 #include <vector>
 
 #include "app/xdp_control.hpp"
+#include "bpf/sockmap.hpp"
 #include "common/log.hpp"
 #include "config/loader.hpp"
+#include "config/names.hpp"
 #include "proxy/runtime.hpp"
 #include "proxy/shared_state.hpp"
 #include "proxy/worker.hpp"
@@ -122,6 +124,20 @@ int run_proxy(const std::string& config_path) {
     log::error("startup", "result=failed detail={}", log::quote(xdp.error().message));
     return 1;
   }
+  // Sockmap mode: compile and attach once, before any connection exists.
+  std::unique_ptr<bpf::Sockmap> sockmap;
+  if (proxy::uses_sockmap(rt->config)) {
+    bpf::SockmapOptions options;
+    options.max_sockets = 2 * rt->config.forwarding.sockmap_connections;
+    auto created = bpf::Sockmap::create(options);
+    if (!created) {
+      log::error("startup", "result=failed detail={}",
+                 log::quote("sockmap mode: " + created.error().message));
+      return 1;
+    }
+    sockmap = std::move(created).value();
+    shared->sockmap = sockmap.get();
+  }
   unsigned count = rt->config.workers;
   if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
 
@@ -134,8 +150,9 @@ int run_proxy(const std::string& config_path) {
     }
     workers.push_back(std::move(w).value());
   }
-  log::info("startup", "version={} config={} workers={} listeners={} mode=copy", SNIPROXY_VERSION,
-            log::quote(config_path), count, rt->config.listeners.size());
+  log::info("startup", "version={} config={} workers={} listeners={} mode={}", SNIPROXY_VERSION,
+            log::quote(config_path), count, rt->config.listeners.size(),
+            config::to_string(rt->config.forwarding.mode));
 
   std::vector<std::thread> threads;
   for (auto& w : workers) threads.emplace_back([&w] { w->run(); });

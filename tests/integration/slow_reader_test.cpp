@@ -1,0 +1,139 @@
+// A backend that stops reading must stall the client through TCP, in every
+// mode: the proxy (and, in sockmap mode, the kernel on its behalf) may hold
+// only bounded memory for it, and once the backend reads again every byte
+// arrives in order. Without sockmap's bound the kernel would queue what the
+// client sends (about 1 GB measured, KERNEL.md).
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
+#include "pattern.hpp"
+#include "proxy_fixture.hpp"
+
+namespace sniproxy::integration {
+namespace {
+
+constexpr std::uint64_t kSeed = 77;
+constexpr std::uint64_t kMiB = 1 << 20;
+constexpr std::uint64_t kOffered = 1024 * kMiB;  // what the client tries to send while stalled
+constexpr std::uint64_t kAfterRelease = 16 * kMiB;
+
+struct SlowReaderResult {
+  std::atomic<bool> release{false};
+  std::atomic<bool> done{false};
+  std::atomic<std::uint64_t> bytes{0};
+  std::atomic<bool> in_order{false};
+};
+
+// Reads the hello, then nothing until released, then everything to EOF.
+BackendHandler slow_reader(std::size_t hello_size, std::shared_ptr<SlowReaderResult> result) {
+  return [hello_size, result](BackendConnection& c) {
+    const Deadline d = c.within(milliseconds(60'000));
+    std::vector<std::uint8_t> hello;
+    if (read_exact(c.fd.get(), hello_size, hello, d) != IoStatus::ok) return;
+    while (!result->release && !d.expired()) std::this_thread::sleep_for(milliseconds(5));
+    PatternChecker checker(kSeed);
+    std::vector<std::uint8_t> buf;
+    while (true) {
+      buf.clear();
+      if (read_some(c.fd.get(), buf, d) != IoStatus::ok) break;
+      checker.consume(buf);
+    }
+    result->bytes = checker.bytes();
+    result->in_order = !checker.first_mismatch().has_value();
+    result->done = true;
+  };
+}
+
+// The client's pattern stream, sent without blocking. Bytes generated but
+// not yet taken by the socket stay pending for the next call, so the stream
+// never skips.
+class PatternSender {
+ public:
+  explicit PatternSender(std::uint64_t seed) : stream_(seed), chunk_(256 * 1024) {}
+
+  // Sends until nothing more goes out for `quiet`, `more` further bytes are
+  // taken, or `budget` passes; returns the bytes taken by this call.
+  std::uint64_t send(int fd, std::uint64_t more, milliseconds quiet, milliseconds budget) {
+    std::uint64_t taken = 0;
+    auto last_progress = Clock::now();
+    const auto end = Clock::now() + budget;
+    while (taken < more && Clock::now() < end && Clock::now() - last_progress < quiet) {
+      if (pending_ == 0) {
+        const std::size_t n =
+            static_cast<std::size_t>(std::min<std::uint64_t>(chunk_.size(), more - taken));
+        stream_.fill(std::span(chunk_.data(), n));
+        pending_ = n;
+        offset_ = 0;
+      }
+      const ssize_t n = ::send(fd, chunk_.data() + offset_, pending_, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n > 0) {
+        taken += static_cast<std::uint64_t>(n);
+        offset_ += static_cast<std::size_t>(n);
+        pending_ -= static_cast<std::size_t>(n);
+        last_progress = Clock::now();
+        continue;
+      }
+      if (n < 0 && errno != EAGAIN && errno != EINTR) break;
+      pollfd p{fd, POLLOUT, 0};
+      ::poll(&p, 1, 20);
+    }
+    return taken;
+  }
+
+  // Bytes generated and not yet sent (they go first on the next call).
+  [[nodiscard]] std::size_t pending() const { return pending_; }
+
+ private:
+  PatternStream stream_;
+  std::vector<std::uint8_t> chunk_;
+  std::size_t pending_ = 0;
+  std::size_t offset_ = 0;
+};
+
+class SlowReaderTest : public ProxyTest {};
+
+TEST_P(SlowReaderTest, BackendThatStopsReadingStallsTheClientAndLosesNothing) {
+  auto result = std::make_shared<SlowReaderResult>();
+  const auto hello = hello_for("slow.test");
+  Backend backend(slow_reader(hello.size(), result));
+  ConfigSpec spec = base_config();
+  spec.idle_timeout = "60s";
+  spec.table("default").push_back({.match = "slow.test", .backend = backend.address()});
+  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+
+  auto c = connect_tcp(loopback(spec.listeners[0].port), Deadline::in(milliseconds(3000)));
+  ASSERT_TRUE(c.fd);
+  ASSERT_EQ(send_all(c.fd.get(), hello, Deadline::in(milliseconds(3000))), IoStatus::ok);
+  PatternSender sender(kSeed);
+  // Phase 1: the backend reads nothing; the client must stall far below
+  // what it offers.
+  const std::uint64_t stalled =
+      sender.send(c.fd.get(), kOffered, milliseconds(700), milliseconds(20'000));
+  std::fprintf(stderr, "slow reader (%s): client stalled after %.1f MiB of %.0f MiB offered\n",
+               GetParam().c_str(), static_cast<double>(stalled) / kMiB,
+               static_cast<double>(kOffered) / kMiB);
+  EXPECT_LT(stalled, 64 * kMiB);
+
+  // Phase 2: the backend reads; the rest goes through and arrives in order.
+  result->release = true;
+  // What phase 1 generated but could not send goes first, then 16 MiB more.
+  const std::uint64_t total = stalled + sender.pending() + kAfterRelease;
+  const std::uint64_t more = sender.send(c.fd.get(), sender.pending() + kAfterRelease,
+                                         milliseconds(10'000), milliseconds(30'000));
+  EXPECT_EQ(stalled + more, total);
+  shutdown_write(c.fd.get());
+  const Deadline done = Deadline::in(milliseconds(30'000));
+  while (!result->done && !done.expired()) std::this_thread::sleep_for(milliseconds(10));
+  ASSERT_TRUE(result->done) << "the backend did not see the end of the stream";
+  EXPECT_EQ(result->bytes.load(), total);
+  EXPECT_TRUE(result->in_order);
+}
+
+SNIPROXY_INSTANTIATE_FOR_MODES(SlowReaderTest);
+
+}  // namespace
+}  // namespace sniproxy::integration
