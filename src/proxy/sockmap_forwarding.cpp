@@ -161,6 +161,9 @@ void Connection::sockmap_step(int d, bool woken) {
       return;
     }
   }
+  // Moving bytes is progress: the next look comes soon, not after a backoff
+  // that grew while the kernel's queue was flushing.
+  if (progressed) dir.recheck_delay = kFirstRecheck;
   if (state->passed > control->consumed) {
     sockmap_recheck_later(d);
     return;
@@ -196,8 +199,8 @@ void Connection::sockmap_step(int d, bool woken) {
     touch();
     dir.recheck_delay = kFirstRecheck;
   }
-  // A wake-up that found nothing to do (bytes the stream parser had not yet
-  // judged, say) waits a backoff before polling again: a level-triggered
+  // A wake-up that found nothing to do (bytes the verdict had not yet judged,
+  // say) waits a backoff before polling again: a level-triggered
   // poll on such a socket would otherwise spin.
   if (woken && !progressed)
     sockmap_recheck_later(d);
