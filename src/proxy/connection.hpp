@@ -67,6 +67,9 @@ class Connection {
   // Called by the worker's idle sweep and drain.
   [[nodiscard]] bool forwarding() const { return state_ == State::forwarding; }
   [[nodiscard]] std::chrono::steady_clock::time_point last_active() const { return last_active_; }
+  // Sockmap: whether the kernel forwarded bytes since the last call; if so
+  // the connection counts as active (touched). Userspace sees none of them.
+  bool forwarded_in_kernel();
 
   [[nodiscard]] std::uint64_t id() const { return id_; }
   [[nodiscard]] bool closing() const { return state_ == State::closing; }
@@ -204,6 +207,7 @@ class Connection {
   Direction dirs_[2];
   std::vector<std::uint8_t> initial_;        // PROXY header + hello, sent first upstream
   std::unique_ptr<bpf::SockPair> sockpair_;  // while in the sockmap
+  std::uint64_t kernel_bytes_seen_ = 0;      // redirected both ways, at the last look
   bool sockmap_fell_back_ = false;
   std::chrono::steady_clock::time_point last_active_;
 

@@ -76,7 +76,10 @@ void Connection::start_sockmap() {
     return;
   }
   sockpair_ = std::make_unique<bpf::SockPair>(*inserted);
-  std::vector<std::uint8_t>().swap(hello_);  // the kernel forwards the hello itself
+  // The kernel forwards the peeked hello itself; that is not activity after
+  // the start (the idle sweep compares against this).
+  kernel_bytes_seen_ = hello_.size();
+  std::vector<std::uint8_t>().swap(hello_);
   for (int d : {0, 1}) sockmap_wait(d);
 }
 
@@ -316,6 +319,18 @@ void Connection::sockmap_finish_direction(int d) {
     return;
   }
   end_of_stream(d);
+}
+
+bool Connection::forwarded_in_kernel() {
+  if (!sockpair_ || state_ != State::forwarding) return false;
+  bpf::Sockmap& map = *worker_.shared().sockmap;
+  std::uint64_t total = 0;
+  for (int d : {0, 1})
+    if (auto state = map.state(*sockpair_, sockmap_direction(d))) total += state->redirected;
+  if (total == kernel_bytes_seen_) return false;
+  kernel_bytes_seen_ = total;
+  touch();
+  return true;
 }
 
 void Connection::sockmap_release() {

@@ -73,6 +73,30 @@ TEST_P(TimeoutTest, IdleConnectionIsClosedAfterIdleTimeout) {
   EXPECT_EQ((*entry)["outcome"], "idle_timeout");
 }
 
+// Bytes moving keep a connection open however long it lasts, in every mode:
+// in sockmap mode the kernel moves them and the proxy must still notice.
+TEST_P(TimeoutTest, TrafficKeepsAConnectionOpenPastTheIdleTimeout) {
+  Backend backend(echo_handler());
+  ConfigSpec spec = base_config();
+  spec.idle_timeout = "1s";
+  spec.table("default").push_back({.match = "busy.test", .backend = backend.address()});
+  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+  UniqueFd c = connect_to(spec.listeners[0].port);
+  ASSERT_TRUE(c);
+  const auto hello = hello_for("busy.test");
+  ASSERT_EQ(send_all(c.get(), hello, Deadline::in(milliseconds(1000))), IoStatus::ok);
+  std::vector<std::uint8_t> got;
+  ASSERT_EQ(read_exact(c.get(), hello.size(), got, Deadline::in(milliseconds(3000))), IoStatus::ok);
+  // 3 s of a small exchange every 250 ms: three idle timeouts long.
+  for (int i = 0; i < 12; ++i) {
+    std::this_thread::sleep_for(milliseconds(250));
+    ASSERT_EQ(send_all(c.get(), "ping", Deadline::in(milliseconds(1000))), IoStatus::ok) << i;
+    got.clear();
+    ASSERT_EQ(read_exact(c.get(), 4, got, Deadline::in(milliseconds(1000))), IoStatus::ok) << i;
+    EXPECT_EQ(to_text(got), "ping");
+  }
+}
+
 SNIPROXY_INSTANTIATE_FOR_MODES(TimeoutTest);
 
 }  // namespace
