@@ -79,10 +79,10 @@ struct sniproxy_xdp_settings {
  * Keyed by the socket cookie in sockmap_state. Counts are bytes of the
  * socket's received stream. */
 struct sniproxy_sockmap_state {
-  __u64 redirected;  /* sent to the peer's egress by the verdict */
-  __u64 passed;      /* left on this socket for userspace to recv() */
-  __u64 unpaired;    /* of passed: the peer was not in the sockhash (yet) */
-  __u32 over;        /* 1: over the limit, bytes go to userspace */
+  __u64 redirected; /* sent to the peer's egress by the verdict */
+  __u64 passed;     /* left on this socket for userspace to recv() */
+  __u64 unpaired;   /* of passed: the peer was not in the sockhash (yet) */
+  __u32 over;       /* 1: over the limit, bytes go to userspace */
   __u32 pad;
 };
 
@@ -108,30 +108,30 @@ struct sniproxy_sockmap_egress {
 /* Who owns a TCP socket: recorded once, in process context, keyed by the
  * socket's kernel address in retrans_owners. */
 struct sniproxy_retrans_owner {
-  __u64 cgroup_id;   /* bpf_get_current_cgroup_id() (cgroup v2) */
-  __u64 since_ns;    /* bpf_ktime_get_ns() when recorded */
-  __u32 tgid;        /* process id */
-  __u32 pid;         /* thread id */
-  char comm[16];     /* the thread's name (TASK_COMM_LEN) */
+  __u64 cgroup_id; /* bpf_get_current_cgroup_id() (cgroup v2) */
+  __u64 since_ns;  /* bpf_ktime_get_ns() when recorded */
+  __u32 tgid;      /* process id */
+  __u32 pid;       /* thread id */
+  char comm[16];   /* the thread's name (TASK_COMM_LEN) */
 };
 
 /* One retransmitted segment, sent through the retrans_events perf buffer.
  * Addresses in network byte order: IPv4 in the first 4 bytes, ports in host
  * byte order (as the tracepoint gives them). */
 struct sniproxy_retrans_event {
-  __u64 time_ns;     /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
-  __u64 skaddr;      /* the socket's kernel address: the owner map's key */
-  __u64 cgroup_id;   /* of the owner (0 when unknown) */
-  __u32 owner_tgid;  /* 0 when unknown */
+  __u64 time_ns;    /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+  __u64 skaddr;     /* the socket's kernel address: the owner map's key */
+  __u64 cgroup_id;  /* of the owner (0 when unknown) */
+  __u32 owner_tgid; /* 0 when unknown */
   __u32 owner_pid;
   __u32 current_tgid; /* whatever task ran the retransmit: what naive tracers report */
   __u32 current_pid;
-  __u32 state;       /* TCP state, kernel numbering (1 = ESTABLISHED ...) */
-  __u16 family;      /* AF_INET (2) or AF_INET6 (10) */
+  __u32 state;  /* TCP state, kernel numbering (1 = ESTABLISHED ...) */
+  __u16 family; /* AF_INET (2) or AF_INET6 (10) */
   __u16 sport;
   __u16 dport;
-  __u8 owner_known;  /* 1 when the owner map had the socket */
-  __u8 pad[5];       /* explicit: the next field starts at byte 56 */
+  __u8 owner_known; /* 1 when the owner map had the socket */
+  __u8 pad[5];      /* explicit: the next field starts at byte 56 */
   __u8 saddr[16];
   __u8 daddr[16];
   char owner_comm[16];
