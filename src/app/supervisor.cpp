@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "app/xdp_control.hpp"
-#include "bpf/sockmap.hpp"
 #include "common/log.hpp"
 #include "config/loader.hpp"
 #include "config/names.hpp"
@@ -123,20 +122,6 @@ int run_proxy(const std::string& config_path) {
   if (!xdp) {
     log::error("startup", "result=failed detail={}", log::quote(xdp.error().message));
     return 1;
-  }
-  // Sockmap mode: compile and attach once, before any connection exists.
-  std::unique_ptr<bpf::Sockmap> sockmap;
-  if (proxy::uses_sockmap(rt->config)) {
-    bpf::SockmapOptions options;
-    options.max_sockets = 2 * rt->config.forwarding.sockmap_connections;
-    auto created = bpf::Sockmap::create(options);
-    if (!created) {
-      log::error("startup", "result=failed detail={}",
-                 log::quote("sockmap mode: " + created.error().message));
-      return 1;
-    }
-    sockmap = std::move(created).value();
-    shared->sockmap = sockmap.get();
   }
   unsigned count = rt->config.workers;
   if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());

@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "bpf/sockmap.hpp"
 #include "common/log.hpp"
 #include "common/server_name.hpp"
 #include "config/names.hpp"
@@ -402,10 +401,6 @@ void Connection::start_forwarding() {
     start_splice();
     return;
   }
-  if (mode_ == config::ForwardingMode::sockmap) {
-    start_sockmap();
-    return;
-  }
   consume_hello();
   if (state_ != State::forwarding) return;
   send_initial();
@@ -462,7 +457,6 @@ void Connection::finish() {
   r.listener = listener().name;
   r.server_name = server_name_;
   if (backend_known_) r.backend = backend_.to_string();
-  sockmap_release();  // before the fds close; fills in the sockmap byte counts
   // Bytes received from each peer; before forwarding, the hello peeked.
   r.bytes_in = std::max<std::uint64_t>(dirs_[0].bytes, fed_);
   r.bytes_out = dirs_[1].bytes;
@@ -473,7 +467,6 @@ void Connection::finish() {
     // auto: what it became (splice once either direction moved to it).
     if (mode_ == config::ForwardingMode::automatic)
       r.mode += dirs_[0].splice || dirs_[1].splice ? "/splice" : "/copy";
-    if (mode_ == config::ForwardingMode::sockmap && sockmap_fell_back_) r.mode += "/splice";
   }
   r.outcome = outcome_;
   r.detail = detail_;

@@ -1,7 +1,6 @@
 #pragma once
 // One proxied connection: its two sockets, its hello, its route, and the
-// forwarding between them (copy_forwarding.cpp, splice_forwarding.cpp,
-// sockmap_forwarding.cpp). It
+// forwarding between them (copy_forwarding.cpp, splice_forwarding.cpp). It
 // owns both fds and releases everything in one place (finish()), after the
 // last of its io_uring operations has completed.
 #include <linux/time_types.h>
@@ -24,13 +23,6 @@
 #include "proxy/pipe_pool.hpp"
 #include "proxy/runtime.hpp"
 #include "reactor/ring.hpp"
-#include "reactor/timer_queue.hpp"
-
-namespace sniproxy::bpf {
-struct SockPair;
-struct ForwardState;
-struct ForwardControl;
-}  // namespace sniproxy::bpf
 
 namespace sniproxy::proxy {
 
@@ -67,9 +59,6 @@ class Connection {
   // Called by the worker's idle sweep and drain.
   [[nodiscard]] bool forwarding() const { return state_ == State::forwarding; }
   [[nodiscard]] std::chrono::steady_clock::time_point last_active() const { return last_active_; }
-  // Sockmap: whether the kernel forwarded bytes since the last call; if so
-  // the connection counts as active (touched). Userspace sees none of them.
-  bool forwarded_in_kernel();
 
   [[nodiscard]] std::uint64_t id() const { return id_; }
   [[nodiscard]] bool closing() const { return state_ == State::closing; }
@@ -105,14 +94,6 @@ class Connection {
     std::size_t in_pipe = 0;
     bool eof = false;
     std::uint64_t bytes = 0;
-    // sockmap: the source's wake-up, the recheck timer, and passed bytes on
-    // their way through userspace (data() is unused; offset/length are).
-    bool poll_armed = false;
-    reactor::TimerQueue::Id recheck_timer = 0;
-    std::chrono::milliseconds recheck_delay{1};
-    std::vector<std::uint8_t> passed;
-    std::uint64_t sockmap_resumes = 0;
-    std::uint64_t sockmap_passed_bytes = 0;
   };
 
   const config::Listener& listener() const;
@@ -153,19 +134,6 @@ class Connection {
   void on_spliced_out(int d, int res, unsigned flags);
   void on_splice_writable(int d, int res, unsigned flags);
   void return_pipe(Direction& d);
-  // sockmap_forwarding.cpp
-  void start_sockmap();
-  void sockmap_fallback(const std::string& reason);
-  void sockmap_wait(int d);
-  void on_sockmap_event(int d, int res, unsigned flags);
-  void sockmap_recheck_later(int d);
-  void sockmap_recheck(int d);
-  void sockmap_step(int d, bool woken);
-  bool sockmap_move_passed(int d, const bpf::ForwardState& state, bpf::ForwardControl& control);
-  bool sockmap_send_passed(int d);
-  void on_sockmap_writable(int d, int res, unsigned flags);
-  void sockmap_finish_direction(int d);
-  void sockmap_release();
 
   Worker& worker_;
   std::uint64_t id_;
@@ -205,10 +173,7 @@ class Connection {
   config::ForwardingMode mode_ = config::ForwardingMode::copy;
   bool state_reached_forwarding_ = false;
   Direction dirs_[2];
-  std::vector<std::uint8_t> initial_;        // PROXY header + hello, sent first upstream
-  std::unique_ptr<bpf::SockPair> sockpair_;  // while in the sockmap
-  std::uint64_t kernel_bytes_seen_ = 0;      // redirected both ways, at the last look
-  bool sockmap_fell_back_ = false;
+  std::vector<std::uint8_t> initial_;  // PROXY header + hello, sent first upstream
   std::chrono::steady_clock::time_point last_active_;
 
   Outcome outcome_ = Outcome::ok;

@@ -6,10 +6,6 @@
 #include "proxy/connection_limits.hpp"
 #include "proxy/runtime.hpp"
 
-namespace sniproxy::bpf {
-class Sockmap;
-}
-
 namespace sniproxy::proxy {
 
 struct SharedState {
@@ -17,10 +13,6 @@ struct SharedState {
   std::atomic<std::shared_ptr<const Runtime>> runtime;
   ConnectionLimits limits;
   std::atomic<bool> stopping{false};
-  // Loaded before the workers start when a listener uses sockmap mode;
-  // owned by the supervisor, thread-safe (bpf/sockmap.hpp).
-  bpf::Sockmap* sockmap = nullptr;
-  std::atomic<std::uint64_t> sockmap_fallbacks{0};
 };
 
 }  // namespace sniproxy::proxy

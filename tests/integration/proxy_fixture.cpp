@@ -6,7 +6,7 @@
 namespace sniproxy::integration {
 
 std::vector<std::string> forwarding_modes() {
-  return {"copy", "splice", "auto", "sockmap"};
+  return {"copy", "splice", "auto"};
 }
 
 std::string mode_name(const ::testing::TestParamInfo<std::string>& info) {

@@ -1,8 +1,6 @@
 // A backend that stops reading must stall the client through TCP, in every
-// mode: the proxy (and, in sockmap mode, the kernel on its behalf) may hold
-// only bounded memory for it, and once the backend reads again every byte
-// arrives in order. Without sockmap's bound the kernel would queue what the
-// client sends (about 1 GB measured, KERNEL.md).
+// mode: the proxy may hold only bounded memory for it, and once the backend
+// reads again every byte arrives in order.
 #include <poll.h>
 #include <sys/socket.h>
 
