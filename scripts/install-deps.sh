@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libbpfcc-dev bpfcc-tools
   iproute2 iptables openssl curl procps
+  dpkg-dev debhelper rpm python3-yaml groff-base man-db systemd
 )
 missing=()
 for p in "${packages[@]}"; do
