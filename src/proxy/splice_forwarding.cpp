@@ -81,7 +81,13 @@ void Connection::splice_in(int d) {
 
 void Connection::on_spliced_in(int d, int res, unsigned) {
   Direction& dir = dirs_[d];
-  if (state_ == State::closing) return;
+  if (state_ == State::closing) {
+    // A splice that completed after the close still filled the pipe: count
+    // those bytes, so that return_pipe drops the pipe instead of handing it,
+    // bytes and all, to the next connection.
+    if (res > 0) dir.in_pipe += static_cast<std::size_t>(res);
+    return;
+  }
   if (res == -EAGAIN) {
     splice_wait_readable(d);
     return;
