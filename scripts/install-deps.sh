@@ -10,7 +10,7 @@ packages=(
   clang libclang-rt-14-dev
   liburing-dev libtomlplusplus-dev libc-ares-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libbpfcc-dev bpfcc-tools
+  libbpfcc-dev bpfcc-tools libbpf-dev bpftool
   iproute2 iptables openssl curl procps
   dpkg-dev debhelper rpm python3-yaml groff-base man-db systemd
 )

@@ -11,4 +11,8 @@ else
   meson setup "$build" --buildtype=release -Dtests=false -Dbenchmarks=false >/dev/null
 fi
 ninja -C "$build" src/app/sniproxy
+# The example config runs the proxy as user sniproxy ([process]).
+if ! getent passwd sniproxy >/dev/null; then
+  adduser --system --group --no-create-home --home /nonexistent sniproxy
+fi
 exec "$build/src/app/sniproxy" --config packaging/proxy.toml "$@"

@@ -44,6 +44,9 @@ listen_port=$("$TOOL" free-port)
 cat > "$work/proxy.toml" <<TOML
 workers = $WORKERS
 
+[process]
+allow_root = true
+
 [forwarding]
 mode = "$MODE"
 

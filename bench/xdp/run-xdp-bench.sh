@@ -88,6 +88,8 @@ ip netns exec "$S" "$FLOOD" --gro-on "$VS"
 write_config() {  # write_config FILE WITH_XDP
   {
     echo 'workers = 1'
+    echo '[process]'
+    echo 'allow_root = true'
     echo '[access_log]'
     echo 'path = "off"'
     if [ "$2" = yes ]; then

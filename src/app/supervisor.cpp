@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,7 +13,13 @@
 #include <thread>
 #include <vector>
 
+#include "app/admin_endpoint.hpp"
+#include "app/forwarding_check.hpp"
+#include "app/privileges.hpp"
+#include "app/retrans_monitor.hpp"
 #include "app/xdp_control.hpp"
+#include "bpf/dns_mirror.hpp"
+#include "bpf/kernel_headers.hpp"
 #include "common/log.hpp"
 #include "config/loader.hpp"
 #include "config/names.hpp"
@@ -49,25 +56,26 @@ void log_errors(const config::LoadResult& r) {
   for (const auto& d : r.errors) log::error("config_error", "at={}", log::quote(d.to_string()));
 }
 
-void reload(proxy::SharedState& shared, const std::string& path, XdpControl& xdp) {
+// True when the new config is in force.
+bool reload(proxy::SharedState& shared, const std::string& path, XdpControl& xdp) {
   auto loaded = config::load_file(path);
   if (!loaded.config) {
     log_errors(loaded);
     log::error("reload", "result=failed file={} errors={} detail={}", log::quote(path),
                loaded.errors.size(), log::quote("old config stays in force"));
-    return;
+    return false;
   }
   auto current = shared.runtime.load();
   if (auto why = proxy::reload_blockers(current->config, *loaded.config); !why.empty()) {
     log::error("reload", "result=failed file={} detail={}", log::quote(path),
                log::quote(why + "; restart to apply; old config stays in force"));
-    return;
+    return false;
   }
   auto rt = proxy::Runtime::build(std::move(*loaded.config));
   if (!rt) {
     log::error("reload", "result=failed file={} detail={}", log::quote(path),
                log::quote(rt.error().message));
-    return;
+    return false;
   }
   if (rt.value()->config.dns.servers != current->config.dns.servers)
     log::warn("reload", "detail={}", log::quote("[dns] changes apply after a restart"));
@@ -75,6 +83,65 @@ void reload(proxy::SharedState& shared, const std::string& path, XdpControl& xdp
   shared.runtime.store(std::move(rt).value());
   xdp.reload(shared.runtime.load()->config);
   log::info("reload", "result=ok file={}", log::quote(path));
+  return true;
+}
+
+// The DNS cache's window in a BPF map, or null. Before the privileges are
+// dropped (creating a map needs CAP_BPF); a failure costs only the window.
+std::unique_ptr<bpf::DnsMirror> start_dns_mirror(const config::Dns& dns, unsigned workers) {
+  if (!dns.bpf_mirror) return nullptr;
+  // Every worker's cache fits; a size past the kernel's limits is refused
+  // by it, which only turns the mirror off.
+  const auto entries = static_cast<std::uint32_t>(
+      std::min<std::uint64_t>(std::uint64_t{dns.cache_size} * workers, UINT32_MAX));
+  auto mirror = bpf::DnsMirror::create(entries);
+  if (!mirror) {
+    log::warn("dns_mirror", "result=off reason={}", log::quote(mirror.error().message));
+    return nullptr;
+  }
+  log::info("dns_mirror", "result=on map={} map_id={} max_entries={}", bpf::kDnsMirrorMapName,
+            (*mirror)->map_id(), entries);
+  return std::move(mirror).value();
+}
+
+// The access log file was opened with the start-up credentials; handing it
+// to the account keeps a SIGHUP (which reopens it) working after the switch.
+void hand_over_access_log(const config::AccessLog& log_config, const Account& account) {
+  const std::string& path = log_config.path;
+  if (path == "off" || path == "stderr" || path == "stdout") return;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  if (::chown(path.c_str(), account.uid, account.gid) != 0)
+    log::warn(
+        "privileges", "access_log={} detail={}", log::quote(path),
+        log::quote(fmt::format("cannot hand the file to {}: {}; a reload may fail to reopen it",
+                               account.user, std::strerror(errno))));
+}
+
+// Switches credentials as planned and logs the outcome; false: exit.
+bool apply_privileges(const PrivilegePlan& plan, const config::Config& config) {
+  if (!plan.switch_to) {
+    if (plan.stay_root)
+      log::warn("privileges", "user=root uid=0 detail={}",
+                log::quote("allow_root = true: running as root with every capability"));
+    return true;
+  }
+  const Account& account = *plan.switch_to;
+  hand_over_access_log(config.access_log, account);
+  const std::uint64_t keep = capabilities_needed(config);
+  if (auto dropped = drop_privileges(account, keep); !dropped) {
+    log::error("startup", "result=failed detail={}", log::quote(dropped.error().message));
+    return false;
+  }
+  log::info("privileges", "user={} uid={} group={} gid={} kept_caps={}", log::quote(account.user),
+            account.uid, log::quote(account.group), account.gid, capability_names(keep));
+  return true;
+}
+
+std::int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 // sigwait, or sigtimedwait when `timeout` is set; 0 when it passed first.
@@ -92,12 +159,19 @@ int wait_for_signal(const sigset_t& signals, std::optional<std::chrono::millisec
 }  // namespace
 
 int run_proxy(const std::string& config_path) {
+  const auto started = std::chrono::system_clock::now();
   auto loaded = config::load_file(config_path);
   if (!loaded.config) {
     for (const auto& d : loaded.errors) fmt::print(stderr, "{}\n", d.to_string());
     return 2;
   }
   apply_log_level(loaded.config->log_level);
+  // Before anything is bound: a refusal leaves nothing behind.
+  auto privileges = plan_privileges(loaded.config->process);
+  if (!privileges) {
+    log::error("startup", "result=failed detail={}", log::quote(privileges.error().message));
+    return 1;
+  }
   raise_fd_limit();
 
   // Workers inherit this mask: only the main thread takes signals.
@@ -107,7 +181,7 @@ int run_proxy(const std::string& config_path) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto shared = std::make_unique<proxy::SharedState>();
+  auto shared = std::make_unique<proxy::SharedState>(loaded.config->listeners.size());
   {
     auto rt = proxy::Runtime::build(std::move(*loaded.config));
     if (!rt) {
@@ -117,14 +191,38 @@ int run_proxy(const std::string& config_path) {
     shared->runtime.store(std::move(rt).value());
   }
   const auto rt = shared->runtime.load();
+  const std::string kernel_release = bpf::running_kernel_release();
+  const auto io_uring = bpf::probe_io_uring(kernel_release);
+  auto splice = check_forwarding(rt->config, io_uring, kernel_release);
+  if (!splice) {
+    log::error("startup", "result=failed detail={}", log::quote(splice.error().message));
+    return 1;
+  }
+  shared->splice_available = *splice;
   // Before any worker thread: the BPF compile (and a failure) happens alone.
   auto xdp = XdpControl::start(rt->config);
   if (!xdp) {
     log::error("startup", "result=failed detail={}", log::quote(xdp.error().message));
     return 1;
   }
+  std::unique_ptr<RetransMonitor> retrans;
+  if (rt->config.retrans) {
+    auto monitor = RetransMonitor::start(*rt->config.retrans, *shared);
+    if (!monitor) {
+      log::error("startup", "result=failed detail={}", log::quote(monitor.error().message));
+      return 1;
+    }
+    retrans = std::move(monitor).value();
+  }
   unsigned count = rt->config.workers;
   if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
+
+  // Declared before the workers: their caches write into it until they go.
+  const auto dns_mirror = start_dns_mirror(rt->config.dns, count);
+  if (dns_mirror)
+    shared->dns_cache_observer = [mirror = dns_mirror.get()](std::uint32_t worker) {
+      return mirror->observer_for(worker);
+    };
 
   std::vector<std::unique_ptr<proxy::Worker>> workers;
   for (unsigned i = 0; i < count; ++i) {
@@ -135,9 +233,34 @@ int run_proxy(const std::string& config_path) {
     }
     workers.push_back(std::move(w).value());
   }
+  // Bound now, like the listeners, so a taken port fails the start.
+  AdminContext admin;
+  admin.shared = shared.get();
+  for (auto& w : workers) admin.workers.push_back(w.get());
+  admin.xdp = xdp->get();
+  admin.config_path = config_path;
+  admin.started = started;
+  admin.config_loaded_ms.store(unix_ms_now());
+  admin.kernel_release = kernel_release;
+  admin.io_uring = io_uring;
+  admin.retrans = retrans != nullptr;
+  if (retrans) admin.retrans_hooks = retrans->hooks();
+  if (rt->config.admin) {
+    auto server = proxy::AdminServer::create(*rt->config.admin, make_admin_handler(admin));
+    if (!server) {
+      log::error("startup", "result=failed detail={}", log::quote(server.error().message));
+      return 1;
+    }
+    workers.front()->serve_admin(std::move(server).value());
+  }
   log::info("startup", "version={} config={} workers={} listeners={} mode={}", SNIPROXY_VERSION,
             log::quote(config_path), count, rt->config.listeners.size(),
             config::to_string(rt->config.forwarding.mode));
+
+  // Listeners bound and BPF loaded; capabilities are per thread, so the
+  // workers started below inherit the reduced set.
+  if (!apply_privileges(*privileges, rt->config)) return 1;
+  if (retrans) retrans->run();
 
   std::vector<std::thread> threads;
   for (auto& w : workers) threads.emplace_back([&w] { w->run(); });
@@ -147,7 +270,12 @@ int run_proxy(const std::string& config_path) {
     (*xdp)->tick();
     if (sig == 0) continue;
     if (sig == SIGHUP) {
-      reload(*shared, config_path, **xdp);
+      if (reload(*shared, config_path, **xdp)) {
+        proxy::bump(shared->metrics.reloads_ok);
+        admin.config_loaded_ms.store(unix_ms_now());
+      } else {
+        proxy::bump(shared->metrics.reloads_failed);
+      }
       continue;
     }
     log::info("shutdown", "signal={} drain_ms={}", strsignal(sig),

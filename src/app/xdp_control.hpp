@@ -32,6 +32,8 @@ class XdpControl {
   [[nodiscard]] std::optional<std::chrono::milliseconds> time_to_next_log() const;
   // Logs the counters when they are due.
   void tick();
+  // The loaded filter, or null without [xdp].
+  [[nodiscard]] const bpf::XdpFilter* filter() const { return filter_.get(); }
 
  private:
   XdpControl() = default;

@@ -98,6 +98,9 @@ struct Dns {
   Millis max_ttl{3'600'000};
   Millis timeout{2'000};  // per query attempt
   std::uint32_t cache_size = 10'000;
+  // Mirror the cache into the BPF map "sniproxy_dns" (bpftool map dump) when
+  // the kernel and privileges allow; the userspace cache answers either way.
+  bool bpf_mirror = true;
 };
 
 struct AccessLog {
@@ -146,6 +149,36 @@ struct Xdp {
   friend bool operator==(const Xdp&, const Xdp&) = default;
 };
 
+// [admin]: GET /metrics and GET /status over HTTP, served by worker 0's
+// reactor. Present only when the section is.
+struct Admin {
+  Endpoint listen;
+  std::uint32_t max_clients = 16;  // requests in progress at once; more get 503
+  Millis request_timeout{5'000};   // accept -> complete request head
+
+  friend bool operator==(const Admin&, const Admin&) = default;
+};
+
+// [process]: whom the proxy runs as once its listeners are bound and its BPF
+// programs loaded. Restart to change.
+struct Process {
+  std::string user;   // "" = keep the user it was started as
+  std::string group;  // "" = the user's primary group
+  // Without a user, starting as root is refused unless this is set.
+  bool allow_root = false;
+
+  friend bool operator==(const Process&, const Process&) = default;
+};
+
+// [retrans]: retransmits of the proxy's own sockets joined with its
+// connections. Present only when the section is.
+struct Retrans {
+  std::uint32_t log_rate = 10;         // event=retransmit lines per second; 0 = none
+  std::uint32_t max_sockets = 65'536;  // bound of the BPF owner map (an LRU)
+
+  friend bool operator==(const Retrans&, const Retrans&) = default;
+};
+
 struct Config {
   std::string file;           // the path it was loaded from
   std::uint32_t workers = 0;  // 0 = one per online CPU
@@ -158,6 +191,9 @@ struct Config {
   std::vector<Listener> listeners;
   std::map<std::string, RouteTable> tables;
   std::optional<Xdp> xdp;  // [xdp], when present
+  Process process;
+  std::optional<Admin> admin;      // [admin], when present
+  std::optional<Retrans> retrans;  // [retrans], when present
 };
 
 }  // namespace sniproxy::config

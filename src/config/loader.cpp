@@ -9,7 +9,10 @@
 #include <cstring>
 
 #include "common/unique_fd.hpp"
+#include "config/admin_section.hpp"
 #include "config/listeners.hpp"
+#include "config/process_section.hpp"
+#include "config/retrans_section.hpp"
 #include "config/routes.hpp"
 #include "config/sections.hpp"
 #include "config/table_reader.hpp"
@@ -45,7 +48,7 @@ SourceLocation file_start(const DiagnosticSink& sink) {
 Config read_config(const toml::table& root, DiagnosticSink& sink, const FileReader& read_file) {
   TableReader top(root, "",
                   {"workers", "log_level", "timeouts", "limits", "dns", "access_log", "forwarding",
-                   "listener", "tables", "xdp"},
+                   "listener", "tables", "xdp", "admin", "retrans", "process"},
                   sink);
   Config c;
   c.file = sink.file();
@@ -58,6 +61,9 @@ Config read_config(const toml::table& root, DiagnosticSink& sink, const FileRead
   if (const auto* t = top.table("forwarding")) c.forwarding = read_forwarding(*t, sink);
   if (const auto* t = top.table("tables")) c.tables = read_tables(*t, sink);
   if (const auto* t = top.table("xdp")) c.xdp = read_xdp(*t, sink, read_file);
+  if (const auto* t = top.table("process")) c.process = read_process(*t, sink);
+  if (const auto* t = top.table("admin")) c.admin = read_admin(*t, sink);
+  if (const auto* t = top.table("retrans")) c.retrans = read_retrans(*t, sink);
 
   const toml::node* listeners = top.find("listener");
   if (listeners == nullptr) {

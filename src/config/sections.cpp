@@ -89,9 +89,10 @@ Limits read_limits(const toml::table& table, DiagnosticSink& sink) {
 }
 
 Dns read_dns(const toml::table& table, DiagnosticSink& sink) {
-  TableReader r(
-      table, "[dns]",
-      {"servers", "prefer", "negative_ttl", "min_ttl", "max_ttl", "timeout", "cache_size"}, sink);
+  TableReader r(table, "[dns]",
+                {"servers", "prefer", "negative_ttl", "min_ttl", "max_ttl", "timeout", "cache_size",
+                 "bpf_mirror"},
+                sink);
   Dns d;
   d.servers = read_dns_servers(r);
   if (auto v = r.choice("prefer", kAddressPreferences)) d.prefer = *v;
@@ -112,6 +113,7 @@ Dns read_dns(const toml::table& table, DiagnosticSink& sink) {
   if (auto v = r.duration("timeout", true)) d.timeout = *v;
   if (auto v = r.integer("cache_size", 1, 10'000'000))
     d.cache_size = static_cast<std::uint32_t>(*v);
+  if (auto v = r.boolean("bpf_mirror")) d.bpf_mirror = *v;
   return d;
 }
 

@@ -12,6 +12,7 @@
 
 #include "common/result.hpp"
 #include "dns/addresses.hpp"
+#include "dns/cache_observer.hpp"
 
 namespace sniproxy::dns {
 
@@ -35,6 +36,9 @@ class Cache {
   [[nodiscard]] std::size_t size() const { return index_.size(); }
   [[nodiscard]] std::size_t capacity() const { return capacity_; }
 
+  // Told of every store and removal from now on; null: nobody.
+  void set_observer(std::unique_ptr<CacheObserver> observer) { observer_ = std::move(observer); }
+
  private:
   struct Entry {
     std::string name;
@@ -46,6 +50,7 @@ class Cache {
   std::size_t capacity_;
   Order order_;
   std::unordered_map<std::string_view, Order::iterator> index_;  // keys view Entry::name
+  std::unique_ptr<CacheObserver> observer_;
 };
 
 }  // namespace sniproxy::dns

@@ -186,11 +186,11 @@ void Resolver::resolve(std::string_view name, Callback cb) {
     return;
   }
   if (CachedAnswer hit = cache_.find(*normal, clock_())) {
-    ++stats_.cache_hits;
+    stats_.cache_hits.fetch_add(1, std::memory_order_relaxed);
     cb(*hit);
     return;
   }
-  ++stats_.cache_misses;
+  stats_.cache_misses.fetch_add(1, std::memory_order_relaxed);
   if (auto it = pending_.find(*normal); it != pending_.end()) {
     it->second->waiters.push_back(std::move(cb));
     return;
@@ -206,7 +206,7 @@ void Resolver::start_query(const std::string& name, Callback cb) {
   query->waiters.push_back(std::move(cb));
   Query* raw = query.get();
   pending_.emplace(name, std::move(query));
-  ++stats_.queries;
+  stats_.queries.fetch_add(1, std::memory_order_relaxed);
 
   ares_addrinfo_hints hints{};
   hints.ai_family = query_family(config_.prefer);
@@ -234,7 +234,7 @@ void Resolver::finish_query(Query& query, int status, const Addresses& found, in
     if (ordered) ttl = clamp_ttl(min_ttl_seconds, config_);
     return ordered;
   }();
-  if (!answer) ++stats_.failures;
+  if (!answer) stats_.failures.fetch_add(1, std::memory_order_relaxed);
 
   const CachedAnswer shared = std::make_shared<const Result<Addresses>>(std::move(answer));
   if (cacheable) cache_.insert(query.name, shared, now + ttl);

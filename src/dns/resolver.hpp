@@ -2,6 +2,7 @@
 // A non-blocking DNS resolver on c-ares with a TTL cache. One per worker
 // thread, driven by that thread's event loop through IoDriver: the resolver
 // never blocks and never polls by itself.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -36,11 +37,12 @@ class IoDriver {
 using Clock = std::function<std::chrono::steady_clock::time_point()>;  // injected for tests
 using Callback = std::function<void(const Result<Addresses>&)>;
 
+// Atomic: /metrics reads them from another thread than the worker's.
 struct Stats {
-  std::uint64_t cache_hits = 0;    // resolve() answered from the cache
-  std::uint64_t cache_misses = 0;  // resolve() that had to wait (new or shared query)
-  std::uint64_t failures = 0;      // queries that ended in an error
-  std::uint64_t queries = 0;       // lookups handed to c-ares (A+AAAA counts once)
+  std::atomic<std::uint64_t> cache_hits{0};    // resolve() answered from the cache
+  std::atomic<std::uint64_t> cache_misses{0};  // resolve() that had to wait (new or shared query)
+  std::atomic<std::uint64_t> failures{0};      // queries that ended in an error
+  std::atomic<std::uint64_t> queries{0};       // lookups handed to c-ares (A+AAAA counts once)
 };
 
 struct AresCallbacks;
@@ -77,6 +79,10 @@ class Resolver {
 
   [[nodiscard]] const Stats& stats() const { return stats_; }
   [[nodiscard]] std::size_t cache_entries() const { return cache_.size(); }
+  // Mirrors the cache's stores and removals to `observer` (see Cache).
+  void set_cache_observer(std::unique_ptr<CacheObserver> observer) {
+    cache_.set_observer(std::move(observer));
+  }
 
  private:
   friend struct AresCallbacks;

@@ -39,6 +39,13 @@ void send_best_effort(int fd, const void* data, std::size_t size) {
   (void)::send(fd, data, size, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
+std::optional<Endpoint> local_endpoint(int fd) {
+  sockaddr_storage local{};
+  socklen_t len = sizeof local;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) return std::nullopt;
+  return Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&local));
+}
+
 void set_linger_zero(int fd) {
   linger l{1, 0};
   setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
@@ -191,6 +198,8 @@ bool Connection::route_name(const std::optional<std::string>& name, std::string&
     const auto* table = runtime_->router.table(listener().table);
     const config::Route* route = table != nullptr ? table->lookup(server_name_) : nullptr;
     if (route != nullptr) {
+      route_metrics_ = &worker_.shared().metrics.route(listener().table, route->pattern);
+      bump(route_metrics_->connections);
       use_target(route->target, server_name_);
       return true;
     }
@@ -210,6 +219,7 @@ void Connection::route_tls() {
   std::optional<std::string> name;
   if (!parsed) {
     detail = std::string(protocol::to_string(parser.error()));
+    worker_.shared().metrics.hello_failure(detail);
   } else if (!parser.info().server_name) {
     detail = "no server name";
   } else if (name = normalize_server_name(*parser.info().server_name); !name) {
@@ -230,6 +240,7 @@ void Connection::route_http() {
   std::optional<std::string> name;
   if (!parsed) {
     detail = std::string(protocol::to_string(parser.error()));
+    worker_.shared().metrics.hello_failure(detail);
   } else if (name = normalize_server_name(parser.info().host); !name) {
     detail = parser.info().host.empty() ? "no host" : "invalid host";
   }
@@ -348,6 +359,7 @@ void Connection::try_next_address() {
   upstream_ = std::move(sock).value();
   const unsigned len = backend_.to_sockaddr(connect_addr_);
   connect_ts_ = to_timespec(runtime_->config.timeouts.connect);
+  connect_started_ = Clock::now();
   io_uring_sqe* s = worker_.ring().sqe(&connect_op_, 2);
   io_uring_prep_connect(s, upstream_.get(), reinterpret_cast<sockaddr*>(&connect_addr_), len);
   s->flags |= IOSQE_IO_LINK;
@@ -359,6 +371,7 @@ void Connection::try_next_address() {
 void Connection::on_connect(int, int res, unsigned) {
   if (state_ == State::closing) return;
   if (res == 0) {
+    worker_.shared().metrics.connect_latency.observe(Clock::now() - connect_started_);
     start_forwarding();
     return;
   }
@@ -379,11 +392,7 @@ void Connection::start_forwarding() {
   state_reached_forwarding_ = true;
   const config::Target& t = *target_;
   if (t.proxy_protocol != config::ProxyProtocol::none) {
-    sockaddr_storage local{};
-    socklen_t len = sizeof local;
-    Endpoint destination = listener().address;
-    if (getsockname(client_.get(), reinterpret_cast<sockaddr*>(&local), &len) == 0)
-      if (auto ep = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&local))) destination = *ep;
+    const Endpoint destination = local_endpoint(client_.get()).value_or(listener().address);
     if (t.proxy_protocol == config::ProxyProtocol::v1) {
       auto h = protocol::proxy_v1_header(client_address_, destination);
       initial_.assign(h.begin(), h.end());
@@ -391,6 +400,7 @@ void Connection::start_forwarding() {
       initial_ = protocol::proxy_v2_header(client_address_, destination, server_name_);
     }
   }
+  index_sockets();
   dirs_[0].from = client_.get();
   dirs_[0].to = upstream_.get();
   dirs_[1].from = upstream_.get();
@@ -405,6 +415,23 @@ void Connection::start_forwarding() {
   if (state_ != State::forwarding) return;
   send_initial();
   arm_recv(1);
+}
+
+void Connection::index_sockets() {
+  SocketIndex* index = worker_.shared().sockets.get();
+  if (index == nullptr) return;
+  SocketOwner owner;
+  owner.worker = worker_.index();
+  owner.connection = id_;
+  owner.listener = listener().name;
+  owner.server_name = server_name_;
+  owner.backend = backend_.to_string();
+  socket_keys_[0] = socket_key(local_endpoint(client_.get()).value_or(Endpoint{}), client_address_);
+  socket_keys_[1] = socket_key(local_endpoint(upstream_.get()).value_or(Endpoint{}), backend_);
+  owner.side = SocketSide::client;
+  index->add(*socket_keys_[0], owner);
+  owner.side = SocketSide::backend;
+  index->add(*socket_keys_[1], std::move(owner));
 }
 
 void Connection::end_of_stream(int d) {
@@ -451,6 +478,24 @@ void Connection::close(Outcome outcome, bool reset, std::string detail) {
   if (pending_ == 0) worker_.reap(this);
 }
 
+void Connection::count_finished(std::uint64_t from_client, std::uint64_t from_backend) {
+  Metrics& m = worker_.shared().metrics;
+  ListenerMetrics& l = m.listener(listener_index_);
+  bump(l.closed[static_cast<std::size_t>(outcome_)]);
+  bump(l.bytes_from_client, from_client);
+  bump(l.bytes_from_backend, from_backend);
+  if (route_metrics_ != nullptr) {
+    bump(route_metrics_->bytes_from_client, from_client);
+    bump(route_metrics_->bytes_from_backend, from_backend);
+  }
+  if (!state_reached_forwarding_) return;
+  ForwardedBy by = ForwardedBy::copy;
+  if (mode_ == config::ForwardingMode::splice) by = ForwardedBy::splice;
+  if (mode_ == config::ForwardingMode::automatic)
+    by = dirs_[0].splice || dirs_[1].splice ? ForwardedBy::auto_splice : ForwardedBy::auto_copy;
+  bump(m.forwarded(by));
+}
+
 void Connection::finish() {
   AccessRecord r;
   r.client = client_address_.to_string();
@@ -470,7 +515,11 @@ void Connection::finish() {
   }
   r.outcome = outcome_;
   r.detail = detail_;
+  count_finished(r.bytes_in, r.bytes_out);
   for (Direction& d : dirs_) return_pipe(d);
+  if (SocketIndex* index = worker_.shared().sockets.get())
+    for (const auto& key : socket_keys_)
+      if (key) index->remove(*key);
   upstream_.reset();
   client_.reset();
   worker_.shared().limits.release(client_address_.ip);

@@ -19,9 +19,11 @@
 #include "protocol/client_hello.hpp"
 #include "protocol/http_head.hpp"
 #include "proxy/access_log.hpp"
+#include "proxy/metrics.hpp"
 #include "proxy/outcome.hpp"
 #include "proxy/pipe_pool.hpp"
 #include "proxy/runtime.hpp"
+#include "proxy/socket_index.hpp"
 #include "reactor/ring.hpp"
 
 namespace sniproxy::proxy {
@@ -114,6 +116,10 @@ class Connection {
   void on_connect(int, int res, unsigned flags);
   void start_forwarding();
   void end_of_stream(int d);
+  // [retrans]: makes both sockets findable by 4-tuple until finish().
+  void index_sockets();
+  // The connection's share of the /metrics counters, once, at its end.
+  void count_finished(std::uint64_t from_client, std::uint64_t from_backend);
   void direction_failed(int d, bool reading, int res);
   void touch();
   // copy_forwarding.cpp
@@ -153,6 +159,7 @@ class Connection {
   std::chrono::steady_clock::time_point hello_deadline_;
   __kernel_timespec hello_ts_{};
   __kernel_timespec connect_ts_{};
+  std::chrono::steady_clock::time_point connect_started_;
   ConnOp hello_poll_op_;
   ConnOp timeout_op_;
   ConnOp connect_op_;
@@ -160,6 +167,7 @@ class Connection {
   // Routing and connecting.
   std::string server_name_;
   const config::Target* target_ = nullptr;
+  RouteMetrics* route_metrics_ = nullptr;  // null until a route matched
   std::vector<IpAddress> candidates_;
   std::size_t next_candidate_ = 0;
   std::uint16_t port_ = 0;
@@ -173,7 +181,8 @@ class Connection {
   config::ForwardingMode mode_ = config::ForwardingMode::copy;
   bool state_reached_forwarding_ = false;
   Direction dirs_[2];
-  std::vector<std::uint8_t> initial_;  // PROXY header + hello, sent first upstream
+  std::optional<SocketKey> socket_keys_[2];  // [0] client side, [1] backend side
+  std::vector<std::uint8_t> initial_;        // PROXY header + hello, sent first upstream
   std::chrono::steady_clock::time_point last_active_;
 
   Outcome outcome_ = Outcome::ok;

@@ -5,6 +5,9 @@
 
 #include <algorithm>
 
+#include "config/admin_section.hpp"
+#include "config/process_section.hpp"
+#include "config/retrans_section.hpp"
 #include "config/xdp_section.hpp"
 
 namespace sniproxy::proxy {
@@ -55,6 +58,11 @@ std::string reload_blockers(const config::Config& running, const config::Config&
       running.forwarding.pipes_per_worker != next.forwarding.pipes_per_worker)
     return "forwarding buffers or pipes changed";
   if (auto why = config::xdp_reload_blocker(running.xdp, next.xdp); !why.empty()) return why;
+  if (auto why = config::process_reload_blocker(running.process, next.process); !why.empty())
+    return why;
+  if (auto why = config::admin_reload_blocker(running.admin, next.admin); !why.empty()) return why;
+  if (auto why = config::retrans_reload_blocker(running.retrans, next.retrans); !why.empty())
+    return why;
   return "";
 }
 

@@ -1,18 +1,36 @@
 #pragma once
 // State shared by the supervisor (main thread) and all workers.
 #include <atomic>
+#include <cstdint>
+#include <functional>
 #include <memory>
 
+#include "dns/cache_observer.hpp"
+
 #include "proxy/connection_limits.hpp"
+#include "proxy/metrics.hpp"
 #include "proxy/runtime.hpp"
+#include "proxy/socket_index.hpp"
 
 namespace sniproxy::proxy {
 
 struct SharedState {
+  // `listeners`: the count in the config at start (it cannot change later).
+  explicit SharedState(std::size_t listeners) : metrics(listeners) {}
+
   // The config in force for new connections; swapped whole on reload.
   std::atomic<std::shared_ptr<const Runtime>> runtime;
   ConnectionLimits limits;
+  Metrics metrics;
+  // Forwarding sockets by 4-tuple, when [retrans] is on (set before the
+  // workers start, then only used through its own locks).
+  std::unique_ptr<SocketIndex> sockets;
+  // io_uring IORING_OP_SPLICE works here (probed at start-up).
+  bool splice_available = true;
   std::atomic<bool> stopping{false};
+  // Set before the workers exist when the DNS cache is mirrored (into a BPF
+  // map): an observer for worker N's cache.
+  std::function<std::unique_ptr<dns::CacheObserver>(std::uint32_t worker)> dns_cache_observer;
 };
 
 }  // namespace sniproxy::proxy

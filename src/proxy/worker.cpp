@@ -40,6 +40,7 @@ Result<std::unique_ptr<Worker>> Worker::create(unsigned index, SharedState& shar
   auto resolver = dns::Resolver::create(cfg.dns, *w);
   if (!resolver) return make_error("dns: " + resolver.error().message);
   w->resolver_ = std::move(resolver).value();
+  if (shared.dns_cache_observer) w->resolver_->set_cache_observer(shared.dns_cache_observer(index));
   for (std::size_t i = 0; i < cfg.listeners.size(); ++i) {
     auto fd = open_listen_socket(cfg.listeners[i].address);
     if (!fd)
@@ -68,7 +69,10 @@ Worker::~Worker() {
 
 void Worker::stop() {
   std::uint64_t one = 1;
-  (void)::write(wake_fd_.get(), &one, sizeof one);
+  // An eventfd write fails only when the counter would overflow, and then
+  // the worker is woken already. (A (void) cast does not silence
+  // warn_unused_result under _FORTIFY_SOURCE.)
+  if (::write(wake_fd_.get(), &one, sizeof one) < 0) return;
 }
 
 void Worker::arm_wake() {
@@ -93,6 +97,7 @@ void Worker::run() {
               log::quote(rt->config.listeners[slot->index].name),
               rt->config.listeners[slot->index].address.to_string());
   }
+  if (admin_) admin_->start(*ring_, timers_);
   auto next_sweep = reactor::Clock::now() + kIdleSweepEvery;
   for (;;) {
     auto now = reactor::Clock::now();
@@ -113,7 +118,7 @@ void Worker::run() {
     }
     reap_.clear();
     if (draining_) {
-      if (connections_.empty()) break;
+      if (connections_.empty() && (!admin_ || admin_->quiet())) break;
       if (now >= drain_deadline_) {
         for (auto& [id, c] : connections_) c->close(Outcome::shutdown, false, "drain ended");
         drain_deadline_ = reactor::Clock::time_point::max();
@@ -184,6 +189,7 @@ void Worker::accept_connection(ListenerSlot& slot, int raw_fd) {
   auto client = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&peer));
   if (!client) return;
   auto rt = shared_.runtime.load();
+  bump(shared_.metrics.listener(slot.index).accepted);
   const auto& limits = rt->config.limits;
   const auto admit =
       shared_.limits.admit(client->ip, limits.max_connections, limits.max_connections_per_source);
@@ -196,6 +202,7 @@ void Worker::accept_connection(ListenerSlot& slot, int raw_fd) {
                                                             : "max_connections_per_source";
     linger l{1, 0};  // refuse with RST: cheapest for us, clear for the client
     setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    bump(shared_.metrics.listener(slot.index).closed[static_cast<std::size_t>(Outcome::limit)]);
     rt->access_log->write(r);
     return;
   }
@@ -210,6 +217,7 @@ void Worker::accept_connection(ListenerSlot& slot, int raw_fd) {
 void Worker::begin_drain() {
   if (draining_) return;
   draining_ = true;
+  if (admin_) admin_->stop();
   drain_deadline_ = reactor::Clock::now() + shared_.runtime.load()->config.timeouts.shutdown;
   for (auto& slot : listeners_) {
     slot->closing = true;

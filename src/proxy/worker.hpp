@@ -14,6 +14,7 @@
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
 #include "dns/resolver.hpp"
+#include "proxy/admin_server.hpp"
 #include "proxy/pipe_pool.hpp"
 #include "proxy/shared_state.hpp"
 #include "reactor/buffer_ring.hpp"
@@ -47,6 +48,8 @@ class Worker final : public dns::IoDriver {
   void run();
   // From any thread: begin the shutdown drain.
   void stop();
+  // Before run(): this worker's reactor also serves the [admin] endpoint.
+  void serve_admin(std::unique_ptr<AdminServer> admin) { admin_ = std::move(admin); }
 
   // --- for Connection ---
   reactor::Ring& ring() { return *ring_; }
@@ -54,6 +57,7 @@ class Worker final : public dns::IoDriver {
   dns::Resolver& resolver() { return *resolver_; }
   reactor::TimerQueue& timers() { return timers_; }
   SharedState& shared() { return shared_; }
+  [[nodiscard]] unsigned index() const { return index_; }
   Connection* find(std::uint64_t id);
   // A connection whose last operation completed after close(): freed after
   // the current batch of completions.
@@ -124,6 +128,7 @@ class Worker final : public dns::IoDriver {
   Connection* idle_head_ = nullptr;
   Connection* idle_tail_ = nullptr;
   bool fd_exhaustion_logged_ = false;
+  std::unique_ptr<AdminServer> admin_;  // worker 0 only, when [admin] is set
 };
 
 }  // namespace sniproxy::proxy

@@ -37,6 +37,17 @@ TEST_P(AutoModeTest, LongStreamMovesToSpliceMidwayAndArrivesIntact) {
   EXPECT_EQ((*entry)["bytes_out"], std::to_string(kReply));
 }
 
+TEST_P(AutoModeTest, StartUpSaysWhatAutoWillDoAndWhy) {
+  ConfigSpec spec = base_config();
+  spec.table("default").push_back({.match = "a.test", .deny = true});
+  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+  const std::string log = proxy_->log();
+  EXPECT_NE(log.find("event=forwarding_auto listeners=tls policy=\"copy, then splice once a "
+                     "direction has carried 262144 bytes\" why=\"io_uring splice runs on io-wq"),
+            std::string::npos)
+      << log;
+}
+
 INSTANTIATE_TEST_SUITE_P(Auto, AutoModeTest, ::testing::Values(std::string("auto")), mode_name);
 
 }  // namespace

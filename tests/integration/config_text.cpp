@@ -7,6 +7,7 @@ namespace sniproxy::integration {
 std::string ConfigSpec::to_toml() const {
   std::string t;
   t += fmt::format("workers = {}\n\n", workers);
+  if (!process.empty()) t += fmt::format("[process]\n{}\n", process);
   t += fmt::format(
       "[timeouts]\nhello = \"{}\"\nconnect = \"{}\"\nidle = \"{}\"\nshutdown = \"{}\"\n\n",
       hello_timeout, connect_timeout, idle_timeout, shutdown_timeout);

@@ -37,6 +37,9 @@ struct ConfigSpec {
   std::string forwarding_extra;  // more [forwarding] lines, e.g. "pipes_per_worker = 2\n"
   std::vector<ListenerSpec> listeners;
   std::vector<std::pair<std::string, std::vector<RouteSpec>>> tables;
+  // The [process] section's lines. The tests start the proxy as root, which
+  // the proxy refuses without a user unless told it is meant.
+  std::string process = "allow_root = true\n";
   std::string extra;  // appended verbatim
 
   [[nodiscard]] std::string to_toml() const;

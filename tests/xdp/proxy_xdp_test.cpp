@@ -241,6 +241,43 @@ TEST_F(XdpProxyTest, StaleProgramAfterACrashIsReplacedAndACleanExitDetaches) {
   EXPECT_EQ(after.generic_program, 0u);
 }
 
+// [process] user: after the switch the proxy keeps only CAP_NET_ADMIN, and
+// that is enough for what the filter does later: a reload rewrites its maps
+// through descriptors already held, and the exit detaches it (RTM_SETLINK).
+TEST_F(XdpProxyTest, AsAnUnprivilegedUserTheFilterStillReloadsAndDetaches) {
+  // nobody reads the config and the prefix files again on SIGHUP.
+  std::filesystem::permissions(
+      dir_.path(), std::filesystem::perms::others_read | std::filesystem::perms::others_exec,
+      std::filesystem::perm_options::add);
+  integration::write_file(file("deny.txt"), "# nobody yet\n");
+  std::string toml =
+      config("allow = [\"10.77.0.0/24\", \"fd77::/64\"]\ndeny_file = \"deny.txt\"\n");
+  const std::string root_allowed = "allow_root = true";
+  toml.replace(toml.find(root_allowed), root_allowed.size(), "user = \"nobody\"");
+  ASSERT_EQ(start_proxy(toml), "");
+  EXPECT_TRUE(proxy_->log().find("event=privileges user=nobody") != std::string::npos);
+  EXPECT_TRUE(proxy_->log().find("kept_caps=cap_net_admin\n") != std::string::npos)
+      << proxy_->log();
+  const std::string status = integration::read_file(std::filesystem::path("/proc") /
+                                                    std::to_string(proxy_->pid()) / "status");
+  EXPECT_NE(status.find("CapEff:\t0000000000001000\n"), std::string::npos) << status;
+  EXPECT_NE(status.find("CapPrm:\t0000000000001000\n"), std::string::npos) << status;
+  EXPECT_TRUE(proxied_from(kDenied4));
+
+  integration::write_file(file("deny.txt"), "10.77.0.3\n");
+  proxy_->signal(SIGHUP);
+  ASSERT_TRUE(proxy_->wait_for_log("event=xdp_reload result=ok", Deadline::in(5000ms)))
+      << proxy_->log();
+  EXPECT_TRUE(silently_dropped_from(kDenied4));
+  EXPECT_TRUE(proxied_from(kAllowed4));
+
+  proxy_->signal(SIGTERM);
+  EXPECT_EQ(proxy_->wait_exit(10'000ms), std::optional<int>(0));
+  const bpf::XdpDevice after = server_device();
+  EXPECT_EQ(after.native_program, 0u) << "the filter must not outlive the proxy";
+  EXPECT_EQ(after.generic_program, 0u);
+}
+
 TEST_F(XdpProxyTest, StaleGenericProgramIsReplacedWhenNativeIsWanted) {
   ASSERT_EQ(start_proxy(config("mode = \"generic\"\n")), "");
   EXPECT_TRUE(proxy_->wait_for_log("mode=generic requested=generic", Deadline::in(1000ms)));

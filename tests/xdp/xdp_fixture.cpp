@@ -63,6 +63,8 @@ void XdpProxyTest::SetUp() {
 
 std::string XdpProxyTest::config(const std::string& xdp_lines) const {
   return fmt::format(R"(workers = 1
+[process]
+allow_root = true
 [timeouts]
 hello = "2s"
 shutdown = "1s"

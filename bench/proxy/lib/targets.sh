@@ -81,6 +81,9 @@ sniproxy_config() {
 workers = $WORKERS
 log_level = "warn"
 
+[process]
+allow_root = true
+
 [forwarding]
 mode = "$1"
 

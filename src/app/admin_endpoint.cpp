@@ -1,0 +1,148 @@
+#include "app/admin_endpoint.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <iterator>
+
+#include "bpf/xdp_device.hpp"
+#include "common/json.hpp"
+#include "config/names.hpp"
+#include "proxy/metrics_exposition.hpp"
+
+namespace sniproxy::app {
+
+namespace {
+
+double unix_seconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+std::string listener_mode(const config::Config& c, const config::Listener& l) {
+  return std::string(config::to_string(l.mode.value_or(c.forwarding.mode)));
+}
+
+std::vector<std::pair<std::string, std::uint64_t>> xdp_packets(const XdpControl* xdp) {
+  if (xdp == nullptr || xdp->filter() == nullptr) return {};
+  auto c = xdp->filter()->counters();
+  if (!c) return {};
+  return {{"passed", c->passed},
+          {"dropped_deny", c->dropped_deny},
+          {"dropped_not_allowed", c->dropped_not_allowed},
+          {"dropped_rate", c->dropped_rate},
+          {"malformed", c->malformed},
+          {"ignored", c->ignored}};
+}
+
+const char* json_bool(bool b) {
+  return b ? "true" : "false";
+}
+
+}  // namespace
+
+std::string metrics_body(const AdminContext& ctx) {
+  const auto rt = ctx.shared->runtime.load();
+  proxy::ExpositionContext e;
+  e.version = SNIPROXY_VERSION;
+  e.start_time_seconds = unix_seconds(ctx.started);
+  e.config_loaded_seconds = static_cast<double>(ctx.config_loaded_ms.load()) / 1000.0;
+  for (const auto& l : rt->config.listeners)
+    e.listeners.push_back({l.name, listener_mode(rt->config, l)});
+  for (proxy::Worker* w : ctx.workers) {
+    const auto& s = w->resolver().stats();
+    e.dns_cache_hits += s.cache_hits.load(std::memory_order_relaxed);
+    e.dns_cache_misses += s.cache_misses.load(std::memory_order_relaxed);
+    e.dns_queries += s.queries.load(std::memory_order_relaxed);
+    e.dns_failures += s.failures.load(std::memory_order_relaxed);
+  }
+  e.xdp_packets = xdp_packets(ctx.xdp);
+  e.retrans = ctx.retrans;
+  return proxy::render_prometheus(ctx.shared->metrics, e);
+}
+
+std::string status_body(const AdminContext& ctx) {
+  const auto rt = ctx.shared->runtime.load();
+  const auto& cfg = rt->config;
+  const auto now = std::chrono::system_clock::now();
+  std::string out;
+  auto o = std::back_inserter(out);
+  fmt::format_to(o, "{{\"version\":{},\"pid\":{},\"uptime_seconds\":{:.3f},\"started_at\":{:.3f},",
+                 json_string(SNIPROXY_VERSION), ::getpid(),
+                 std::chrono::duration<double>(now - ctx.started).count(),
+                 unix_seconds(ctx.started));
+  const auto& m = ctx.shared->metrics;
+  fmt::format_to(o,
+                 "\"config\":{{\"file\":{},\"loaded_at\":{:.3f},\"reloads_ok\":{},"
+                 "\"reloads_failed\":{}}},",
+                 json_string(ctx.config_path),
+                 static_cast<double>(ctx.config_loaded_ms.load()) / 1000.0,
+                 proxy::read(m.reloads_ok), proxy::read(m.reloads_failed));
+  fmt::format_to(o, "\"workers\":{},\"connections_active\":{},\"forwarding_mode\":{},",
+                 ctx.workers.size(), ctx.shared->limits.active(),
+                 json_string(config::to_string(cfg.forwarding.mode)));
+  out += "\"listeners\":[";
+  for (std::size_t i = 0; i < cfg.listeners.size(); ++i) {
+    const auto& l = cfg.listeners[i];
+    fmt::format_to(o, "{}{{\"name\":{},\"address\":{},\"protocol\":{},\"mode\":{}}}",
+                   i == 0 ? "" : ",", json_string(l.name), json_string(l.address.to_string()),
+                   json_string(l.protocol == config::Protocol::tls ? "tls" : "http"),
+                   json_string(listener_mode(cfg, l)));
+  }
+  out += "],";
+  const auto& u = ctx.io_uring;
+  fmt::format_to(o,
+                 "\"kernel\":{{\"release\":{},\"io_uring\":{{\"available\":{},\"splice\":{},"
+                 "\"multishot_accept\":{},\"provided_buffer_ring\":{},\"send_zc\":{}}}}},",
+                 json_string(ctx.kernel_release), json_bool(u.available), json_bool(u.splice),
+                 json_bool(u.multishot_accept), json_bool(u.provided_buffer_ring),
+                 json_bool(u.send_zc));
+  // BPF objects this process holds: only what the config enabled.
+  out += "\"bpf\":{\"programs\":[";
+  const bpf::XdpFilter* xdp = ctx.xdp != nullptr ? ctx.xdp->filter() : nullptr;
+  if (xdp != nullptr) {
+    out += "{\"name\":\"xdp_filter\",\"type\":\"xdp\",\"attached\":[";
+    bool first = true;
+    for (const auto& i : xdp->interfaces()) {
+      fmt::format_to(o, "{}{{\"interface\":{},\"mode\":{}}}", first ? "" : ",", json_string(i.name),
+                     json_string(bpf::to_string(i.mode)));
+      first = false;
+    }
+    out += "]}";
+  }
+  if (ctx.retrans) {
+    fmt::format_to(o, "{}{{\"name\":\"retrans\",\"type\":\"tracepoint\",\"attached\":[",
+                   xdp != nullptr ? "," : "");
+    for (std::size_t i = 0; i < ctx.retrans_hooks.size(); ++i)
+      fmt::format_to(o, "{}{}", i == 0 ? "" : ",", json_string(ctx.retrans_hooks[i]));
+    fmt::format_to(o, "],\"sockets_indexed\":{}}}", ctx.shared->sockets->size());
+  }
+  out += "],\"maps\":[";
+  if (xdp != nullptr && cfg.xdp) {
+    // The maps hold exactly the configured policy (XdpMaps::apply).
+    fmt::format_to(o,
+                   "{{\"name\":\"xdp_allow\",\"entries\":{}}},{{\"name\":\"xdp_deny\","
+                   "\"entries\":{}}}",
+                   cfg.xdp->allow.size(), cfg.xdp->deny.size());
+  }
+  out += "]}}\n";
+  return out;
+}
+
+proxy::AdminHandler make_admin_handler(const AdminContext& ctx) {
+  return [&ctx](std::string_view, std::string_view path) {
+    proxy::AdminReply r;
+    if (path == "/metrics") {
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = metrics_body(ctx);
+    } else if (path == "/status") {
+      r.content_type = "application/json";
+      r.body = status_body(ctx);
+    } else {
+      r.status = 404;
+      r.body = "not found: try /metrics or /status\n";
+    }
+    return r;
+  };
+}
+
+}  // namespace sniproxy::app

@@ -1,0 +1,40 @@
+#pragma once
+// What the [admin] endpoint answers: GET /metrics (Prometheus text) and
+// GET /status (JSON). The handler runs on worker 0's thread; everything it
+// reads is either immutable after start, atomic, or a BPF map read through
+// a syscall.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "app/xdp_control.hpp"
+#include "bpf/io_uring_probe.hpp"
+#include "proxy/admin_server.hpp"
+#include "proxy/shared_state.hpp"
+#include "proxy/worker.hpp"
+
+namespace sniproxy::app {
+
+struct AdminContext {
+  proxy::SharedState* shared = nullptr;
+  std::vector<proxy::Worker*> workers;
+  const XdpControl* xdp = nullptr;
+  std::string config_path;
+  std::chrono::system_clock::time_point started;
+  std::atomic<std::int64_t> config_loaded_ms{0};  // Unix ms; updated by reloads
+  std::string kernel_release;
+  bpf::IoUringFeatures io_uring;
+  bool retrans = false;                    // [retrans] is running
+  std::vector<std::string> retrans_hooks;  // what the tracer attached to
+};
+
+// `context` must outlive the handler.
+proxy::AdminHandler make_admin_handler(const AdminContext& context);
+
+// The bodies, for tests and the handler.
+std::string metrics_body(const AdminContext& context);
+std::string status_body(const AdminContext& context);
+
+}  // namespace sniproxy::app

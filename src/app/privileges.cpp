@@ -1,0 +1,210 @@
+#include "app/privileges.hpp"
+
+#include <fmt/format.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <pwd.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace sniproxy::app {
+
+namespace {
+
+constexpr std::uint64_t bit(int capability) {
+  return std::uint64_t{1} << capability;
+}
+
+// The names `capability_names` knows; the proxy keeps at most these.
+constexpr std::array<std::pair<int, std::string_view>, 4> kNames{{
+    {CAP_NET_ADMIN, "cap_net_admin"},
+    {CAP_SETGID, "cap_setgid"},
+    {CAP_SETUID, "cap_setuid"},
+    {CAP_BPF, "cap_bpf"},
+}};
+
+// getpwnam_r/getgrnam_r with a buffer that grows when the entry is large.
+template <class Entry, class Lookup>
+std::optional<Entry> lookup(Lookup fn, const std::string& name, std::vector<char>& storage) {
+  Entry entry{};
+  Entry* found = nullptr;
+  storage.resize(1024);
+  for (;;) {
+    const int rc = fn(name.c_str(), &entry, storage.data(), storage.size(), &found);
+    if (rc == ERANGE && storage.size() < (1U << 20)) {
+      storage.resize(storage.size() * 2);
+      continue;
+    }
+    if (rc != 0 || found == nullptr) return std::nullopt;
+    return entry;
+  }
+}
+
+std::string group_name(gid_t gid) {
+  std::vector<char> storage(1024);
+  group entry{};
+  group* found = nullptr;
+  if (getgrgid_r(gid, &entry, storage.data(), storage.size(), &found) == 0 && found != nullptr)
+    return entry.gr_name;
+  return std::to_string(gid);
+}
+
+Result<Account> find_account(const config::Process& process) {
+  std::vector<char> storage;
+  auto user = lookup<passwd>(getpwnam_r, process.user, storage);
+  if (!user)
+    return make_error(fmt::format(
+        "[process] user '{}' does not exist on this system: create it (adduser --system --group "
+        "--no-create-home --home /nonexistent {}) or name an existing user",
+        process.user, process.user));
+  Account account{process.user, user->pw_uid, "", user->pw_gid};
+  if (process.group.empty()) {
+    account.group = group_name(account.gid);
+    return account;
+  }
+  auto group_entry = lookup<group>(getgrnam_r, process.group, storage);
+  if (!group_entry)
+    return make_error(fmt::format(
+        "[process] group '{}' does not exist on this system: create it (addgroup --system {}), "
+        "name an existing group, or leave group out to use the primary group of user '{}'",
+        process.group, process.group, process.user));
+  account.group = process.group;
+  account.gid = group_entry->gr_gid;
+  return account;
+}
+
+// Raw capget/capset: libcap is not a dependency (see bpf/capabilities.cpp).
+bool read_capabilities(__user_cap_data_struct (&data)[_LINUX_CAPABILITY_U32S_3]) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  return ::syscall(SYS_capget, &header, data) == 0;
+}
+
+bool write_capabilities(std::uint64_t keep) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]{};
+  for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; ++i) {
+    const auto word = static_cast<std::uint32_t>(keep >> (32 * i));
+    data[i].effective = word;
+    data[i].permitted = word;
+    data[i].inheritable = 0;
+  }
+  return ::syscall(SYS_capset, &header, data) == 0;
+}
+
+// Keeps the permitted set across setuid() away from root for as long as it
+// lives; the flag would otherwise outlive the switch.
+class KeepCapabilitiesWhileSwitching {
+ public:
+  KeepCapabilitiesWhileSwitching() : ok_(::prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) == 0) {}
+  ~KeepCapabilitiesWhileSwitching() { ::prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L); }
+  KeepCapabilitiesWhileSwitching(const KeepCapabilitiesWhileSwitching&) = delete;
+  KeepCapabilitiesWhileSwitching& operator=(const KeepCapabilitiesWhileSwitching&) = delete;
+  [[nodiscard]] bool ok() const { return ok_; }
+
+ private:
+  bool ok_;
+};
+
+Error system_error(std::string_view what, const Account& account) {
+  return make_error(fmt::format("cannot switch to user {} (uid {}) group {} (gid {}): {}: {}",
+                                account.user, account.uid, account.group, account.gid, what,
+                                std::strerror(errno)));
+}
+
+}  // namespace
+
+Result<PrivilegePlan> plan_privileges(const config::Process& process) {
+  const bool root = ::geteuid() == 0;
+  if (process.user.empty()) {
+    if (root && !process.allow_root)
+      return make_error(
+          "refusing to run as root without [process] user (set user = \"sniproxy\", or "
+          "allow_root = true to run as root anyway)");
+    return PrivilegePlan{std::nullopt, root};
+  }
+  auto account = find_account(process);
+  if (!account) return account.error();
+  if (root) return PrivilegePlan{*account, false};
+  if (::geteuid() == account->uid && ::getegid() == account->gid && ::getuid() == account->uid &&
+      ::getgid() == account->gid)
+    return PrivilegePlan{std::nullopt, false};
+  // Not root: a switch needs CAP_SETUID and CAP_SETGID (e.g. from systemd's
+  // AmbientCapabilities).
+  const auto caps = current_capabilities();
+  std::vector<std::string> missing;
+  if (!caps || (caps->effective & bit(CAP_SETUID)) == 0) missing.emplace_back("CAP_SETUID");
+  if (!caps || (caps->effective & bit(CAP_SETGID)) == 0) missing.emplace_back("CAP_SETGID");
+  if (!missing.empty())
+    return make_error(fmt::format(
+        "cannot switch to [process] user {} (uid {}) group {} (gid {}): running as uid {} without "
+        "{}; start sniproxy as root, or as that user, or remove user from [process]",
+        account->user, account->uid, account->group, account->gid, ::geteuid(),
+        fmt::join(missing, " and ")));
+  return PrivilegePlan{*account, false};
+}
+
+std::uint64_t capabilities_needed(const config::Config& config) {
+  // Detaching the XDP program at exit is an RTM_SETLINK, which needs
+  // CAP_NET_ADMIN; reloads write the filter's maps through descriptors the
+  // proxy already holds, which needs none. Everything else (accept, connect,
+  // splice, the DNS mirror map's updates) needs no capability at all.
+  return config.xdp ? bit(CAP_NET_ADMIN) : 0;
+}
+
+std::string capability_names(std::uint64_t mask) {
+  std::vector<std::string> names;
+  for (int cap = 0; cap < 64; ++cap) {
+    if ((mask & bit(cap)) == 0) continue;
+    std::string name = fmt::format("cap_{}", cap);
+    for (const auto& [number, known] : kNames)
+      if (number == cap) name = std::string(known);
+    names.push_back(std::move(name));
+  }
+  return names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ","));
+}
+
+Result<bool> drop_privileges(const Account& account, std::uint64_t keep) {
+  {
+    KeepCapabilitiesWhileSwitching keep_caps;
+    if (!keep_caps.ok()) return system_error("prctl(PR_SET_KEEPCAPS)", account);
+    // Supplementary groups first: after setuid there is no CAP_SETGID left.
+    if (::initgroups(account.user.c_str(), account.gid) != 0)
+      return system_error("initgroups", account);
+    // glibc applies setresgid/setresuid to every thread of the process.
+    if (::setresgid(account.gid, account.gid, account.gid) != 0)
+      return system_error("setresgid", account);
+    if (::setresuid(account.uid, account.uid, account.uid) != 0)
+      return system_error("setresuid", account);
+  }
+  if (!write_capabilities(keep)) return system_error("capset", account);
+  // Ambient capabilities would survive an exec; the proxy never wants that.
+  ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0L, 0L, 0L);
+  if (account.uid != 0 && (::setuid(0) == 0 || ::seteuid(0) == 0))
+    return make_error("privileges could be regained after switching user (setuid(0) succeeded)");
+  if (account.gid != 0 && (::setgid(0) == 0 || ::setegid(0) == 0))
+    return make_error("privileges could be regained after switching group (setgid(0) succeeded)");
+  const auto caps = current_capabilities();
+  if (!caps || caps->effective != keep || caps->permitted != keep)
+    return make_error(fmt::format("capabilities after the switch are not {} as intended",
+                                  capability_names(keep)));
+  return true;
+}
+
+std::optional<CapabilitySets> current_capabilities() {
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]{};
+  if (!read_capabilities(data)) return std::nullopt;
+  CapabilitySets sets;
+  for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; ++i) {
+    sets.effective |= static_cast<std::uint64_t>(data[i].effective) << (32 * i);
+    sets.permitted |= static_cast<std::uint64_t>(data[i].permitted) << (32 * i);
+  }
+  return sets;
+}
+
+}  // namespace sniproxy::app
