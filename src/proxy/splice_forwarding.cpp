@@ -8,6 +8,7 @@
 // every splice carries SPLICE_F_NONBLOCK.
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -155,8 +156,12 @@ void Connection::resume_splice(int direction) {
 
 void Connection::return_pipe(Direction& dir) {
   if (!dir.pipe) return;
-  // A pipe that still holds bytes cannot serve another connection.
-  if (dir.in_pipe == 0)
+  // A pipe that still holds bytes cannot serve another connection. Ask the
+  // pipe itself too: no operation of ours is in flight on it here, so what
+  // FIONREAD reports is final, whatever a cancelled splice left behind.
+  int queued = 0;
+  const bool empty = ::ioctl(dir.pipe->read_end.get(), FIONREAD, &queued) == 0 && queued == 0;
+  if (dir.in_pipe == 0 && empty)
     worker_.pipes().release(std::move(dir.pipe));
   else
     worker_.pipes().forget(std::move(dir.pipe));
