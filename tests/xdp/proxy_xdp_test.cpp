@@ -39,7 +39,7 @@ TEST_F(XdpProxyTest, AllowedSourcesAreProxiedDeniedSourcesNeverConnect) {
   ASSERT_EQ(start_proxy(config(std::string(kAllowBoth))), "");
   EXPECT_TRUE(proxy_->wait_for_log(
       "event=xdp_attached interface=" + topology_.server_if() + " mode=native requested=auto",
-      Deadline::in(1000ms)))
+      Deadline::in(20'000ms)))
       << proxy_->log();
   EXPECT_TRUE(proxied_from(kAllowed4));
   EXPECT_TRUE(proxied_from(kAllowed6));
@@ -225,8 +225,9 @@ TEST_F(XdpProxyTest, StaleProgramAfterACrashIsReplacedAndACleanExitDetaches) {
   EXPECT_TRUE(silently_dropped_from(kDenied4));
 
   ASSERT_EQ(start_proxy(config(std::string(kAllowBoth))), "");
-  EXPECT_TRUE(proxy_->wait_for_log(
-      fmt::format("replaced_stale_program={} replaced=atomically", crashed), Deadline::in(1000ms)))
+  EXPECT_TRUE(
+      proxy_->wait_for_log(fmt::format("replaced_stale_program={} replaced=atomically", crashed),
+                           Deadline::in(20'000ms)))
       << proxy_->log();
   const std::uint32_t now = server_device().native_program;
   EXPECT_NE(now, 0u);
@@ -280,18 +281,21 @@ TEST_F(XdpProxyTest, AsAnUnprivilegedUserTheFilterStillReloadsAndDetaches) {
 
 TEST_F(XdpProxyTest, StaleGenericProgramIsReplacedWhenNativeIsWanted) {
   ASSERT_EQ(start_proxy(config("mode = \"generic\"\n")), "");
-  EXPECT_TRUE(proxy_->wait_for_log("mode=generic requested=generic", Deadline::in(1000ms)));
+  ASSERT_TRUE(proxy_->wait_for_log("mode=generic requested=generic", Deadline::in(20'000ms)));
   const std::uint32_t crashed = server_device().generic_program;
   ASSERT_NE(crashed, 0u);
   proxy_->signal(SIGKILL);
   ASSERT_TRUE(proxy_->wait_exit(5000ms).has_value());
 
   ASSERT_EQ(start_proxy(config("mode = \"native\"\n")), "");
-  EXPECT_TRUE(
+  // The killed proxy's listening socket can outlive it briefly (io_uring
+  // closes it in the background), so the readiness probe may have reached
+  // that one: wait for the new proxy's attach line, compile included.
+  ASSERT_TRUE(
       proxy_->wait_for_log(fmt::format("mode=native requested=native replaced_stale_program={} "
                                        "replaced=detach_then_attach",
                                        crashed),
-                           Deadline::in(1000ms)))
+                           Deadline::in(20'000ms)))
       << proxy_->log();
   const bpf::XdpDevice device = server_device();
   EXPECT_EQ(device.generic_program, 0u);
@@ -349,7 +353,7 @@ TEST_F(XdpProxyTest, AutoModeFallsBackToGenericOnLoopbackAndSaysWhy) {
   EXPECT_TRUE(
       proxy_->wait_for_log("event=xdp_attached interface=lo mode=generic requested=auto "
                            "native_error=",
-                           Deadline::in(1000ms)))
+                           Deadline::in(20'000ms)))
       << proxy_->log();
   EXPECT_TRUE(proxied_from(kAllowed4));
 }
