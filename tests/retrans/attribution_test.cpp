@@ -28,28 +28,40 @@ TEST(RetransAttribution, TwoSendersOverLossyLink) {
   ASSERT_TRUE(tracer.ok()) << tracer.error().message;
   for (const auto& hook : (*tracer)->hooks()) std::printf("hook: %s\n", hook.c_str());
 
+  // Rounds of two senders until enough retransmits were seen: how many a
+  // 2% drop yields depends on GSO sizes and CPU speed (a sanitizer build on
+  // two busy cores once saw 9 in a round), and the fraction needs a sample.
+  constexpr std::size_t kWantEvents = 20;
+  constexpr int kMaxRounds = 4;
   std::vector<Sender> senders;
-  for (const char* comm : {"rtx-alpha", "rtx-beta"}) {
-    std::string error;
-    senders.push_back(start_sender(link.sender_ns(), comm, receiver.endpoint(), milliseconds(3000),
-                                   16384, error));
-    ASSERT_NE(senders.back().pid, -1) << error;
+  for (int round = 0; round < kMaxRounds; ++round) {
+    for (const char* comm : {"rtx-alpha", "rtx-beta"}) {
+      std::string error;
+      senders.push_back(start_sender(link.sender_ns(), comm, receiver.endpoint(),
+                                     milliseconds(3000), 16384, error));
+      ASSERT_NE(senders.back().pid, -1) << error;
+    }
+    // Drain while they run, so a small perf ring cannot overflow.
+    auto end = std::chrono::steady_clock::now() + milliseconds(3500);
+    while (std::chrono::steady_clock::now() < end)
+      ASSERT_TRUE((*tracer)->poll(milliseconds(100)).ok());
+    for (auto it = senders.end() - 2; it != senders.end(); ++it)
+      EXPECT_TRUE(wait_sender(*it, milliseconds(10'000))) << it->comm;
+    // Data still queued after close() is retransmitted too: wait for EOF.
+    EXPECT_TRUE(receiver.wait_finished(static_cast<int>(senders.size()), milliseconds(20'000)));
+    ASSERT_TRUE((*tracer)->poll(milliseconds(200)).ok());
+    if (score(events, senders).events >= kWantEvents) break;
   }
+  for (std::size_t i = 2; i < senders.size(); ++i) ASSERT_NE(senders[i].pid, senders[i - 2].pid);
   ASSERT_NE(senders[0].pid, senders[1].pid);
-  // Drain while they run, so a small perf ring cannot overflow.
-  auto end = std::chrono::steady_clock::now() + milliseconds(3500);
-  while (std::chrono::steady_clock::now() < end)
-    ASSERT_TRUE((*tracer)->poll(milliseconds(100)).ok());
-  for (const auto& s : senders) EXPECT_TRUE(wait_sender(s, milliseconds(10'000))) << s.comm;
-  // Data still queued after close() is retransmitted too: wait for EOF.
-  EXPECT_TRUE(receiver.wait_finished(2, milliseconds(20'000)));
-  ASSERT_TRUE((*tracer)->poll(milliseconds(200)).ok());
 
   Attribution a = score(events, senders);
+  std::size_t per_comm[2] = {0, 0};  // senders alternate alpha, beta
+  for (std::size_t i = 0; i < senders.size(); ++i) per_comm[i % 2] += a.per_sender[i];
   std::printf(
-      "retransmits on the senders' connections: %zu (alpha %zu, beta %zu); all events %zu, "
-      "lost %llu; received %llu bytes\n",
-      a.events, a.per_sender[0], a.per_sender[1], events.size(),
+      "retransmits on the senders' connections: %zu (alpha %zu, beta %zu) from %zu senders; "
+      "all events %zu, lost %llu; received %llu bytes\n",
+      a.events, per_comm[0], per_comm[1], senders.size(), events.size(),
       static_cast<unsigned long long>((*tracer)->lost_events()),
       static_cast<unsigned long long>(receiver.bytes()));
   std::printf("owner-map attribution correct: %.4f (%zu/%zu)\n", a.owner_fraction(),
@@ -68,9 +80,9 @@ TEST(RetransAttribution, TwoSendersOverLossyLink) {
       static_cast<unsigned long long>(c.kworker_sends_skipped));
 
   EXPECT_EQ((*tracer)->lost_events(), 0u);
-  EXPECT_GT(a.per_sender[0], 0u) << "no retransmits for rtx-alpha";
-  EXPECT_GT(a.per_sender[1], 0u) << "no retransmits for rtx-beta";
-  EXPECT_GE(a.events, 10u);
+  EXPECT_GT(per_comm[0], 0u) << "no retransmits for rtx-alpha";
+  EXPECT_GT(per_comm[1], 0u) << "no retransmits for rtx-beta";
+  EXPECT_GE(a.events, 10u);  // a floor for the fraction to mean anything
   EXPECT_GE(a.owner_fraction(), 0.99);
 }
 
