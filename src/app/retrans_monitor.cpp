@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "bpf/capabilities.hpp"
+#include "common/elapsed.hpp"
 #include "common/log.hpp"
 
 namespace sniproxy::app {
@@ -37,10 +38,7 @@ Result<std::unique_ptr<RetransMonitor>> RetransMonitor::start(const config::Retr
   shared.sockets = std::make_unique<proxy::SocketIndex>();
   log::info("retrans_tracer", "result=ok hooks={} load_ms={} log_rate={}",
             log::quote(fmt::format("{}", fmt::join(m->tracer_->hooks(), "; "))),
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                  began)
-                .count(),
-            config.log_rate);
+            elapsed_since(began).count(), config.log_rate);
   return m;
 }
 

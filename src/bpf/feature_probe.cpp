@@ -6,15 +6,11 @@
 #include <fstream>
 
 #include "bpf/tracefs.hpp"
+#include "common/elapsed.hpp"
 #include "common/unique_fd.hpp"
 
 namespace sniproxy::bpf {
 namespace {
-
-std::chrono::milliseconds since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                               start);
-}
 
 bool map_type_creates(bpf_map_type type, int key_size) {
   UniqueFd map(bcc_create_map(type, "sniproxy_probe", key_size, sizeof(int), 1, 0));
@@ -30,7 +26,7 @@ void probe_programs(Module& module, FeatureProbe& probe) {
   probe.sk_msg = module.program_fd("probe_sk_msg", ProgramType::sk_msg).ok();
   probe.xdp = module.program_fd("probe_xdp", ProgramType::xdp).ok();
   probe.tracepoint = module.program_fd("probe_tracepoint", ProgramType::tracepoint).ok();
-  probe.bpf_load_time = since(start);
+  probe.bpf_load_time = elapsed_since(start);
   if (probe.tracefs) {
     auto attached = module.attach_tracepoint("sock:inet_sock_set_state", "probe_tracepoint");
     probe.tracepoint_attach = attached.ok();

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "bpf/socket_info.hpp"
+#include "common/elapsed.hpp"
 #include "common/log.hpp"
 #include "shared_types.h"
 
@@ -20,10 +21,6 @@ namespace sniproxy::bpf {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::chrono::milliseconds since(Clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-}
 
 // Deletes what a half-done insert wrote unless it is committed.
 class Rollback {
@@ -129,7 +126,7 @@ Result<std::unique_ptr<Sockmap>> Sockmap::create(const SockmapOptions& options) 
   if (!egress.ok()) return egress.error();
   map->egress_ = std::move(*egress);
 
-  map->startup_time_ = since(start);
+  map->startup_time_ = elapsed_since(start);
   log::info("sockmap_ready", "max_sockets={} compile_ms={} startup_ms={}", options.max_sockets,
             map->compile_time_.count(), map->startup_time_.count());
   return map;

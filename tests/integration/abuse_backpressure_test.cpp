@@ -16,7 +16,6 @@
 namespace sniproxy::integration {
 namespace {
 
-constexpr std::uint64_t kMiB = 1 << 20;
 constexpr int kStalled = 16;
 constexpr int kBuffersPerWorker = 64;  // 64 x 64 KiB = 4 MiB of buffers per worker
 

@@ -13,7 +13,6 @@
 namespace sniproxy::integration {
 namespace {
 
-constexpr std::uint64_t kMiB = 1 << 20;
 constexpr milliseconds kPrompt{2000};
 
 // Reads the hello, then pushes a pattern stream until the client has had

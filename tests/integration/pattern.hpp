@@ -9,6 +9,8 @@
 
 namespace sniproxy::integration {
 
+inline constexpr std::uint64_t kMiB = 1 << 20;
+
 class PatternStream {
  public:
   explicit PatternStream(std::uint64_t seed);

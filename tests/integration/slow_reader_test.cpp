@@ -15,7 +15,6 @@ namespace sniproxy::integration {
 namespace {
 
 constexpr std::uint64_t kSeed = 77;
-constexpr std::uint64_t kMiB = 1 << 20;
 constexpr std::uint64_t kOffered = 1024 * kMiB;  // what the client tries to send while stalled
 constexpr std::uint64_t kAfterRelease = 16 * kMiB;
 

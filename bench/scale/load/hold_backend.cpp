@@ -18,8 +18,8 @@ namespace scale_load {
 
 namespace {
 
-volatile sig_atomic_t g_stop = 0;
-volatile sig_atomic_t g_report = 0;
+volatile sig_atomic_t g_backend_stop = 0;
+volatile sig_atomic_t g_backend_report = 0;
 
 std::vector<std::string> split(const std::string& text, char by) {
   std::vector<std::string> parts;
@@ -37,9 +37,9 @@ int run_hold_backend(const proxy_load::Args& args) {
   raise_fd_limit(args.number("max-fds", 400'000));
   args.reject_unused();
   if (addresses.empty()) proxy_load::die("--listen needs at least one address");
-  ::signal(SIGTERM, [](int) { g_stop = 1; });
-  ::signal(SIGINT, [](int) { g_stop = 1; });
-  ::signal(SIGUSR1, [](int) { g_report = 1; });
+  ::signal(SIGTERM, [](int) { g_backend_stop = 1; });
+  ::signal(SIGINT, [](int) { g_backend_stop = 1; });
+  ::signal(SIGUSR1, [](int) { g_backend_report = 1; });
 
   const int epoll = ::epoll_create1(EPOLL_CLOEXEC);
   std::unordered_set<int> listeners;
@@ -61,9 +61,9 @@ int run_hold_backend(const proxy_load::Args& args) {
   std::uint64_t held = 0;
   std::vector<epoll_event> events(1024);
   char buf[4096];
-  while (!g_stop) {
-    if (g_report) {
-      g_report = 0;
+  while (!g_backend_stop) {
+    if (g_backend_report) {
+      g_backend_report = 0;
       std::printf("held=%llu\n", static_cast<unsigned long long>(held));
       std::fflush(stdout);
     }

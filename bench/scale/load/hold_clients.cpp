@@ -20,7 +20,7 @@ namespace scale_load {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-volatile sig_atomic_t g_stop = 0;
+volatile sig_atomic_t g_clients_stop = 0;
 
 // "2-9" -> {2, 9}.
 std::pair<unsigned, unsigned> parse_range(const std::string& text) {
@@ -61,8 +61,8 @@ int run_hold_clients(const proxy_load::Args& args) {
   proxy_load::arm_deadline(static_cast<unsigned>(args.number("seconds", 1800)));
   raise_fd_limit(count + 1024);
   args.reject_unused();
-  ::signal(SIGTERM, [](int) { g_stop = 1; });
-  ::signal(SIGINT, [](int) { g_stop = 1; });
+  ::signal(SIGTERM, [](int) { g_clients_stop = 1; });
+  ::signal(SIGINT, [](int) { g_clients_stop = 1; });
 
   std::vector<proxy_load::ClientHelloMaker> makers;
   for (unsigned k = 0; k < names; ++k)
@@ -75,7 +75,7 @@ int run_hold_clients(const proxy_load::Args& args) {
   const auto t0 = Clock::now();
   const unsigned sources = last_source - first_source + 1;
   char byte = 0;
-  while (held.size() < count && !g_stop) {
+  while (held.size() < count && !g_clients_stop) {
     const std::uint64_t n = std::min<std::uint64_t>(batch, count - held.size());
     std::uint64_t pending = n;
     for (std::uint64_t i = 0; i < n; ++i) {
@@ -88,7 +88,7 @@ int run_hold_clients(const proxy_load::Args& args) {
     }
     const auto batch_deadline = Clock::now() + std::chrono::seconds(30);
     while (pending > 0) {
-      if (Clock::now() > batch_deadline || g_stop)
+      if (Clock::now() > batch_deadline || g_clients_stop)
         proxy_load::die("batch not established within 30 s: " + std::to_string(pending) + " of " +
                         std::to_string(n) + " pending after " + std::to_string(held.size()) +
                         " held");
@@ -134,7 +134,7 @@ int run_hold_clients(const proxy_load::Args& args) {
     ::epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &e);
   }
   std::uint64_t lost = 0;
-  while (!g_stop) {
+  while (!g_clients_stop) {
     const int ready = ::epoll_wait(epoll, events.data(), static_cast<int>(events.size()), 200);
     for (int i = 0; i < ready; ++i) {
       ::epoll_ctl(epoll, EPOLL_CTL_DEL, static_cast<int>(events[i].data.u64), nullptr);

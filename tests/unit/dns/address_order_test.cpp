@@ -3,20 +3,17 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include "answers.hpp"
+
 namespace sniproxy::dns {
 namespace {
 
 using config::AddressPreference;
+using testing::texts;
 
 Addresses mixed() {
   return {*IpAddress::parse("2001:db8::1"), *IpAddress::parse("192.0.2.1"),
           *IpAddress::parse("2001:db8::2"), *IpAddress::parse("192.0.2.2")};
-}
-
-std::vector<std::string> texts(const Result<Addresses>& r) {
-  std::vector<std::string> out;
-  for (const IpAddress& a : *r) out.push_back(a.to_string());
-  return out;
 }
 
 TEST(DnsAddressOrder, Ipv4FirstKeepsOrderWithinEachFamily) {

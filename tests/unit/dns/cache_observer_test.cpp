@@ -7,13 +7,16 @@
 #include <string>
 #include <vector>
 
+#include "answers.hpp"
 #include "dns/cache.hpp"
 
 namespace sniproxy::dns {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::answer_with;
 using ::testing::ElementsAre;
+using testing::t0;
 
 // "stored NAME FIRST-ADDRESS|error" and "removed NAME", in call order.
 class RecordingObserver : public CacheObserver {
@@ -31,12 +34,6 @@ class RecordingObserver : public CacheObserver {
  private:
   std::vector<std::string>& events_;
 };
-
-CachedAnswer answer_with(std::uint8_t last_octet) {
-  return std::make_shared<const Result<Addresses>>(Addresses{IpAddress::v4(192, 0, 2, last_octet)});
-}
-
-const Cache::TimePoint t0{std::chrono::hours(1)};
 
 TEST(DnsCacheObserver, SeesStoresReplacementsEvictionsAndExpiries) {
   std::vector<std::string> events;

@@ -4,21 +4,18 @@
 
 #include <memory>
 
+#include "answers.hpp"
+
 namespace sniproxy::dns {
 namespace {
 
 using namespace std::chrono_literals;
-using TimePoint = Cache::TimePoint;
-
-CachedAnswer answer_with(std::uint8_t last_octet) {
-  return std::make_shared<const Result<Addresses>>(Addresses{IpAddress::v4(192, 0, 2, last_octet)});
-}
+using testing::answer_with;
+using testing::t0;
 
 CachedAnswer failure(const char* message) {
   return std::make_shared<const Result<Addresses>>(make_error(message));
 }
-
-const TimePoint t0{std::chrono::hours(1)};
 
 TEST(DnsCache, FindsALiveEntry) {
   Cache cache(10);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "answers.hpp"
 #include "fake_dns_server.hpp"
 #include "poll_loop.hpp"
 
@@ -22,16 +23,10 @@ using testing::FakeDnsServer;
 using testing::kTypeA;
 using testing::kTypeAaaa;
 using testing::PollLoop;
+using testing::texts;
 
 IpAddress ip(const char* text) {
   return *IpAddress::parse(text);
-}
-
-std::vector<std::string> texts(const Result<Addresses>& r) {
-  std::vector<std::string> out;
-  if (r)
-    for (const IpAddress& a : *r) out.push_back(a.to_string());
-  return out;
 }
 
 // What one resolve() call produced.

@@ -17,6 +17,10 @@ Bytes load_fixture(std::string_view name) {
   return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
+std::span<const std::uint8_t> as_bytes(std::string_view text) {
+  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
+}
+
 Bytes bytes_of(std::string_view text) {
   return Bytes(text.begin(), text.end());
 }

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,8 @@ using Bytes = std::vector<std::uint8_t>;
 Bytes load_fixture(std::string_view name);
 
 Bytes bytes_of(std::string_view text);
+// A view of `text` as bytes, for parsers fed straight from a literal.
+std::span<const std::uint8_t> as_bytes(std::string_view text);
 Bytes concat(std::initializer_list<Bytes> parts);
 Bytes u8(std::uint8_t value);
 Bytes u16(std::uint16_t value);

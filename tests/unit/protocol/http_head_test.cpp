@@ -5,8 +5,12 @@
 #include <ostream>
 #include <string>
 
+#include "hello_bytes.hpp"
+
 namespace sniproxy::protocol {
 namespace {
+
+using test::as_bytes;
 
 constexpr std::size_t kMax = 8192;
 
@@ -36,10 +40,6 @@ struct HttpResult {
     return os;
   }
 };
-
-std::span<const std::uint8_t> as_bytes(std::string_view text) {
-  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
-}
 
 HttpResult result_of(const HttpHeadParser& parser, ParseStatus status) {
   HttpResult r;

@@ -7,19 +7,18 @@
 #include <string>
 #include <vector>
 
+#include "hello_bytes.hpp"
+
 namespace sniproxy::protocol {
 namespace {
 
-using Bytes = std::vector<std::uint8_t>;
+using test::as_bytes;
+using test::Bytes;
 
 Endpoint endpoint(std::string_view text) {
   auto parsed = Endpoint::parse(text);
   EXPECT_TRUE(parsed) << text;
   return parsed.value_or(Endpoint{});
-}
-
-std::span<const std::uint8_t> as_bytes(std::string_view text) {
-  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
 }
 
 const Bytes kSignature = {0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a};
