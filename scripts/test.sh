@@ -2,7 +2,8 @@
 # Installs what is missing, builds, and runs the whole test suite twice:
 #   build/test      GCC, the distro compiler: unit, integration (the real
 #                   binary on loopback) and BPF (needs root);
-#   build/sanitize  clang with ASan + UBSan: the same suites, plus every
+#   build/sanitize  clang with ASan + UBSan: every suite but packaging (the
+#                   .deb is built with the distro's flags), plus every
 #                   libFuzzer target (300,000 inputs each, fixed seed).
 # Extra arguments go to both `meson test` runs (e.g. --suite unit).
 set -euo pipefail
