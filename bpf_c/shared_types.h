@@ -93,14 +93,6 @@ struct sniproxy_sockmap_control {
   __u64 consumed; /* passed bytes userspace has recv()ed AND sent to the peer */
 };
 
-/* Per socket (sk_storage, keyed by the socket fd from userspace): bytes the
- * sk_msg program saw leave the socket, userspace send()s and redirected
- * skbs alike. */
-struct sniproxy_sockmap_egress {
-  __u64 bytes;
-  __u64 messages;
-};
-
 /* ---- end of sockmap kernel forwarding ---- */
 
 /* ---- retransmit tracer (retrans.bpf.c, src/bpf/retrans_*) ---- */

@@ -56,7 +56,14 @@ Result<std::uint64_t> stream_bytes_written(int fd) {
   if (!info.ok()) return info.error();
   auto queued = send_queue_bytes(fd);
   if (!queued.ok()) return queued.error();
-  return info->tcpi_bytes_acked + *queued;
+  // A queued FIN takes a sequence number: both counters include it once
+  // shutdown(SHUT_WR) or close() queued it. These states mean it was.
+  // (Numbers from the kernel's tcp_states.h: FIN_WAIT1, FIN_WAIT2,
+  // TIME_WAIT, LAST_ACK, CLOSING.)
+  const std::uint8_t state = info->tcpi_state;
+  const bool fin_queued = state == 4 || state == 5 || state == 6 || state == 9 || state == 11;
+  const std::uint64_t written = info->tcpi_bytes_acked + *queued;
+  return fin_queued && written > 0 ? written - 1 : written;
 }
 
 Result<std::uint64_t> stream_bytes_read(int fd) {

@@ -19,8 +19,9 @@ inline constexpr std::uint8_t kTcpEstablished = 1;  // TCP_ESTABLISHED in the ke
 Result<std::uint64_t> send_queue_bytes(int fd);
 
 // Bytes written into the socket's TCP stream so far, acknowledged or not:
-// tcpi_bytes_acked + SIOCOUTQ. Read in that order, so bytes acknowledged
-// between the two reads make the sum smaller, never larger, than the truth.
+// tcpi_bytes_acked + SIOCOUTQ, less the FIN's sequence number once one is
+// queued. Read in that order, so bytes acknowledged between the two reads
+// make the sum smaller, never larger, than the truth.
 Result<std::uint64_t> stream_bytes_written(int fd);
 
 // Bytes received and already read by userspace: tcpi_bytes_received minus

@@ -110,21 +110,19 @@ Result<std::unique_ptr<Sockmap>> Sockmap::create(const SockmapOptions& options) 
   Module& bpf = *map->module_;
   for (auto [field, name] :
        {std::pair{&MapFds::sockets, "sock_pairs"}, std::pair{&MapFds::peers, "peer_of"},
-        std::pair{&MapFds::state, "sockmap_state"}, std::pair{&MapFds::control, "sockmap_control"},
-        std::pair{&MapFds::egress, "sockmap_egress"}}) {
+        std::pair{&MapFds::state, "sockmap_state"},
+        std::pair{&MapFds::control, "sockmap_control"}}) {
     auto fd = find_map(bpf, name);
     if (!fd.ok()) return fd.error();
     map->maps_.*field = *fd;
   }
-  // Both programs before any socket is inserted (KERNEL.md). No stream
-  // parser: with one, SK_PASS deadlocks the socket (sockmap.bpf.c).
+  // The verdict before any socket is inserted (KERNEL.md). No stream
+  // parser: with one, SK_PASS deadlocks the socket; no sk_msg program: with
+  // one, sends under pressure duplicate data (both in sockmap.bpf.c).
   auto verdict =
       bpf.attach_to_map(map->maps_.sockets, "sockmap_verdict", ProgramType::sk_skb_stream_verdict);
   if (!verdict.ok()) return verdict.error();
   map->verdict_ = std::move(*verdict);
-  auto egress = bpf.attach_to_map(map->maps_.sockets, "sockmap_msg", ProgramType::sk_msg);
-  if (!egress.ok()) return egress.error();
-  map->egress_ = std::move(*egress);
 
   map->startup_time_ = elapsed_since(start);
   log::info("sockmap_ready", "max_sockets={} compile_ms={} startup_ms={}", options.max_sockets,
@@ -205,12 +203,6 @@ InsertResult Sockmap::insert(int client_fd, int backend_fd, std::uint64_t queue_
   }
   if (auto failed = add(maps_.peers, "the client's peer entry", client, &backend)) return *failed;
   if (auto failed = add(maps_.peers, "the backend's peer entry", backend, &client)) return *failed;
-  // The egress counters start at the insert (the storage lives with the
-  // socket, so a socket forwarded before would carry its old count).
-  for (int fd : {backend_fd, client_fd}) {
-    int key = fd;
-    bpf_delete_elem(maps_.egress, &key);
-  }
   // Backend first: once the client is in, its bytes are redirected to it.
   std::uint32_t backend_value = static_cast<std::uint32_t>(backend_fd);
   if (auto failed =
@@ -304,31 +296,24 @@ Result<bool> Sockmap::set_control(const SockPair& pair, Direction direction,
   return true;
 }
 
-Result<std::uint64_t> Sockmap::egress_bytes(int fd) const {
-  int key = fd;
-  sniproxy_sockmap_egress value{};
-  if (bpf_lookup_elem(maps_.egress, &key, &value) != 0) {
-    if (errno == ENOENT) return std::uint64_t{0};  // nothing has left the socket yet
-    return make_error(fmt::format("sockmap: cannot read the egress count of fd {}: {}", fd,
-                                  std::strerror(errno)));
-  }
-  return value.bytes;
+Result<std::uint64_t> Sockmap::forwarded_bytes(const SockPair& pair, Direction direction) const {
+  auto written = stream_bytes_written(peer_fd(pair, direction));
+  if (!written.ok()) return make_error("sockmap: " + written.error().message);
+  std::uint64_t base = direction == Direction::client_to_backend ? pair.backend_written_base
+                                                                 : pair.client_written_base;
+  return *written > base ? *written - base : 0;
 }
 
 Result<std::uint64_t> Sockmap::unflushed(const SockPair& pair, Direction direction) const {
   // Peer first: its stream only grows, so reading it before the counters
   // errs towards "not yet flushed".
-  int peer = peer_fd(pair, direction);
-  auto written = stream_bytes_written(peer);
-  if (!written.ok()) return make_error("sockmap: " + written.error().message);
-  std::uint64_t base = direction == Direction::client_to_backend ? pair.backend_written_base
-                                                                 : pair.client_written_base;
+  auto since_insert = forwarded_bytes(pair, direction);
+  if (!since_insert.ok()) return since_insert.error();
   auto current = state(pair, direction);
   if (!current.ok()) return current.error();
   auto allowed = control(pair, direction);
   if (!allowed.ok()) return allowed.error();
-  std::uint64_t since_insert = *written > base ? *written - base : 0;
-  return unflushed_bytes(current->redirected, allowed->consumed, since_insert);
+  return unflushed_bytes(current->redirected, allowed->consumed, *since_insert);
 }
 
 Result<bool> Sockmap::drained(const SockPair& pair, Direction direction) const {

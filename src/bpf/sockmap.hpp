@@ -108,9 +108,11 @@ class Sockmap {
   Result<bool> set_control(const SockPair& pair, Direction direction,
                            const ForwardControl& control);
 
-  // Bytes the sk_msg program saw leave `fd` since it was inserted (0 before
-  // anything left). Counts userspace send()s and redirected bytes alike.
-  [[nodiscard]] Result<std::uint64_t> egress_bytes(int fd) const;
+  // Bytes of `direction` that entered the peer's TCP stream since the
+  // insert, redirected and passed alike (stream_bytes_written of the peer
+  // minus its base): what the access log reports for the direction.
+  [[nodiscard]] Result<std::uint64_t> forwarded_bytes(const SockPair& pair,
+                                                      Direction direction) const;
   // Bytes of `direction` (redirected + control.consumed) not yet in the
   // peer's TCP stream, from TCP's own counters (sockmap_flow.hpp). 0 means:
   // userspace may send passed bytes to the peer without overtaking
@@ -137,7 +139,6 @@ class Sockmap {
     int peers = -1;    // peer_of (cookie -> peer cookie)
     int state = -1;    // sockmap_state
     int control = -1;  // sockmap_control
-    int egress = -1;   // sockmap_egress (sk_storage, keyed by fd)
   };
   [[nodiscard]] const MapFds& maps() const { return maps_; }
 
@@ -145,7 +146,7 @@ class Sockmap {
   Sockmap() = default;
 
   std::unique_ptr<Module> module_;
-  Attachment verdict_, egress_;
+  Attachment verdict_;
   MapFds maps_;
   std::uint32_t max_sockets_ = 0;
   std::chrono::milliseconds compile_time_{0};
