@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "pattern.hpp"
+#include "pattern_sender.hpp"
 #include "planned_duplex.hpp"
 #include "proxy_fixture.hpp"
 #include "proxy_health.hpp"
@@ -25,35 +26,6 @@ BackendHandler never_reads() {
     const Deadline d = c.within(milliseconds(120'000));
     while (!d.expired()) std::this_thread::sleep_for(milliseconds(20));
   };
-}
-
-// Pushes a pattern stream without blocking until nothing more is taken for
-// `quiet` or `cap` bytes went out; returns the bytes the socket took.
-std::uint64_t push_until_stalled(int fd, std::uint64_t cap, milliseconds quiet, Deadline deadline) {
-  PatternStream stream(3);
-  std::vector<std::uint8_t> chunk(256 * 1024);
-  std::uint64_t taken = 0;
-  std::size_t offset = 0, pending = 0;
-  auto last_progress = Clock::now();
-  while (taken < cap && !deadline.expired() && Clock::now() - last_progress < quiet) {
-    if (pending == 0) {
-      stream.fill(chunk);
-      pending = chunk.size();
-      offset = 0;
-    }
-    const ssize_t n = ::send(fd, chunk.data() + offset, pending, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n > 0) {
-      taken += static_cast<std::uint64_t>(n);
-      offset += static_cast<std::size_t>(n);
-      pending -= static_cast<std::size_t>(n);
-      last_progress = Clock::now();
-      continue;
-    }
-    if (n < 0 && errno != EAGAIN && errno != EINTR) break;
-    pollfd p{fd, POLLOUT, 0};
-    ::poll(&p, 1, 20);
-  }
-  return taken;
 }
 
 class BackpressureTest : public ProxyTest {};
@@ -86,8 +58,9 @@ TEST_P(BackpressureTest, BackendsThatNeverReadStallTheirClientsOnlyAndBoundMemor
     std::vector<std::thread> pushers;
     for (int i = 0; i < kStalled; ++i) {
       pushers.emplace_back([&, i] {
-        stalled_at[i] = push_until_stalled(pushing[i].get(), 512 * kMiB, milliseconds(700),
-                                           Deadline::in(milliseconds(20'000)));
+        PatternSender sender(3);
+        stalled_at[i] =
+            sender.send(pushing[i].get(), 512 * kMiB, milliseconds(700), milliseconds(20'000));
       });
     }
     for (auto& t : pushers) t.join();

@@ -11,6 +11,7 @@
 #include "pattern.hpp"
 #include "proxy_fixture.hpp"
 
+#include "pattern_sender.hpp"
 namespace sniproxy::integration {
 namespace {
 
@@ -44,52 +45,6 @@ BackendHandler slow_reader(std::size_t hello_size, std::shared_ptr<SlowReaderRes
     result->done = true;
   };
 }
-
-// The client's pattern stream, sent without blocking. Bytes generated but
-// not yet taken by the socket stay pending for the next call, so the stream
-// never skips.
-class PatternSender {
- public:
-  explicit PatternSender(std::uint64_t seed) : stream_(seed), chunk_(256 * 1024) {}
-
-  // Sends until nothing more goes out for `quiet`, `more` further bytes are
-  // taken, or `budget` passes; returns the bytes taken by this call.
-  std::uint64_t send(int fd, std::uint64_t more, milliseconds quiet, milliseconds budget) {
-    std::uint64_t taken = 0;
-    auto last_progress = Clock::now();
-    const auto end = Clock::now() + budget;
-    while (taken < more && Clock::now() < end && Clock::now() - last_progress < quiet) {
-      if (pending_ == 0) {
-        const std::size_t n =
-            static_cast<std::size_t>(std::min<std::uint64_t>(chunk_.size(), more - taken));
-        stream_.fill(std::span(chunk_.data(), n));
-        pending_ = n;
-        offset_ = 0;
-      }
-      const ssize_t n = ::send(fd, chunk_.data() + offset_, pending_, MSG_DONTWAIT | MSG_NOSIGNAL);
-      if (n > 0) {
-        taken += static_cast<std::uint64_t>(n);
-        offset_ += static_cast<std::size_t>(n);
-        pending_ -= static_cast<std::size_t>(n);
-        last_progress = Clock::now();
-        continue;
-      }
-      if (n < 0 && errno != EAGAIN && errno != EINTR) break;
-      pollfd p{fd, POLLOUT, 0};
-      ::poll(&p, 1, 20);
-    }
-    return taken;
-  }
-
-  // Bytes generated and not yet sent (they go first on the next call).
-  [[nodiscard]] std::size_t pending() const { return pending_; }
-
- private:
-  PatternStream stream_;
-  std::vector<std::uint8_t> chunk_;
-  std::size_t pending_ = 0;
-  std::size_t offset_ = 0;
-};
 
 class SlowReaderTest : public ProxyTest {};
 
