@@ -46,14 +46,7 @@ UniqueFd begin_connect(const IpAddress& source, const Endpoint& to) {
 ConnectResult connect_from(const IpAddress& source, const Endpoint& to, Deadline deadline) {
   UniqueFd fd = start_connect(source, to);
   if (!fd) return {UniqueFd(), errno};
-  while (!wait_for(fd.get(), POLLOUT, deadline)) {
-    if (deadline.expired()) return {UniqueFd(), ETIMEDOUT};
-  }
-  int err = 0;
-  socklen_t err_len = sizeof err;
-  ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &err_len);
-  if (err != 0) return {UniqueFd(), err};
-  return {std::move(fd), 0};
+  return await_connected(std::move(fd), deadline);
 }
 
 std::vector<CrowdMember> open_crowd(const Endpoint& to, std::size_t count, Deadline deadline,

@@ -76,6 +76,10 @@ ConnectResult connect_tcp(const Endpoint& to, Deadline deadline) {
   if (!fd) return {UniqueFd(), errno};
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) == 0) return {std::move(fd), 0};
   if (errno != EINPROGRESS) return {UniqueFd(), errno};
+  return await_connected(std::move(fd), deadline);
+}
+
+ConnectResult await_connected(UniqueFd fd, Deadline deadline) {
   while (!wait_for(fd.get(), POLLOUT, deadline)) {
     if (deadline.expired()) return {UniqueFd(), ETIMEDOUT};
   }

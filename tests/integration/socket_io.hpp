@@ -45,6 +45,9 @@ struct ConnectResult {
   int error = 0;  // errno when not (ETIMEDOUT when the deadline passed)
 };
 ConnectResult connect_tcp(const Endpoint& to, Deadline deadline);
+// Waits for a non-blocking connect() in progress on `fd` to finish; the
+// result carries the socket, or the connect's error (ETIMEDOUT at `deadline`).
+ConnectResult await_connected(UniqueFd fd, Deadline deadline);
 
 // A listening, non-blocking socket bound to `at` (port 0 picks one).
 UniqueFd listen_tcp(const Endpoint& at, int backlog = 128);
