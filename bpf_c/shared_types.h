@@ -82,7 +82,13 @@ struct sniproxy_sockmap_state {
   __u64 redirected; /* sent to the peer's egress by the verdict */
   __u64 passed;     /* left on this socket for userspace to recv() */
   __u64 unpaired;   /* of passed: the peer was not in the sockhash (yet) */
+  __u64 trimmed;    /* bytes cut off the front of retransmits that overlapped
+                       bytes already judged */
+  __u64 untrimmed;  /* overlapping bytes that could not be cut: the stream is
+                       broken, userspace must reset the connection */
   __u32 over;       /* 1: over the limit, bytes go to userspace */
+  __u32 next_seq;   /* TCP sequence number after the last judged byte */
+  __u32 seq_known;  /* 1: next_seq is set */
   __u32 pad;
 };
 

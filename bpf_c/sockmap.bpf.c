@@ -73,17 +73,25 @@
  * Byte counts come from TCP's own counters instead
  * (stream_bytes_written in src/bpf/socket_info.hpp).
  *
- * KNOWN BUG, why the proxy does not use this yet: a whole 65,483-byte skb
- * still reached the peer twice in about 1 run in 20. The likely cause,
- * consistent with everything measured: without a parser, tcp_read_skb()
- * hands the verdict whole skbs from the receive queue and ignores
- * copied_seq. A retransmitted segment that partly overlaps bytes
- * already received is queued whole (tcp_data_queue, "partial packet"), so
- * its old bytes are forwarded a second time. Loopback retransmits
- * spuriously when the receiver is starved of CPU (nstat: ~18,000
- * TCPDSACKOldSent in 12 such runs, in splice mode too, where recvmsg skips
- * the overlap). A parser (tcp_read_sock skips it too) with a verdict that
- * never passes is the way out.
+ * Retransmits that overlap: TCP queues a retransmitted segment that
+ * partly covers bytes it already received whole (tcp_data_queue, "partial
+ * packet"; a sender that repacketizes does this, and loopback retransmits
+ * spuriously when the receiver is starved of CPU). recvmsg and
+ * tcp_read_sock skip the old bytes; tcp_read_skb(), which feeds this
+ * verdict, hands over the whole skb (upstream assumes no offset), so its
+ * old bytes would be forwarded twice, and tcp_eat_skb would also advance
+ * copied_seq by them. The verdict therefore keeps the sequence number after
+ * the last byte it judged (next_seq) and cuts the overlap off the front of
+ * the skb (bpf_skb_adjust_room, at most 4095 bytes per call) before it
+ * redirects or passes it; skb->len is then exactly the new bytes. The
+ * skb's sequence number (TCP_SKB_CB(skb)->seq) and the socket's copied_seq
+ * (to start next_seq) are read at offsets userspace takes from the running
+ * kernel's BTF (src/bpf/kernel_layout.*), not from the header tree, which
+ * may be older than the kernel. An overlap that cannot be cut is counted
+ * (untrimmed) and the skb left on the socket: userspace, woken by it,
+ * resets such a connection rather than forward a corrupted stream. A stream parser would not help:
+ * its parser sees skb->len including the old bytes, misaligns its messages
+ * and holds the stream's tail back until more data comes.
  *
  * Only context fields, helpers and BPF-owned maps are used: the kernel
  * headers BCC compiles against may be older than the running kernel. */
@@ -102,6 +110,60 @@ BPF_HASH(sockmap_control, __u64, struct sniproxy_sockmap_control, SOCKMAP_MAX_SO
  * which cuts the 64-bit cookie that SO_COOKIE reports; declare it right. */
 static __u64 (*socket_cookie)(void* ctx) = (void*)BPF_FUNC_get_socket_cookie;
 
+#ifndef SNIPROXY_SKB_CB_OFFSET
+#error "sockmap.bpf.c needs the kernel layout flags of src/bpf/kernel_layout.hpp"
+#endif
+
+/* A u32 `offset` bytes into a kernel object. */
+static __always_inline __u32 kernel_u32(__u64 object, __u32 offset) {
+  __u32 value = 0;
+  bpf_probe_read_kernel(&value, sizeof(value), (void*)(object + offset));
+  return value;
+}
+
+/* Cuts off the front of the skb what this socket's verdict already judged
+ * (see "Retransmits that overlap" above). Returns 0 when that is not
+ * possible: the skb must then be dropped and the connection reset. */
+static __always_inline int skip_judged_bytes(struct __sk_buff* skb,
+                                             struct sniproxy_sockmap_state* state) {
+  /* The context is the kernel's struct sk_buff. */
+  __u64 kernel_skb = (__u64)(long)skb;
+  __u32 seq = kernel_u32(kernel_skb, SNIPROXY_SKB_CB_OFFSET + SNIPROXY_TCP_CB_SEQ_OFFSET);
+  if (!state->seq_known) {
+    /* The first skb judged: everything before copied_seq was read by
+     * userspace before the insert (or is this skb's overlap). */
+    __u64 sk = 0;
+    bpf_probe_read_kernel(&sk, sizeof(sk), (void*)(kernel_skb + SNIPROXY_SKB_SK_OFFSET));
+    if (!sk) return 0;
+    state->next_seq = kernel_u32(sk, SNIPROXY_TCP_COPIED_SEQ_OFFSET);
+    state->seq_known = 1;
+  }
+  __u32 len = skb->len;
+  __u32 end = seq + len;
+  __s32 overlap = (__s32)(state->next_seq - seq);
+  if (overlap > 0) {
+    if ((__u32)overlap >= len) {
+      state->untrimmed += len;
+      return 0;
+    }
+    __u32 left = overlap;
+#pragma unroll
+    for (int i = 0; i < 64; i++) {
+      if (left == 0) break;
+      __u32 cut = left > 4095 ? 4095 : left;
+      if (bpf_skb_adjust_room(skb, -(__s32)cut, 0, 0) != 0) break;
+      left -= cut;
+    }
+    state->trimmed += overlap - left;
+    if (left) {
+      state->untrimmed += left;
+      return 0;
+    }
+  }
+  if ((__s32)(end - state->next_seq) > 0) state->next_seq = end;
+  return 1;
+}
+
 int sockmap_verdict(struct __sk_buff* skb) {
   /* A zero-length skb (the FIN) must be dropped (KERNEL.md). */
   if (skb->len == 0) return SK_DROP;
@@ -111,6 +173,9 @@ int sockmap_verdict(struct __sk_buff* skb) {
   struct sniproxy_sockmap_control* control = sockmap_control.lookup(&cookie);
   /* Not (or no longer) a pair of ours: leave the bytes to userspace. */
   if (!peer || !state || !control) return SK_PASS;
+  /* An overlap that could not be cut: leave the skb on the socket, which
+   * wakes userspace; it sees `untrimmed` and resets the connection. */
+  if (!skip_judged_bytes(skb, state)) return SK_PASS;
 
   __u64 len = skb->len;
   /* Each field read once: userspace may replace the entry meanwhile. */

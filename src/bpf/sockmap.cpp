@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "bpf/kernel_layout.hpp"
 #include "bpf/socket_info.hpp"
 #include "common/elapsed.hpp"
 #include "common/log.hpp"
@@ -96,10 +97,11 @@ Result<std::unique_ptr<Sockmap>> Sockmap::create(const SockmapOptions& options) 
                                   options.max_sockets));
   }
   auto start = Clock::now();
-  ProgramSet set{"sockmap",
-                 {"sockmap.bpf.c"},
-                 {fmt::format("-DSOCKMAP_MAX_SOCKETS={}", options.max_sockets)},
-                 {}};
+  auto layout = read_skb_seq_layout(options.btf_path);
+  if (!layout.ok()) return make_error("sockmap: " + layout.error().message);
+  std::vector<std::string> cflags = layout->cflags();
+  cflags.push_back(fmt::format("-DSOCKMAP_MAX_SOCKETS={}", options.max_sockets));
+  ProgramSet set{"sockmap", {"sockmap.bpf.c"}, std::move(cflags), {}};
   auto module = Module::load(set, options.load);
   if (!module.ok()) return module.error();
 
@@ -269,7 +271,8 @@ Result<ForwardState> Sockmap::state(const SockPair& pair, Direction direction) c
         fmt::format("sockmap: no state for {} of socket cookie {}: {} (not inserted?)",
                     name(direction), cookie, std::strerror(errno)));
   }
-  return ForwardState{value.redirected, value.passed, value.unpaired, value.over != 0};
+  return ForwardState{value.redirected, value.passed,    value.unpaired,
+                      value.trimmed,    value.untrimmed, value.over != 0};
 }
 
 Result<ForwardControl> Sockmap::control(const SockPair& pair, Direction direction) const {
@@ -333,6 +336,12 @@ Result<bool> Sockmap::drained(const SockPair& pair, Direction direction) const {
   if (!left.ok()) return left.error();
   auto current = state(pair, direction);
   if (!current.ok()) return current.error();
+  if (current->untrimmed != 0) {
+    return make_error(
+        fmt::format("sockmap: {} is broken: {} bytes of a retransmit that overlapped "
+                    "bytes already forwarded could not be cut off",
+                    name(direction), current->untrimmed));
+  }
   auto allowed = control(pair, direction);
   if (!allowed.ok()) return allowed.error();
   std::uint64_t judged = current->redirected + current->passed;

@@ -4,11 +4,12 @@
 // in the kernel (see sockmap_flow.hpp for the userspace duties and the .bpf.c
 // for why no byte is reordered).
 //
-// Created once at start-up: compile, load, and attach the verdict (no stream
-// parser, see sockmap.bpf.c) and sk_msg to the sockhash before any socket is
-// inserted (KERNEL.md). After that every member is const or makes only
-// bpf()/socket syscalls on fds it owns or the caller passes, so worker
-// threads may call it concurrently.
+// Created once at start-up: read the few kernel struct offsets the verdict
+// needs from the running kernel's BTF, compile, load, and attach the verdict
+// (no stream parser and no sk_msg program, see sockmap.bpf.c) to the
+// sockhash before any socket is inserted (KERNEL.md). After that every member is const or makes
+// only bpf()/socket syscalls on fds it owns or the caller passes, so worker threads may call it
+// concurrently.
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -28,6 +29,8 @@ struct SockmapOptions {
   // Sockets the maps hold (two per forwarded connection); -DSOCKMAP_MAX_SOCKETS.
   std::uint32_t max_sockets = 65536;
   LoadOptions load{};
+  // The running kernel's BTF, for the few struct offsets the verdict reads.
+  std::string btf_path = "/sys/kernel/btf/vmlinux";
 };
 
 // One inserted connection: what remove() and the per-direction calls need.

@@ -26,6 +26,8 @@ struct ForwardState {
   std::uint64_t redirected = 0;  // to the peer's egress, in the kernel
   std::uint64_t passed = 0;      // left on the source for userspace to recv()
   std::uint64_t unpaired = 0;    // of passed: the peer was not in the sockhash (yet)
+  std::uint64_t trimmed = 0;     // old bytes cut off the front of overlapping retransmits
+  std::uint64_t untrimmed = 0;   // old bytes that could not be cut: reset the connection
   bool over = false;             // over the limit: bytes go to userspace
 
   friend bool operator==(const ForwardState&, const ForwardState&) = default;
