@@ -96,7 +96,7 @@ struct sniproxy_sockmap_state {
  * the socket cookie in sockmap_control. */
 struct sniproxy_sockmap_control {
   __u64 limit;    /* redirect while state.redirected stays within this */
-  __u64 consumed; /* passed bytes userspace has recv()ed AND sent to the peer */
+  __u64 consumed; /* passed bytes userspace has sent to the peer */
 };
 
 /* ---- end of sockmap kernel forwarding ---- */

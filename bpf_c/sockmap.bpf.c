@@ -60,10 +60,14 @@
  * read of it can only delay the switch back, never make it early; the limit
  * affects only how much memory is used, never the order.
  *
- * The limit: userspace sets limit = cap when the pair is inserted, so at most
- * cap bytes are ever queued between the psock queue and the peer's send
- * queue. It resumes kernel forwarding by writing limit = redirected + cap -
- * SIOCOUTQ(peer) once the peer's send queue has drained below cap / 2.
+ * The limit: userspace sets limit = cap when the pair is inserted and then
+ * keeps sliding it to redirected + cap - (bytes still in the peer's psock
+ * queue), looking at intervals, so the verdict passes bytes only when the
+ * peer stops taking them (src/bpf/sockmap_flow.hpp). It moves passed bytes
+ * in the order peek, send to the peer, report as consumed, recv off this
+ * socket: the recv frees receive memory and may reopen the sender's
+ * window, and by then every passed byte is already reported, so the next
+ * skb can start a redirected run.
  *
  * No sk_msg program: with one attached, every send on these sockets (the
  * kworker's for redirected skbs and userspace's for passed bytes) goes

@@ -5,6 +5,7 @@
 
 #include <iterator>
 
+#include "bpf/sockmap.hpp"
 #include "bpf/xdp_device.hpp"
 #include "common/json.hpp"
 #include "config/names.hpp"
@@ -57,6 +58,7 @@ std::string metrics_body(const AdminContext& ctx) {
   }
   e.xdp_packets = xdp_packets(ctx.xdp);
   e.retrans = ctx.retrans;
+  e.sockmap = ctx.shared->sockmap != nullptr;
   return proxy::render_prometheus(ctx.shared->metrics, e);
 }
 
@@ -116,8 +118,19 @@ std::string status_body(const AdminContext& ctx) {
       fmt::format_to(o, "{}{}", i == 0 ? "" : ",", json_string(ctx.retrans_hooks[i]));
     fmt::format_to(o, "],\"sockets_indexed\":{}}}", ctx.shared->sockets->size());
   }
+  const bpf::Sockmap* sockmap = ctx.shared->sockmap;
+  if (sockmap != nullptr) {
+    fmt::format_to(o, "{}{{\"name\":\"sockmap\",\"type\":\"sk_skb_stream_verdict\"}}",
+                   xdp != nullptr || ctx.retrans ? "," : "");
+  }
   out += "],\"maps\":[";
+  if (sockmap != nullptr) {
+    // Two sockets per connection in the sockmap (proxy/sockmap_forwarding.cpp).
+    fmt::format_to(o, "{{\"name\":\"sock_pairs\",\"entries\":{},\"max_entries\":{}}}",
+                   2 * proxy::read(ctx.shared->metrics.sockmap.open), sockmap->max_sockets());
+  }
   if (xdp != nullptr && cfg.xdp) {
+    if (sockmap != nullptr) out += ",";
     // The maps hold exactly the configured policy (XdpMaps::apply).
     fmt::format_to(o,
                    "{{\"name\":\"xdp_allow\",\"entries\":{}}},{{\"name\":\"xdp_deny\","

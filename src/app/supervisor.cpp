@@ -20,6 +20,7 @@
 #include "app/xdp_control.hpp"
 #include "bpf/dns_mirror.hpp"
 #include "bpf/kernel_headers.hpp"
+#include "bpf/sockmap.hpp"
 #include "common/log.hpp"
 #include "config/loader.hpp"
 #include "config/names.hpp"
@@ -213,6 +214,20 @@ int run_proxy(const std::string& config_path) {
       return 1;
     }
     retrans = std::move(monitor).value();
+  }
+  // Sockmap mode: compile and attach once, before any connection exists.
+  std::unique_ptr<bpf::Sockmap> sockmap;
+  if (proxy::uses_sockmap(rt->config)) {
+    bpf::SockmapOptions options;
+    options.max_sockets = 2 * rt->config.forwarding.sockmap_connections;
+    auto created = bpf::Sockmap::create(options);
+    if (!created) {
+      log::error("startup", "result=failed detail={}",
+                 log::quote("sockmap mode: " + created.error().message));
+      return 1;
+    }
+    sockmap = std::move(created).value();
+    shared->sockmap = sockmap.get();
   }
   unsigned count = rt->config.workers;
   if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());

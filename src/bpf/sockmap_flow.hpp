@@ -4,19 +4,20 @@
 // the rule the kernel half follows and why it never reorders bytes.
 //
 // One direction = the bytes one socket (the source) receives and its peer
-// sends. The proxy's duty for that direction while the kernel passes bytes
-// to it (state.over, or passed > consumed):
-//  1. before sending any passed byte to the peer, wait until every
-//     redirected byte has left the psock queue for the peer's send queue
-//     (unflushed_bytes() == 0); those bytes come first in the stream;
-//  2. recv() the passed bytes from the source, send() all of them to the
-//     peer, and only then add them to `consumed` (set_control);
-//  3. once passed == consumed and the peer's send queue has drained below
-//     cap / 2, write limit = resume_limit(): the next skb the source
-//     receives is redirected again, if passed == consumed still holds when
-//     the verdict judges it. A sender as fast as the userspace copy can keep
-//     passing bytes between the last recv() and the report, and so keep the
-//     direction in userspace (correct, only dearer) until its traffic pauses.
+// sends. The proxy's duties for that direction:
+//  1. keep raising the limit while bytes flow (resume_limit(), at the
+//     times next_look() gives), so the verdict passes bytes only when the
+//     peer stops taking them;
+//  2. while the verdict passes bytes (state.over, or passed > consumed):
+//     send none before every redirected byte has left the psock queue for
+//     the peer's send queue (unflushed_bytes() == 0), since those come
+//     first in the stream; then MSG_PEEK passed bytes, send() them to the
+//     peer, add what was sent to `consumed` (set_control), and only then
+//     recv() that much off the source. Reported before the recv() frees
+//     receive memory and reopens the sender's window, the last chunk of a
+//     stalled sender leaves passed == consumed when the next skb arrives,
+//     and the verdict hands the direction back to the kernel.
+#include <chrono>
 #include <cstdint>
 
 namespace sniproxy::bpf {
@@ -50,17 +51,22 @@ struct ForwardControl {
 std::uint64_t unflushed_bytes(std::uint64_t redirected, std::uint64_t consumed,
                               std::uint64_t peer_written);
 
-// Whether kernel forwarding may resume: userspace holds nothing (passed ==
-// consumed) and the peer's send queue is below cap / 2.
-bool may_resume(const ForwardState& state, const ForwardControl& control,
-                std::uint64_t peer_send_queue, std::uint64_t cap);
+// The limit that lets the verdict queue up to `cap` bytes for the peer
+// beyond the `unflushed` ones its psock queue holds now: redirected + cap -
+// unflushed, never below `redirected` (a full queue allows nothing more).
+// Raising the limit is safe at any time, over or not: the limit never
+// affects the order of bytes. The cap bounds only that psock queue, the
+// memory no socket is charged for; the peer's send queue and the source's
+// receive queue are TCP's own, bounded by its buffer sizes as in any mode.
+std::uint64_t resume_limit(std::uint64_t redirected, std::uint64_t cap, std::uint64_t unflushed);
 
-// The limit that lets the kernel queue at most `cap` bytes for the peer
-// again: redirected + cap - (what the kernel still holds for the peer, its
-// send queue plus the unflushed bytes), never below `redirected` (a full
-// queue allows nothing more). Raising the limit this way is safe at any
-// time, over or not: the limit never affects the order of bytes.
-std::uint64_t resume_limit(std::uint64_t redirected, std::uint64_t cap,
-                           std::uint64_t peer_send_queue, std::uint64_t unflushed = 0);
+// When userspace should look at a direction again: before the bytes moving
+// now (`moved` redirected in `elapsed`) could use half of the `headroom`
+// the limit leaves, between 1 ms and 1 s; while nothing moves, twice the
+// `previous` wait (at least 10 ms), up to 1 s. A late look costs no byte:
+// the verdict then passes bytes to userspace, which the poll sees.
+std::chrono::microseconds next_look(std::uint64_t headroom, std::uint64_t moved,
+                                    std::chrono::microseconds elapsed,
+                                    std::chrono::microseconds previous);
 
 }  // namespace sniproxy::bpf

@@ -19,10 +19,11 @@ inline constexpr std::array<Choice<Protocol>, 2> kProtocols{{
     {"http", Protocol::http},
 }};
 
-inline constexpr std::array<Choice<ForwardingMode>, 3> kForwardingModes{{
+inline constexpr std::array<Choice<ForwardingMode>, 4> kForwardingModes{{
     {"auto", ForwardingMode::automatic},
     {"copy", ForwardingMode::copy},
     {"splice", ForwardingMode::splice},
+    {"sockmap", ForwardingMode::sockmap},
 }};
 
 // `none` is not written in a config: it is what leaving the key out means.

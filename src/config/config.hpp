@@ -26,7 +26,7 @@ enum class Protocol : std::uint8_t { tls, http };
 // userspace buffers; splice: socket -> pipe -> socket inside the kernel;
 // automatic ("auto"): chosen per connection and direction (see
 // proxy/forwarding_choice.hpp).
-enum class ForwardingMode : std::uint8_t { automatic, copy, splice };
+enum class ForwardingMode : std::uint8_t { automatic, copy, splice, sockmap };
 enum class ProxyProtocol : std::uint8_t { none, v1, v2 };
 enum class LogFormat : std::uint8_t { text, json };
 enum class AddressPreference : std::uint8_t { ipv4_first, ipv6_first, ipv4_only, ipv6_only };
@@ -116,6 +116,13 @@ struct Forwarding {
   // larger splices are cheaper (256 KiB measured ~1.3x 64 KiB on loopback).
   std::uint32_t pipe_size = 262'144;     // F_SETPIPE_SZ of each splice pipe
   std::uint32_t pipes_per_worker = 256;  // pool bound: directions splicing at once
+  // Sockmap: bytes one direction may have queued in the kernel for a peer
+  // that does not read (bpf_c/sockmap.bpf.c); above it TCP backpressure
+  // stops the sender.
+  std::uint64_t sockmap_queue_cap = 4 * 1024 * 1024;
+  // Connections the sockmap holds at once (two sockets each); more fall
+  // back to splice.
+  std::uint32_t sockmap_connections = 32'768;
 };
 
 // An IP prefix (CIDR): the first `length` bits of `address`; the bits after

@@ -132,7 +132,8 @@ AccessLog read_access_log(const toml::table& table, DiagnosticSink& sink) {
 
 Forwarding read_forwarding(const toml::table& table, DiagnosticSink& sink) {
   TableReader r(table, "[forwarding]",
-                {"mode", "buffer_size", "buffers_per_worker", "pipe_size", "pipes_per_worker"},
+                {"mode", "buffer_size", "buffers_per_worker", "pipe_size", "pipes_per_worker",
+                 "sockmap_queue_cap", "sockmap_connections"},
                 sink);
   Forwarding f;
   if (auto v = r.choice("mode", kForwardingModes)) f.mode = *v;
@@ -144,6 +145,11 @@ Forwarding read_forwarding(const toml::table& table, DiagnosticSink& sink) {
   if (auto v = power_of_two(r, "pipe_size", 4096, 1 * kMiB)) f.pipe_size = *v;
   if (auto v = r.integer("pipes_per_worker", 2, 1'000'000))
     f.pipes_per_worker = static_cast<std::uint32_t>(*v);
+  // Below 64 KiB every few skbs would take the slow path through userspace.
+  if (auto v = r.integer("sockmap_queue_cap", 64 * 1024, std::int64_t{1} << 34))
+    f.sockmap_queue_cap = static_cast<std::uint64_t>(*v);
+  if (auto v = r.integer("sockmap_connections", 1, 4'000'000))
+    f.sockmap_connections = static_cast<std::uint32_t>(*v);
   return f;
 }
 

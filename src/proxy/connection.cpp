@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "bpf/sockmap.hpp"
 #include "common/log.hpp"
 #include "common/server_name.hpp"
 #include "config/names.hpp"
@@ -411,6 +412,10 @@ void Connection::start_forwarding() {
     start_splice();
     return;
   }
+  if (mode_ == config::ForwardingMode::sockmap) {
+    start_sockmap();
+    return;
+  }
   consume_hello();
   if (state_ != State::forwarding) return;
   send_initial();
@@ -493,6 +498,8 @@ void Connection::count_finished(std::uint64_t from_client, std::uint64_t from_ba
   if (mode_ == config::ForwardingMode::splice) by = ForwardedBy::splice;
   if (mode_ == config::ForwardingMode::automatic)
     by = dirs_[0].splice || dirs_[1].splice ? ForwardedBy::auto_splice : ForwardedBy::auto_copy;
+  if (mode_ == config::ForwardingMode::sockmap)
+    by = sockmap_fell_back_ ? ForwardedBy::sockmap_splice : ForwardedBy::sockmap;
   bump(m.forwarded(by));
 }
 
@@ -502,6 +509,7 @@ void Connection::finish() {
   r.listener = listener().name;
   r.server_name = server_name_;
   if (backend_known_) r.backend = backend_.to_string();
+  sockmap_release();  // before the fds close; fills in the sockmap byte counts
   // Bytes received from each peer; before forwarding, the hello peeked.
   r.bytes_in = std::max<std::uint64_t>(dirs_[0].bytes, fed_);
   r.bytes_out = dirs_[1].bytes;
@@ -512,6 +520,7 @@ void Connection::finish() {
     // auto: what it became (splice once either direction moved to it).
     if (mode_ == config::ForwardingMode::automatic)
       r.mode += dirs_[0].splice || dirs_[1].splice ? "/splice" : "/copy";
+    if (mode_ == config::ForwardingMode::sockmap && sockmap_fell_back_) r.mode += "/splice";
   }
   r.outcome = outcome_;
   r.detail = detail_;

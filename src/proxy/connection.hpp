@@ -1,6 +1,7 @@
 #pragma once
 // One proxied connection: its two sockets, its hello, its route, and the
-// forwarding between them (copy_forwarding.cpp, splice_forwarding.cpp). It
+// forwarding between them (copy_forwarding.cpp, splice_forwarding.cpp,
+// sockmap_forwarding.cpp). It
 // owns both fds and releases everything in one place (finish()), after the
 // last of its io_uring operations has completed.
 #include <linux/time_types.h>
@@ -25,6 +26,13 @@
 #include "proxy/runtime.hpp"
 #include "proxy/socket_index.hpp"
 #include "reactor/ring.hpp"
+#include "reactor/timer_queue.hpp"
+
+namespace sniproxy::bpf {
+struct SockPair;
+struct ForwardState;
+struct ForwardControl;
+}  // namespace sniproxy::bpf
 
 namespace sniproxy::proxy {
 
@@ -61,6 +69,9 @@ class Connection {
   // Called by the worker's idle sweep and drain.
   [[nodiscard]] bool forwarding() const { return state_ == State::forwarding; }
   [[nodiscard]] std::chrono::steady_clock::time_point last_active() const { return last_active_; }
+  // Sockmap: whether the kernel forwarded bytes since the last call; if so
+  // the connection counts as active (touched). Userspace sees none of them.
+  bool forwarded_in_kernel();
 
   [[nodiscard]] std::uint64_t id() const { return id_; }
   [[nodiscard]] bool closing() const { return state_ == State::closing; }
@@ -96,6 +107,17 @@ class Connection {
     std::size_t in_pipe = 0;
     bool eof = false;
     std::uint64_t bytes = 0;
+    // sockmap: the source's wake-up, the recheck timer, whether a POLLOUT
+    // on the peer is armed, and a scratch buffer for passed bytes.
+    bool poll_armed = false;
+    bool peer_full = false;
+    reactor::TimerQueue::Id recheck_timer = 0;
+    std::chrono::milliseconds wait_delay{1};       // backoff while waiting on the kernel
+    std::chrono::microseconds look_delay{10'000};  // between looks at the bound
+    std::uint64_t sockmap_redirected_seen = 0;     // state.redirected at the last look
+    std::chrono::steady_clock::time_point sockmap_last_look{};
+    std::vector<std::uint8_t> passed;
+    std::uint64_t sockmap_passed_bytes = 0;
   };
 
   const config::Listener& listener() const;
@@ -140,6 +162,19 @@ class Connection {
   void on_spliced_out(int d, int res, unsigned flags);
   void on_splice_writable(int d, int res, unsigned flags);
   void return_pipe(Direction& d);
+  // sockmap_forwarding.cpp
+  void start_sockmap();
+  void sockmap_fallback(const std::string& reason);
+  void sockmap_wait(int d);
+  void on_sockmap_event(int d, int res, unsigned flags);
+  void sockmap_recheck_later(int d);
+  void sockmap_look_later(int d, std::chrono::microseconds delay);
+  void sockmap_recheck(int d);
+  void sockmap_step(int d, bool woken);
+  bool sockmap_move_passed(int d, const bpf::ForwardState& state, bpf::ForwardControl& control);
+  void on_sockmap_writable(int d, int res, unsigned flags);
+  void sockmap_finish_direction(int d);
+  void sockmap_release();
 
   Worker& worker_;
   std::uint64_t id_;
@@ -183,6 +218,9 @@ class Connection {
   Direction dirs_[2];
   std::optional<SocketKey> socket_keys_[2];  // [0] client side, [1] backend side
   std::vector<std::uint8_t> initial_;        // PROXY header + hello, sent first upstream
+  std::unique_ptr<bpf::SockPair> sockpair_;  // while in the sockmap
+  std::uint64_t kernel_bytes_seen_ = 0;      // redirected both ways, at the last look
+  bool sockmap_fell_back_ = false;
   std::chrono::steady_clock::time_point last_active_;
 
   Outcome outcome_ = Outcome::ok;

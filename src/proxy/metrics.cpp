@@ -14,6 +14,10 @@ std::string_view to_string(ForwardedBy by) {
       return "auto/copy";
     case ForwardedBy::auto_splice:
       return "auto/splice";
+    case ForwardedBy::sockmap:
+      return "sockmap";
+    case ForwardedBy::sockmap_splice:
+      return "sockmap/splice";
   }
   return "unknown";
 }

@@ -32,8 +32,15 @@ inline constexpr std::size_t kOutcomeCount = static_cast<std::size_t>(Outcome::s
 
 // What forwarding a connection ended up with; "auto" is split by what it
 // became, since that is the question operators ask of it.
-enum class ForwardedBy : std::uint8_t { copy, splice, auto_copy, auto_splice };
-inline constexpr std::size_t kForwardedByCount = 4;
+enum class ForwardedBy : std::uint8_t {
+  copy,
+  splice,
+  auto_copy,
+  auto_splice,
+  sockmap,
+  sockmap_splice
+};
+inline constexpr std::size_t kForwardedByCount = 6;
 std::string_view to_string(ForwardedBy by);
 
 struct ListenerMetrics {
@@ -43,6 +50,15 @@ struct ListenerMetrics {
   std::array<Counter, kOutcomeCount> closed{};
   Counter bytes_from_client{0};  // of finished connections
   Counter bytes_from_backend{0};
+};
+
+// Sockmap mode, over finished connections: how their bytes moved.
+struct SockmapMetrics {
+  Counter kernel_bytes{0};     // redirected by the verdict, never in userspace
+  Counter userspace_bytes{0};  // passed up over the memory bound and moved by the proxy
+  Counter trimmed_bytes{0};    // old bytes cut off retransmits that overlapped
+  Counter fallbacks{0};        // connections that could not be inserted (went to splice)
+  Counter open{0};             // connections in the sockmap now (a gauge)
 };
 
 struct RouteMetrics {
@@ -105,6 +121,7 @@ class Metrics {
 
   LatencyHistogram connect_latency;
   RetransMetrics retransmits;  // counted only with [retrans]
+  SockmapMetrics sockmap;      // counted only in sockmap mode
   Counter reloads_ok{0};
   Counter reloads_failed{0};
 

@@ -130,6 +130,23 @@ void connect_latency(Writer& w, const Metrics& m) {
   w.sample("sniproxy_upstream_connect_seconds_count", "", s.count);
 }
 
+void sockmap(Writer& w, const Metrics& m) {
+  w.family("sniproxy_sockmap_bytes_total", "counter",
+           "Bytes of finished sockmap connections: redirected in the kernel, or passed to "
+           "userspace over the memory bound.");
+  w.sample("sniproxy_sockmap_bytes_total", "path=\"kernel\"", read(m.sockmap.kernel_bytes));
+  w.sample("sniproxy_sockmap_bytes_total", "path=\"userspace\"", read(m.sockmap.userspace_bytes));
+  w.family("sniproxy_sockmap_trimmed_bytes_total", "counter",
+           "Old bytes cut off retransmitted segments that overlapped bytes already forwarded.");
+  w.sample("sniproxy_sockmap_trimmed_bytes_total", "", read(m.sockmap.trimmed_bytes));
+  w.family("sniproxy_sockmap_connections", "gauge",
+           "Connections whose sockets are in the sockmap now (two sockets each).");
+  w.sample("sniproxy_sockmap_connections", "", read(m.sockmap.open));
+  w.family("sniproxy_sockmap_fallbacks_total", "counter",
+           "Sockmap connections that could not be inserted and were spliced instead.");
+  w.sample("sniproxy_sockmap_fallbacks_total", "", read(m.sockmap.fallbacks));
+}
+
 void retransmits(Writer& w, const Metrics& m) {
   const auto r = m.retransmits.snapshot();
   w.family("sniproxy_retransmits_total", "counter",
@@ -190,6 +207,7 @@ std::string render_prometheus(const Metrics& m, const ExpositionContext& ctx) {
   connect_latency(w, m);
 
   if (ctx.retrans) retransmits(w, m);
+  if (ctx.sockmap) sockmap(w, m);
 
   if (!ctx.xdp_packets.empty()) {
     w.family("sniproxy_xdp_packets_total", "counter",

@@ -63,7 +63,20 @@ std::string reload_blockers(const config::Config& running, const config::Config&
   if (auto why = config::admin_reload_blocker(running.admin, next.admin); !why.empty()) return why;
   if (auto why = config::retrans_reload_blocker(running.retrans, next.retrans); !why.empty())
     return why;
+  // The sockmap programs are compiled and their maps sized at start-up.
+  if (!uses_sockmap(running) && uses_sockmap(next))
+    return "sockmap mode enabled (its BPF programs are loaded at start-up)";
+  if (uses_sockmap(next) &&
+      running.forwarding.sockmap_connections != next.forwarding.sockmap_connections)
+    return "forwarding.sockmap_connections changed";
   return "";
+}
+
+bool uses_sockmap(const config::Config& config) {
+  if (config.forwarding.mode == config::ForwardingMode::sockmap) return true;
+  for (const auto& l : config.listeners)
+    if (l.mode == config::ForwardingMode::sockmap) return true;
+  return false;
 }
 
 }  // namespace sniproxy::proxy

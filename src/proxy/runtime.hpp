@@ -26,4 +26,7 @@ struct Runtime {
 // What in a new config cannot be applied without a restart ("" if nothing).
 std::string reload_blockers(const config::Config& running, const config::Config& next);
 
+// Whether any listener forwards in sockmap mode (the BPF programs are needed).
+bool uses_sockmap(const config::Config& config);
+
 }  // namespace sniproxy::proxy

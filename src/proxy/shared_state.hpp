@@ -12,6 +12,10 @@
 #include "proxy/runtime.hpp"
 #include "proxy/socket_index.hpp"
 
+namespace sniproxy::bpf {
+class Sockmap;
+}
+
 namespace sniproxy::proxy {
 
 struct SharedState {
@@ -31,6 +35,9 @@ struct SharedState {
   // Set before the workers exist when the DNS cache is mirrored (into a BPF
   // map): an observer for worker N's cache.
   std::function<std::unique_ptr<dns::CacheObserver>(std::uint32_t worker)> dns_cache_observer;
+  // Loaded before the workers start when a listener uses sockmap mode;
+  // owned by the supervisor, thread-safe (bpf/sockmap.hpp).
+  bpf::Sockmap* sockmap = nullptr;
 };
 
 }  // namespace sniproxy::proxy

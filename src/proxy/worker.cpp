@@ -306,6 +306,7 @@ void Worker::sweep_idle() {
   while (idle_head_ != nullptr) {
     Connection* c = idle_head_;
     if (c->last_active() + limit > now) break;
+    if (c->forwarded_in_kernel()) continue;                        // touched: now at the tail
     c->close(Outcome::idle_timeout, false, "no data either way");  // unlinks c
   }
 }

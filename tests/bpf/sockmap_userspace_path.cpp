@@ -113,16 +113,14 @@ bool UserspacePath::send_all(std::size_t size) {
 }
 
 bool UserspacePath::adjust_limit(const ForwardState& state, ForwardControl& control) {
-  // Duty 3: when the peer has drained, let the kernel queue up to cap again.
-  auto queued = send_queue_bytes(peer_);
+  // Duty 1: let the kernel queue up to cap beyond what the psock queue holds.
   auto unflushed = map_.unflushed(pair_, direction_);
-  if (!queued.ok() || !unflushed.ok()) {
-    ADD_FAILURE() << (queued.ok() ? unflushed.error().message : queued.error().message);
+  if (!unflushed.ok()) {
+    ADD_FAILURE() << unflushed.error().message;
     return false;
   }
-  if (state.over && !may_resume(state, control, *queued, cap_)) return true;
-  if (!state.over && *queued >= cap_ / 2) return true;
-  std::uint64_t limit = resume_limit(state.redirected, cap_, *queued, *unflushed);
+  if (state.passed != control.consumed) return true;
+  std::uint64_t limit = resume_limit(state.redirected, cap_, *unflushed);
   if (limit <= control.limit) return true;
   control.limit = limit;
   auto written = map_.set_control(pair_, direction_, control);

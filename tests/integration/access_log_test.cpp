@@ -61,8 +61,14 @@ TEST_P(AccessLogTest, TextLineHasCountsAndOutcome) {
   EXPECT_EQ(e["bytes_in"], std::to_string(ex.sent));
   EXPECT_EQ(e["bytes_out"], std::to_string(ex.received));
   EXPECT_EQ(e["outcome"], "ok");
-  // auto names what it chose: this short exchange stays copied.
-  EXPECT_EQ(e["mode"], GetParam() == "auto" ? "auto/copy" : GetParam());
+  // auto names what it chose: this short exchange stays copied. The client
+  // here sends its hello and shuts down at once, so a sockmap insert finds
+  // its socket in CLOSE_WAIT, which the kernel refuses: the connection falls
+  // back to splice and says so.
+  if (GetParam() == "sockmap")
+    EXPECT_TRUE(e["mode"] == "sockmap" || e["mode"] == "sockmap/splice") << e["mode"];
+  else
+    EXPECT_EQ(e["mode"], GetParam() == "auto" ? "auto/copy" : GetParam());
   EXPECT_TRUE(e.contains("ts"));
   ASSERT_TRUE(e.contains("duration_ms"));
   EXPECT_GE(std::stoll(e["duration_ms"]), 0);

@@ -212,5 +212,53 @@ TEST_P(AdminTest, TakenPortFailsTheStartNamingIt) {
 // The endpoint does not depend on the forwarding mode: one mode is enough.
 INSTANTIATE_TEST_SUITE_P(Modes, AdminTest, ::testing::Values("copy"), mode_name);
 
+// What only sockmap mode has: its program and map in /status, and how the
+// bytes of its connections moved in /metrics.
+class SockmapAdminTest : public AdminTest {};
+
+TEST_P(SockmapAdminTest, ShowsTheSockmapAndCountsTheBytesItMovedInTheKernel) {
+  Backend backend(echo_handler());
+  ConfigSpec spec = admin_config();
+  spec.table("default").push_back({.match = "echo.test", .backend = backend.address()});
+  ASSERT_NO_FATAL_FAILURE(start_with_admin(spec));
+  UniqueFd c = connect_to(spec.listeners[0].port);
+  ASSERT_TRUE(c);
+  const std::uint16_t client_port = local_endpoint(c.get()).port;
+  auto sent = build_client_hello({.server_name = "echo.test"});
+  sent.resize(sent.size() + 1'000'000, 'k');
+  ASSERT_EQ(send_all(c.get(), sent, Deadline::in(milliseconds(3000))), IoStatus::ok);
+  std::vector<std::uint8_t> echoed;
+  ASSERT_EQ(read_exact(c.get(), sent.size(), echoed, Deadline::in(milliseconds(5000))),
+            IoStatus::ok);
+  EXPECT_EQ(echoed, sent);
+
+  // While the connection is open: its two sockets are in the map.
+  EXPECT_EQ(scrape().at("sniproxy_sockmap_connections"), 1);
+  const std::string status = http_get(admin_port_, "/status").body;
+  EXPECT_EQ(json_field(status,
+                       "[p['type'] for p in doc['bpf']['programs'] if p['name'] == "
+                       "'sockmap']"),
+            "['sk_skb_stream_verdict']");
+  EXPECT_EQ(json_field(status,
+                       "[(m['entries'], m['max_entries']) for m in doc['bpf']['maps'] "
+                       "if m['name'] == 'sock_pairs']"),
+            "[(2, 65536)]");
+
+  c.reset();
+  ASSERT_TRUE(access_entry(client_port));
+  Scrape s = scrape();
+  EXPECT_EQ(s.at("sniproxy_sockmap_connections"), 0);
+  // Both ways: the hello and the payload, then their echo. A test client
+  // that reads as fast as it writes keeps the bound from being reached.
+  EXPECT_EQ(s.at("sniproxy_sockmap_bytes_total{path=\"kernel\"}") +
+                s.at("sniproxy_sockmap_bytes_total{path=\"userspace\"}"),
+            2.0 * static_cast<double>(sent.size()));
+  EXPECT_GT(s.at("sniproxy_sockmap_bytes_total{path=\"kernel\"}"), 0);
+  EXPECT_EQ(s.at("sniproxy_sockmap_fallbacks_total"), 0);
+  EXPECT_EQ(s.at("sniproxy_forwarded_connections_total{mode=\"sockmap\"}"), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sockmap, SockmapAdminTest, ::testing::Values("sockmap"), mode_name);
+
 }  // namespace
 }  // namespace sniproxy::integration

@@ -2,11 +2,13 @@
 
 #include <cstdio>
 #include <cstring>
+#include <string>
+#include <string_view>
 
 namespace sniproxy::integration {
 
 std::vector<std::string> forwarding_modes() {
-  return {"copy", "splice", "auto"};
+  return {"copy", "splice", "auto", "sockmap"};
 }
 
 std::string mode_name(const ::testing::TestParamInfo<std::string>& info) {
@@ -25,9 +27,22 @@ void ProxyTest::TearDown() {
     std::string log = proxy_->log();
     if (log.size() > 6000) log = "..." + log.substr(log.size() - 6000);
     std::string access = read_file(access_log_path());
+    // The lines of connections that did not end well come first, in full:
+    // in a long log they are what the failure is about.
+    std::string not_ok;
+    for (std::size_t at = 0; at < access.size();) {
+      std::size_t end = access.find('\n', at);
+      if (end == std::string::npos) end = access.size();
+      std::string_view line(access.data() + at, end - at);
+      if (!line.empty() && line.find("outcome=ok") == std::string_view::npos)
+        not_ok.append(line).push_back('\n');
+      at = end + 1;
+    }
     if (access.size() > 3000) access = "..." + access.substr(access.size() - 3000);
-    std::fprintf(stderr, "---- sniproxy stderr ----\n%s\n---- access log ----\n%s\n", log.c_str(),
-                 access.c_str());
+    std::fprintf(stderr,
+                 "---- sniproxy stderr ----\n%s\n---- access log: not ok ----\n%s"
+                 "---- access log ----\n%s\n",
+                 log.c_str(), not_ok.c_str(), access.c_str());
   }
   proxy_.reset();
 }

@@ -73,7 +73,8 @@ TEST_P(TimeoutTest, IdleConnectionIsClosedAfterIdleTimeout) {
   EXPECT_EQ((*entry)["outcome"], "idle_timeout");
 }
 
-// Bytes moving keep a connection open however long it lasts, in every mode.
+// Bytes moving keep a connection open however long it lasts, in every mode:
+// in sockmap mode the kernel moves them and the proxy must still notice.
 TEST_P(TimeoutTest, TrafficKeepsAConnectionOpenPastTheIdleTimeout) {
   Backend backend(echo_handler());
   ConfigSpec spec = base_config();

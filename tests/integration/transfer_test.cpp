@@ -30,7 +30,19 @@ BackendHandler duplex_backend(std::vector<std::uint8_t> hello, std::uint64_t byt
                     .send_bytes = bytes,
                     .receive_seed = seed,
                     .receive_bytes = bytes};
-    if (run_duplex(c.fd.get(), plan, d).complete(plan)) ++*good;
+    const DuplexResult r = run_duplex(c.fd.get(), plan, d);
+    if (r.complete(plan)) {
+      ++*good;
+    } else {
+      // The client side reports its own view; this is the backend's.
+      std::fprintf(stderr,
+                   "backend side of connection %d: status=%s sent=%llu received=%llu "
+                   "first_mismatch=%lld eof=%d\n",
+                   c.index, std::string(to_string(r.status)).c_str(),
+                   static_cast<unsigned long long>(r.sent),
+                   static_cast<unsigned long long>(r.received),
+                   r.first_mismatch ? static_cast<long long>(*r.first_mismatch) : -1LL, r.saw_eof);
+    }
   };
 }
 
@@ -43,6 +55,11 @@ class TransferTest : public ProxyTest {
     Backend backend(duplex_backend(hello, bytes, good_at_backend, limit));
     ConfigSpec spec = base_config();
     spec.idle_timeout = "30s";
+    // Byte exactness is the point here, not timeouts: on two busy cores (CI
+    // runs two suites at once) a starved backend can take more than the
+    // default 2 s to accept, and a starved reactor can see a hello late.
+    spec.hello_timeout = "15s";
+    spec.connect_timeout = "15s";
     spec.forwarding_extra = forwarding_extra;
     spec.table("default").push_back({.match = "bulk.test", .backend = backend.address()});
     ASSERT_NO_FATAL_FAILURE(start_proxy(spec));

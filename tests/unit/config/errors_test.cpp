@@ -93,6 +93,13 @@ TEST(ConfigErrorsTest, IntegersOutOfRange) {
               ElementsAre("t.toml:2:14: 'cache_size' must be from 1 to 10000000, got 0"));
 }
 
+TEST(ConfigErrorsTest, SockmapLimitsInRange) {
+  EXPECT_THAT(errors_with("[forwarding]\nsockmap_queue_cap = 1000\nsockmap_connections = 0\n"),
+              ElementsAre("t.toml:2:21: 'sockmap_queue_cap' must be from 65536 to 17179869184, "
+                          "got 1000",
+                          "t.toml:3:23: 'sockmap_connections' must be from 1 to 4000000, got 0"));
+}
+
 TEST(ConfigErrorsTest, BuffersMustBePowersOfTwoInRange) {
   EXPECT_THAT(errors_with("[forwarding]\nbuffer_size = 5000\nbuffers_per_worker = 65536\n"),
               ElementsAre("t.toml:2:15: 'buffer_size' must be a power of two, got 5000",
@@ -130,7 +137,7 @@ TEST(ConfigErrorsTest, ChoicesListTheAcceptedValues) {
                           "debug, info, warn, error; did you mean 'info'?"));
   EXPECT_THAT(errors_with("[forwarding]\nmode = \"splise\"\n"),
               ElementsAre("t.toml:2:8: invalid value 'splise' for 'mode': expected one of auto, "
-                          "copy, splice; did you mean 'splice'?"));
+                          "copy, splice, sockmap; did you mean 'splice'?"));
   EXPECT_THAT(errors_with("[dns]\nprefer = \"ipv5\"\n"),
               ElementsAre("t.toml:2:10: invalid value 'ipv5' for 'prefer': expected one of ipv4, "
                           "ipv6, ipv4-only, ipv6-only; did you mean 'ipv4'?"));
@@ -240,7 +247,7 @@ t = []
                   "port from 1 to 65535",
                   "t.toml:5:18: invalid source_address 'localhost': expected an IP address",
                   "t.toml:6:8: invalid value 'kernel' for 'mode': expected one of auto, copy, "
-                  "splice",
+                  "splice, sockmap",
                   "t.toml:7:12: invalid value 'https' for 'protocol': expected one of tls, "
                   "http; did you mean 'http'?",
                   "t.toml:11:27: 'fallback_proxy_protocol' needs a 'fallback'",

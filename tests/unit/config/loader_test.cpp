@@ -232,6 +232,8 @@ TEST(LoaderTest, DefaultsMatchConfigHpp) {
   EXPECT_EQ(c.forwarding.mode, ForwardingMode::copy);
   EXPECT_EQ(c.forwarding.buffer_size, 65'536u);
   EXPECT_EQ(c.forwarding.buffers_per_worker, 512u);
+  EXPECT_EQ(c.forwarding.sockmap_queue_cap, 4u * 1024 * 1024);
+  EXPECT_EQ(c.forwarding.sockmap_connections, 32'768u);
   EXPECT_EQ(c.forwarding.buffer_size, d.forwarding.buffer_size);
 
   ASSERT_EQ(c.listeners.size(), 1u);
@@ -285,6 +287,15 @@ TEST(LoaderTest, RangeEdgesAreAccepted) {
   EXPECT_EQ(high.limits.max_hello_size, 16u * 1024 * 1024);
   EXPECT_EQ(high.forwarding.buffer_size, 4u * 1024 * 1024);
   EXPECT_EQ(high.forwarding.buffers_per_worker, 32768u);
+}
+
+TEST(LoaderTest, SockmapModeAndLimits) {
+  const Config c = must_load(std::string(kMinimal) +
+                             "[forwarding]\nmode = \"sockmap\"\nsockmap_queue_cap = 65536\n"
+                             "sockmap_connections = 4000000\n");
+  EXPECT_EQ(c.forwarding.mode, ForwardingMode::sockmap);
+  EXPECT_EQ(c.forwarding.sockmap_queue_cap, 65'536u);
+  EXPECT_EQ(c.forwarding.sockmap_connections, 4'000'000u);
 }
 
 TEST(LoaderTest, UnreferencedTableIsNotAnError) {

@@ -110,6 +110,21 @@ TEST(ExpositionTest, NoXdpFamilyWithoutXdp) {
   EXPECT_EQ(render_prometheus(m, ExpositionContext{}).find("xdp"), std::string::npos);
 }
 
+TEST(ExpositionTest, SockmapFamiliesOnlyInSockmapMode) {
+  Metrics m(0);
+  EXPECT_EQ(render_prometheus(m, ExpositionContext{}).find("sniproxy_sockmap_"), std::string::npos);
+  bump(m.sockmap.kernel_bytes, 1000);
+  bump(m.sockmap.trimmed_bytes, 24);
+  ExpositionContext ctx;
+  ctx.sockmap = true;
+  const std::string text = render_prometheus(m, ctx);
+  EXPECT_NE(text.find("sniproxy_sockmap_bytes_total{path=\"kernel\"} 1000\n"), std::string::npos);
+  EXPECT_NE(text.find("sniproxy_sockmap_bytes_total{path=\"userspace\"} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("sniproxy_sockmap_trimmed_bytes_total 24\n"), std::string::npos);
+  EXPECT_NE(text.find("sniproxy_sockmap_connections 0\n"), std::string::npos);
+  EXPECT_NE(text.find("sniproxy_sockmap_fallbacks_total 0\n"), std::string::npos);
+}
+
 TEST(AdminResponseTest, HasLengthAndClosesTheConnection) {
   AdminReply r{.status = 404, .content_type = "text/plain", .body = "nope\n"};
   EXPECT_EQ(http_response(r),
