@@ -10,6 +10,7 @@
 #include "common/json.hpp"
 #include "config/names.hpp"
 #include "proxy/metrics_exposition.hpp"
+#include "proxy/runtime.hpp"
 
 namespace sniproxy::app {
 
@@ -58,7 +59,7 @@ std::string metrics_body(const AdminContext& ctx) {
   }
   e.xdp_packets = xdp_packets(ctx.xdp);
   e.retrans = ctx.retrans;
-  e.sockmap = ctx.shared->sockmap != nullptr;
+  e.sockmap = proxy::uses_sockmap(rt->config);
   return proxy::render_prometheus(ctx.shared->metrics, e);
 }
 

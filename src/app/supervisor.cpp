@@ -221,13 +221,15 @@ int run_proxy(const std::string& config_path) {
     bpf::SockmapOptions options;
     options.max_sockets = 2 * rt->config.forwarding.sockmap_connections;
     auto created = bpf::Sockmap::create(options);
-    if (!created) {
-      log::error("startup", "result=failed detail={}",
-                 log::quote("sockmap mode: " + created.error().message));
-      return 1;
+    if (created) {
+      sockmap = std::move(created).value();
+      shared->sockmap = sockmap.get();
+    } else {
+      // A kernel (or a set-up) without what sockmap needs is a fallback, as
+      // for one connection the map cannot take: every connection is
+      // spliced, counted in sniproxy_sockmap_fallbacks_total. Said once.
+      log::warn("sockmap_unavailable", "detail={} now=splice", log::quote(created.error().message));
     }
-    sockmap = std::move(created).value();
-    shared->sockmap = sockmap.get();
   }
   unsigned count = rt->config.workers;
   if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());

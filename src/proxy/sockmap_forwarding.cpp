@@ -55,7 +55,11 @@ int socket_error(int fd) {
 void Connection::start_sockmap() {
   bpf::Sockmap* map = worker_.shared().sockmap;
   if (map == nullptr) {
-    sockmap_fallback("sockmap not loaded");
+    // Not loaded at start-up (logged once then, event=sockmap_unavailable):
+    // counted, but not a line per connection.
+    bump(worker_.shared().metrics.sockmap.fallbacks);
+    sockmap_fell_back_ = true;
+    start_splice();
     return;
   }
   // A PROXY header must precede the hello in the backend's stream. The

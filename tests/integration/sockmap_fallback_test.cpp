@@ -1,6 +1,9 @@
 // Sockmap mode's fallback to splice, forced: a map sized for one connection
 // takes the first, and the second is forwarded by splice instead, says so in
 // the log and the access log, and carries its bytes like the first.
+#include <cstdlib>
+#include <filesystem>
+
 #include "backend_behaviours.hpp"
 #include "proxy_fixture.hpp"
 
@@ -48,6 +51,39 @@ TEST_P(SockmapFallbackTest, FullMapFallsBackToSpliceAndSaysWhy) {
   EXPECT_NE(log.find("event=sockmap_fallback"), std::string::npos) << log;
   EXPECT_NE(log.find("reason=\"map_full"), std::string::npos) << log;
   EXPECT_NE(log.find("fallbacks_total=1"), std::string::npos) << log;
+}
+
+// A set-up without what sockmap needs (here: BCC finds no kernel header
+// tree) starts anyway, says so once, and splices every connection.
+TEST_P(SockmapFallbackTest, UnavailableSockmapSplicesEveryConnectionAndSaysWhyOnce) {
+  Backend backend(echo_handler());
+  ConfigSpec spec = base_config();
+  spec.table("default").push_back({.match = "echo.test", .backend = backend.address()});
+  const auto no_headers = dir_.file("no-kernel-headers");
+  std::filesystem::create_directories(no_headers);
+  ::setenv("BCC_KERNEL_SOURCE", no_headers.c_str(), 1);
+  start_proxy(spec);
+  ::unsetenv("BCC_KERNEL_SOURCE");
+  ASSERT_FALSE(HasFatalFailure());
+  const auto hello = hello_for("echo.test");
+  std::vector<std::uint16_t> ports;
+  for (int i = 0; i < 2; ++i) {
+    UniqueFd c = connect_to(spec.listeners[0].port);
+    ASSERT_TRUE(c);
+    ASSERT_NO_FATAL_FAILURE(expect_echo(c.get(), hello, "spliced instead"));
+    ports.push_back(local_endpoint(c.get()).port);
+  }
+  for (std::uint16_t port : ports) {
+    auto entry = access_entry(port);
+    ASSERT_TRUE(entry);
+    EXPECT_EQ((*entry)["mode"], "sockmap/splice");
+  }
+  const std::string log = proxy_->log();
+  EXPECT_NE(log.find("event=sockmap_unavailable detail=\"BPF: no kernel header tree at " +
+                     no_headers.string()),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("event=sockmap_fallback"), std::string::npos) << "no line per connection";
 }
 
 INSTANTIATE_TEST_SUITE_P(Sockmap, SockmapFallbackTest, ::testing::Values("sockmap"),
