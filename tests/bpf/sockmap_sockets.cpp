@@ -37,6 +37,17 @@ std::uint16_t port_of(int fd) {
 std::pair<UniqueFd, UniqueFd> connected_pair() {
   UniqueFd listener = make_listener();
   UniqueFd connecting(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  // A port of its own, by bind(): connect() alone picks an ephemeral port
+  // that other connections (to other destinations) may share, and then a
+  // TCP_REPAIR replacement (tcp_rewind.hpp) cannot bind it again while
+  // other suites churn through connections.
+  int one = 1;
+  sockaddr_in any_port = loopback(0);
+  if (::setsockopt(connecting.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      ::bind(connecting.get(), reinterpret_cast<sockaddr*>(&any_port), sizeof any_port) != 0) {
+    ADD_FAILURE() << "bind: " << std::strerror(errno);
+    return {};
+  }
   sockaddr_in address = loopback(port_of(listener.get()));
   if (::connect(connecting.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
     ADD_FAILURE() << "connect: " << std::strerror(errno);
