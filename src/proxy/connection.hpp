@@ -112,6 +112,7 @@ class Connection {
     bool poll_armed = false;
     bool peer_full = false;
     reactor::TimerQueue::Id recheck_timer = 0;
+    std::chrono::steady_clock::time_point recheck_due{};
     std::chrono::milliseconds wait_delay{1};       // backoff while waiting on the kernel
     std::chrono::microseconds look_delay{10'000};  // between looks at the bound
     std::uint64_t sockmap_redirected_seen = 0;     // state.redirected at the last look

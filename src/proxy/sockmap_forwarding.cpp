@@ -125,7 +125,6 @@ void Connection::on_sockmap_event(int d, int res, unsigned) {
 
 void Connection::sockmap_recheck_later(int d) {
   Direction& dir = dirs_[d];
-  if (dir.recheck_timer != 0) return;
   const auto delay = dir.wait_delay;
   dir.wait_delay = std::min(dir.wait_delay * 2, kMaxRecheck);
   sockmap_look_later(d, delay);
@@ -133,10 +132,17 @@ void Connection::sockmap_recheck_later(int d) {
 
 void Connection::sockmap_look_later(int d, std::chrono::microseconds delay) {
   Direction& dir = dirs_[d];
-  if (dir.recheck_timer != 0) return;
+  const auto due = reactor::Clock::now() + delay;
+  // One timer per direction: a sooner look replaces a later one (a wait
+  // for the kernel's queue must not sit behind an idle look a second away).
+  if (dir.recheck_timer != 0) {
+    if (dir.recheck_due <= due) return;
+    worker_.timers().cancel(dir.recheck_timer);
+  }
   Worker* worker = &worker_;
   const std::uint64_t id = id_;
-  dir.recheck_timer = worker_.timers().schedule(reactor::Clock::now() + delay, [worker, id, d] {
+  dir.recheck_due = due;
+  dir.recheck_timer = worker_.timers().schedule(due, [worker, id, d] {
     if (Connection* c = worker->find(id)) c->sockmap_recheck(d);
   });
 }
@@ -235,9 +241,13 @@ void Connection::sockmap_step(int d, bool woken) {
   dir.sockmap_last_look = now;
   sockmap_look_later(d, dir.look_delay);
   // A wake-up that found nothing to do (bytes the verdict had not yet judged,
-  // say) leaves the poll to the timer: a level-triggered poll on such a
-  // socket would otherwise spin.
-  if (!woken || progressed) sockmap_wait(d);
+  // say) polls again only after a short backoff: a level-triggered poll on
+  // such a socket would otherwise spin. Not after the look's delay, which
+  // can be a second: the poll is what sees EOF and resets.
+  if (woken && !progressed)
+    sockmap_recheck_later(d);
+  else
+    sockmap_wait(d);
 }
 
 bool Connection::sockmap_move_passed(int d, const bpf::ForwardState& state,
