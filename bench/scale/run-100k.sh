@@ -5,7 +5,7 @@
 #
 #   bench/scale/run-100k.sh BUILD    (e.g. build/release; as root)
 #
-# Env: CONNECTIONS (100000), MODES ("copy splice auto"), WORKERS (2),
+# Env: CONNECTIONS (100000), MODES ("copy splice auto sockmap"), WORKERS (2),
 # SOURCES (client source addresses 127.0.0.S, "2-9"), NAMES (routes, each
 # to its own backend port, 8), LATENCY_COUNT (200), BATCH (1000).
 #
@@ -29,7 +29,7 @@ SNIPROXY=$BUILD/src/app/sniproxy
 SCALE=$BUILD/bench/scale/scale_load
 LOAD=$BUILD/bench/proxy/proxy_load
 CONNECTIONS=${CONNECTIONS:-100000}
-MODES=${MODES:-copy splice auto}
+MODES=${MODES:-copy splice auto sockmap}
 WORKERS=${WORKERS:-2}
 SOURCES=${SOURCES:-2-9}
 NAMES=${NAMES:-8}
