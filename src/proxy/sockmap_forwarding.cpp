@@ -27,6 +27,7 @@
 
 #include "bpf/socket_info.hpp"
 #include "bpf/sockmap.hpp"
+#include "bpf/sockmap_flow.hpp"
 #include "common/log.hpp"
 #include "proxy/connection.hpp"
 #include "proxy/metrics.hpp"
@@ -202,13 +203,17 @@ void Connection::sockmap_step(int d, bool woken) {
   // beyond what its psock queue holds now. Raised while bytes flow, it is
   // reached only when the peer stops taking them (the bound); raised while
   // over, it hands the direction back to the kernel.
-  auto unflushed = map.unflushed(*sockpair_, direction);
-  if (!unflushed) {
-    close(Outcome::reset, true, unflushed.error().message);
+  // From the counters just read, not Sockmap::unflushed() (which reads them
+  // again): a stale count only moves the limit, never the order of bytes.
+  auto forwarded = map.forwarded_bytes(*sockpair_, direction);
+  if (!forwarded) {
+    close(Outcome::reset, true, forwarded.error().message);
     return;
   }
+  const std::uint64_t unflushed =
+      bpf::unflushed_bytes(state->redirected, control->consumed, *forwarded);
   const std::uint64_t cap = runtime_->config.forwarding.sockmap_queue_cap;
-  const std::uint64_t limit = bpf::resume_limit(state->redirected, cap, *unflushed);
+  const std::uint64_t limit = bpf::resume_limit(state->redirected, cap, unflushed);
   if (limit > control->limit) {
     control->limit = limit;
     if (auto set = map.set_control(*sockpair_, direction, *control); !set) {
