@@ -101,6 +101,39 @@ struct sniproxy_sockmap_control {
 
 /* ---- end of sockmap kernel forwarding ---- */
 
+/* ---- local redirect between loopback peers (local_redirect.bpf.c, src/bpf/local_redirect.*) ---- */
+
+/* One TCP socket, as seen from itself: addresses as IPv6 (IPv4 mapped to
+ * ::ffff:a.b.c.d, so an IPv4 client of a dual-stack listener and the
+ * listener's IPv6 child agree), ports in host byte order. The socket's TCP
+ * peer has the same key with local and remote swapped. */
+struct sniproxy_local_key {
+  __u8 local_addr[16];
+  __u8 remote_addr[16];
+  __u32 local_port;
+  __u32 remote_port;
+};
+
+/* An address and port whose connections go into local_socks (written by
+ * userspace): the active socket connecting to it and the passive one
+ * accepted on it. An all-zero address (either family's "any") matches
+ * every address on that port. */
+struct sniproxy_local_endpoint {
+  __u8 addr[16];
+  __u32 port;
+  __u32 pad;
+};
+
+/* Per sending socket (BPF_SK_STORAGE), written by the sk_msg program. */
+struct sniproxy_local_state {
+  __u64 redirected; /* bytes put straight into the peer's receive queue */
+  __u64 passed;     /* bytes sent through TCP */
+  __u32 tcp_used;   /* 1 once a byte went through TCP: from then on every byte does */
+  __u32 pad;
+};
+
+/* ---- end of local redirect ---- */
+
 /* ---- retransmit tracer (retrans.bpf.c, src/bpf/retrans_*) ---- */
 
 /* Who owns a TCP socket: recorded once, in process context, keyed by the

@@ -29,6 +29,7 @@ enum class ProgramType {
   xdp,
   tracepoint,
   kprobe,
+  sock_ops,  // on a cgroup (v2): sees the TCP connections of its processes
 };
 std::string_view to_string(ProgramType type);
 
@@ -149,6 +150,12 @@ class Module {
   // sk_skb stream parser/verdict or sk_msg verdict on a sockmap/sockhash fd.
   // Attach before inserting sockets (see KERNEL.md).
   Result<Attachment> attach_to_map(int map_fd, std::string_view function, ProgramType type);
+  // A sock_ops program on the cgroup (v2) directory `cgroup_path`, next to
+  // any other programs there: it sees the sockets of every process in that
+  // cgroup and its descendants. Attached as a bpf_link, so the kernel
+  // detaches it when this process exits, even by a crash.
+  Result<Attachment> attach_to_cgroup(const std::string& cgroup_path, std::string_view function,
+                                      ProgramType type);
 
   Result<PerfReader> open_perf_buffer(std::string_view map_name, EventCallback on_event,
                                       LostCallback on_lost, int pages_per_cpu = 8);

@@ -2,6 +2,8 @@
 // StdioCapture so failures become one line (bcc_output.hpp).
 #include <bcc/BPF.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -76,6 +78,8 @@ bpf_prog_type kernel_program_type(ProgramType type) {
       return BPF_PROG_TYPE_TRACEPOINT;
     case ProgramType::kprobe:
       return BPF_PROG_TYPE_KPROBE;
+    case ProgramType::sock_ops:
+      return BPF_PROG_TYPE_SOCK_OPS;
   }
   return BPF_PROG_TYPE_UNSPEC;
 }
@@ -115,6 +119,8 @@ std::string_view to_string(ProgramType type) {
       return "tracepoint";
     case ProgramType::kprobe:
       return "kprobe";
+    case ProgramType::sock_ops:
+      return "sock_ops";
   }
   return "unknown";
 }
@@ -351,6 +357,37 @@ Result<Attachment> Module::attach_to_map(int map_fd, std::string_view function, 
                       [bpf, program_fd, map, attach_type] {
                         bpf->detach_func(program_fd, map->get(), *attach_type);
                       });
+}
+
+Result<Attachment> Module::attach_to_cgroup(const std::string& cgroup_path,
+                                            std::string_view function, ProgramType type) {
+  if (type != ProgramType::sock_ops) {
+    return make_error(
+        fmt::format("BPF: {} programs do not attach to a cgroup ({})", to_string(type), function));
+  }
+  auto program = program_fd(function, type);
+  if (!program.ok()) return program.error();
+  UniqueFd cgroup(::open(cgroup_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!cgroup.valid()) {
+    return make_error(fmt::format("BPF: cannot open the cgroup {} to attach {}: {}", cgroup_path,
+                                  function, std::strerror(errno)));
+  }
+  // A bpf_link, not BPF_PROG_ATTACH: the kernel detaches it when its fd
+  // closes, so a crash cannot leave the program on the cgroup for good.
+  bpf_attr attr{};
+  attr.link_create.prog_fd = static_cast<std::uint32_t>(*program);
+  attr.link_create.target_fd = static_cast<std::uint32_t>(cgroup.get());
+  attr.link_create.attach_type = BPF_CGROUP_SOCK_OPS;
+  auto link = std::make_shared<UniqueFd>(
+      static_cast<int>(::syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr))));
+  if (!link->valid()) {
+    const int error = errno;
+    return make_error(fmt::format(
+        "BPF: cannot attach {} to the cgroup {}: {}{}", function, cgroup_path, std::strerror(error),
+        error == EPERM ? " (needs CAP_NET_ADMIN and CAP_BPF, or root)" : ""));
+  }
+  return impl_->track(fmt::format("cgroup {} {} <- {}", cgroup_path, to_string(type), function),
+                      [link] { link->reset(); });
 }
 
 std::chrono::milliseconds Module::compile_time() const {
