@@ -51,7 +51,7 @@ Result<std::uint64_t> send_queue_bytes(int fd) {
   return static_cast<std::uint64_t>(queued);
 }
 
-Result<std::uint64_t> stream_bytes_written(int fd) {
+Result<std::uint64_t> stream_bytes_written(int fd, std::optional<bool> fin_queued) {
   auto info = read_tcp_info(fd);
   if (!info.ok()) return info.error();
   auto queued = send_queue_bytes(fd);
@@ -61,9 +61,10 @@ Result<std::uint64_t> stream_bytes_written(int fd) {
   // (Numbers from the kernel's tcp_states.h: FIN_WAIT1, FIN_WAIT2,
   // TIME_WAIT, LAST_ACK, CLOSING.)
   const std::uint8_t state = info->tcpi_state;
-  const bool fin_queued = state == 4 || state == 5 || state == 6 || state == 9 || state == 11;
+  const bool fin =
+      fin_queued.value_or(state == 4 || state == 5 || state == 6 || state == 9 || state == 11);
   const std::uint64_t written = info->tcpi_bytes_acked + *queued;
-  return fin_queued && written > 0 ? written - 1 : written;
+  return fin && written > 0 ? written - 1 : written;
 }
 
 Result<std::uint64_t> stream_bytes_read(int fd) {

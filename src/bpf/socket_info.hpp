@@ -3,6 +3,7 @@
 // (the sockhash key), its state (only ESTABLISHED sockets may be inserted)
 // and its queues. Each is one getsockopt/ioctl on an fd the caller owns.
 #include <cstdint>
+#include <optional>
 
 #include "common/result.hpp"
 
@@ -22,7 +23,10 @@ Result<std::uint64_t> send_queue_bytes(int fd);
 // tcpi_bytes_acked + SIOCOUTQ, less the FIN's sequence number once one is
 // queued. Read in that order, so bytes acknowledged between the two reads
 // make the sum smaller, never larger, than the truth.
-Result<std::uint64_t> stream_bytes_written(int fd);
+// `fin_queued`: whether this process shut the socket's writing side down
+// (its FIN is then in the counters); without it the TCP state tells, which
+// it cannot once the socket is CLOSED (a FIN or a reset may have led there).
+Result<std::uint64_t> stream_bytes_written(int fd, std::optional<bool> fin_queued = std::nullopt);
 
 // Bytes received and already read by userspace: tcpi_bytes_received minus
 // SIOCINQ, re-read until no byte arrived in between (a consistent pair).

@@ -299,8 +299,9 @@ Result<bool> Sockmap::set_control(const SockPair& pair, Direction direction,
   return true;
 }
 
-Result<std::uint64_t> Sockmap::forwarded_bytes(const SockPair& pair, Direction direction) const {
-  auto written = stream_bytes_written(peer_fd(pair, direction));
+Result<std::uint64_t> Sockmap::forwarded_bytes(const SockPair& pair, Direction direction,
+                                               std::optional<bool> fin_queued) const {
+  auto written = stream_bytes_written(peer_fd(pair, direction), fin_queued);
   if (!written.ok()) return make_error("sockmap: " + written.error().message);
   std::uint64_t base = direction == Direction::client_to_backend ? pair.backend_written_base
                                                                  : pair.client_written_base;

@@ -114,8 +114,11 @@ class Sockmap {
   // Bytes of `direction` that entered the peer's TCP stream since the
   // insert, redirected and passed alike (stream_bytes_written of the peer
   // minus its base): what the access log reports for the direction.
-  [[nodiscard]] Result<std::uint64_t> forwarded_bytes(const SockPair& pair,
-                                                      Direction direction) const;
+  // `fin_queued`: whether the caller shut the peer's writing side down (see
+  // stream_bytes_written; a socket that reached CLOSED needs it said).
+  [[nodiscard]] Result<std::uint64_t> forwarded_bytes(
+      const SockPair& pair, Direction direction,
+      std::optional<bool> fin_queued = std::nullopt) const;
   // Bytes of `direction` (redirected + control.consumed) not yet in the
   // peer's TCP stream, from TCP's own counters (sockmap_flow.hpp). 0 means:
   // userspace may send passed bytes to the peer without overtaking

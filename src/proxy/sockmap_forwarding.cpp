@@ -393,8 +393,12 @@ void Connection::sockmap_release() {
   bpf::Sockmap& map = *worker_.shared().sockmap;
   // Byte counts for the access log, from TCP's counters: what entered each
   // peer's stream since the insert (not what the proxy wrote before it).
-  auto to_backend = map.forwarded_bytes(*sockpair_, bpf::Direction::client_to_backend);
-  auto to_client = map.forwarded_bytes(*sockpair_, bpf::Direction::backend_to_client);
+  // A direction at its end shut its peer down (end_of_stream): that FIN is
+  // in the peer's counters even once the socket is CLOSED.
+  auto to_backend =
+      map.forwarded_bytes(*sockpair_, bpf::Direction::client_to_backend, dirs_[0].eof);
+  auto to_client =
+      map.forwarded_bytes(*sockpair_, bpf::Direction::backend_to_client, dirs_[1].eof);
   if (to_backend) dirs_[0].bytes = *to_backend;
   if (to_client) dirs_[1].bytes = *to_client;
   SockmapMetrics& counted = worker_.shared().metrics.sockmap;

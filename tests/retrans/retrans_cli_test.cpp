@@ -49,7 +49,9 @@ TEST(RetransCommand, JsonLinesNameTheSenders) {
   std::vector<Sender> senders;
   for (const char* comm : {"rtx-cli-one", "rtx-cli-two"}) {
     std::string error;
-    senders.push_back(start_sender(link.sender_ns(), comm, receiver.endpoint(), milliseconds(2000),
+    // 4 s each: on a starved machine 2 s gave one sender no dropped
+    // segment at all (6 retransmits in total, all the other's).
+    senders.push_back(start_sender(link.sender_ns(), comm, receiver.endpoint(), milliseconds(4000),
                                    16384, error));
     ASSERT_NE(senders.back().pid, -1) << error;
   }
