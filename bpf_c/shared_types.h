@@ -124,12 +124,23 @@ struct sniproxy_local_endpoint {
   __u32 pad;
 };
 
+/* Why a socket's bytes went (last) through TCP (sniproxy_local_state.tcp_reason). */
+#define SNIPROXY_LOCAL_TCP_NO_PEER 1  /* the peer was not (or no longer) in the sockhash */
+#define SNIPROXY_LOCAL_TCP_OVER_CAP 2 /* the peer held `cap` bytes it had not read */
+
 /* Per sending socket (BPF_SK_STORAGE), written by the sk_msg program. */
 struct sniproxy_local_state {
-  __u64 redirected; /* bytes put straight into the peer's receive queue */
-  __u64 passed;     /* bytes sent through TCP */
-  __u32 tcp_used;   /* 1 once a byte went through TCP: from then on every byte does */
+  __u64 redirected;   /* bytes put straight into the peer's receive queue */
+  __u64 passed;       /* bytes sent through TCP */
+  __u32 tcp_used;     /* 1 while bytes go through TCP (until the peer read them all) */
+  __u32 tcp_reason;   /* SNIPROXY_LOCAL_TCP_* of the last switch to TCP */
+  __u32 tcp_switches; /* how often the socket switched to TCP */
   __u32 pad;
+};
+
+/* The one entry of local_settings, written by userspace. */
+struct sniproxy_local_settings {
+  __u64 cap; /* receive memory a peer may hold before sends go through TCP */
 };
 
 /* ---- end of local redirect ---- */

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "bpf/cgroup_mount.hpp"
+#include "bpf/kernel_layout.hpp"
 #include "shared_types.h"
 
 namespace sniproxy::bpf {
@@ -75,21 +76,32 @@ Result<std::unique_ptr<LocalRedirect>> LocalRedirect::create(const LocalRedirect
     if (!mount.ok()) return mount.error();
     redirect->cgroup_ = *mount;
   }
+  auto layout = read_local_redirect_layout(options.btf_path);
+  if (!layout.ok()) return layout.error();
   ProgramSet set{.name = "local_redirect",
                  .files = {"local_redirect.bpf.c"},
-                 .cflags = {fmt::format("-DLOCAL_REDIRECT_MAX_SOCKETS={}", options.max_sockets)},
+                 .cflags = layout->cflags(),
                  .sources = {}};
+  set.cflags.push_back(fmt::format("-DLOCAL_REDIRECT_MAX_SOCKETS={}", options.max_sockets));
   auto module = Module::load(set, options.load);
   if (!module.ok()) return module.error();
   redirect->module_ = std::move(*module);
   Module& loaded = *redirect->module_;
   for (auto [name, out] : {std::pair{"local_socks", &redirect->sockets_fd_},
                            std::pair{"local_endpoints", &redirect->endpoints_fd_},
-                           std::pair{"local_state", &redirect->state_fd_}}) {
+                           std::pair{"local_state", &redirect->state_fd_},
+                           std::pair{"local_settings", &redirect->settings_fd_},
+                           std::pair{"local_sk_addr", &redirect->addresses_fd_},
+                           std::pair{"local_owned", &redirect->owned_fd_}}) {
     auto fd = loaded.map_fd(name);
     if (!fd.ok()) return fd.error();
     *out = *fd;
   }
+  sniproxy_local_settings settings{options.queue_cap};
+  std::uint32_t slot = 0;
+  auto set_cap = map_call(bpf_update_elem(redirect->settings_fd_, &slot, &settings, BPF_ANY),
+                          "cannot set the local redirect cap");
+  if (!set_cap.ok()) return set_cap.error();
   // The sk_msg program first: a socket must never be in the map without it.
   auto msg = loaded.attach_to_map(redirect->sockets_fd_, "local_msg", ProgramType::sk_msg);
   if (!msg.ok()) return msg.error();
@@ -123,6 +135,12 @@ Result<bool> LocalRedirect::remove_endpoint(const Endpoint& endpoint) {
   return true;
 }
 
+Result<bool> LocalRedirect::mark_for_connect(int fd) {
+  const std::uint32_t owned = 1;
+  return map_call(bpf_update_elem(owned_fd_, &fd, const_cast<std::uint32_t*>(&owned), BPF_ANY),
+                  fmt::format("cannot mark socket {} for local redirect", fd));
+}
+
 Result<bool> LocalRedirect::contains(int fd) const {
   auto key = socket_key(fd);
   if (!key.ok()) return key.error();
@@ -138,8 +156,11 @@ Result<std::optional<LocalSendState>> LocalRedirect::send_state(int fd) const {
     if (errno == ENOENT) return std::optional<LocalSendState>();
     return make_error(fmt::format("BPF: local_state lookup: {}", std::strerror(errno)));
   }
-  return std::optional<LocalSendState>(
-      LocalSendState{value.redirected, value.passed, value.tcp_used != 0});
+  LocalTcpReason reason = LocalTcpReason::none;
+  if (value.tcp_reason == SNIPROXY_LOCAL_TCP_NO_PEER) reason = LocalTcpReason::no_peer;
+  if (value.tcp_reason == SNIPROXY_LOCAL_TCP_OVER_CAP) reason = LocalTcpReason::over_cap;
+  return std::optional<LocalSendState>(LocalSendState{
+      value.redirected, value.passed, value.tcp_used != 0, reason, value.tcp_switches});
 }
 
 Result<bool> LocalRedirect::remove(int fd) {
@@ -157,6 +178,22 @@ Result<bool> LocalRedirect::insert(int fd) {
   std::uint64_t value = static_cast<std::uint64_t>(fd);
   return map_call(bpf_update_elem(sockets_fd_, &*key, &value, BPF_NOEXIST),
                   fmt::format("cannot insert socket {} into local_socks", fd));
+}
+
+Result<std::size_t> LocalRedirect::tracked_sockets() const {
+  std::size_t count = 0;
+  sniproxy_local_key key{};
+  sniproxy_local_key next{};
+  const void* previous = nullptr;
+  while (bpf_get_next_key(addresses_fd_, const_cast<void*>(previous), &next) == 0) {
+    ++count;
+    key = next;
+    previous = &key;
+  }
+  if (errno != ENOENT) {
+    return make_error(fmt::format("BPF: local_sk_addr walk: {}", std::strerror(errno)));
+  }
+  return count;
 }
 
 std::chrono::milliseconds LocalRedirect::compile_time() const {
