@@ -47,17 +47,15 @@
  * on a peer with a 128 KiB receive buffer). So before each redirect the
  * program reads the peer's sk_rmem_alloc, and when the peer already holds
  * `cap` bytes the message and the ones after it go through TCP
- * (tcp_used, reason OVER_CAP) until the path is drained as above. TCP after redirected is in order (above),
- * and TCP stalls the sender: the peer's receive memory, which counts the
- * redirected bytes, keeps its window shut until the reader catches up. So a
- * peer holds at most cap + one message + its TCP receive buffer. The
- * peer's address is recorded by the sock_ops program when it inserts the
- * socket and removed when the socket closes (TCP_CLOSE state callback);
- * it is read with bpf_probe_read_kernel at an offset from the running
- * kernel's BTF (src/bpf/kernel_layout.*). A sockhash lookup would give the
- * socket itself, but sk_msg programs may not release it. TCP sockets are
- * freed RCU-typesafe, so a read racing with a close sees some socket's
- * counter, never unmapped memory; the worst is one early switch to TCP.
+ * (tcp_used, reason OVER_CAP) until the path is drained as above. TCP
+ * after redirected is in order (above), and TCP stalls the sender: the peer's receive memory, which
+ * counts the redirected bytes, keeps its window shut until the reader catches up. So a peer holds
+ * at most cap + one message + its TCP receive buffer. The peer's address is recorded by the
+ * sock_ops program when it inserts the socket and removed when the socket closes (TCP_CLOSE state
+ * callback); it is read with bpf_probe_read_kernel at an offset from the running kernel's BTF
+ * (src/bpf/kernel_layout.*). A sockhash lookup would give the socket itself, but sk_msg programs
+ * may not release it. TCP sockets are freed RCU-typesafe, so a read racing with a close sees some
+ * socket's counter, never unmapped memory; the worst is one early switch to TCP.
  *
  * What this cannot give a peer we do not own, measured on 6.18 (why the
  * proxy does not use this layer yet; docs/design-notes.md):
@@ -75,8 +73,11 @@
  * receive queue and never see redirected bytes. Whoever enables this must
  * know its peers read with recv/read. See docs/design-notes.md.
  *
- * Only context fields, helpers and BPF-owned maps are used: the kernel
- * headers BCC compiles against may be older than the running kernel. */
+ * No kernel header is trusted: the ones BCC compiles against may be older
+ * than the running kernel. Besides context fields, helpers and BPF-owned
+ * maps, the program reads a few socket fields at offsets taken from the
+ * running kernel's BTF (-D flags from src/bpf/kernel_layout.*). */
+#include "kernel_read.h"
 #include "shared_types.h"
 
 #ifndef LOCAL_REDIRECT_MAX_SOCKETS
@@ -108,8 +109,7 @@ BPF_SK_STORAGE(local_state, struct sniproxy_local_state);
 BPF_SK_STORAGE(local_owned, __u32);
 /* Keys of passive ends whose active end was marked and is established (an
  * LRU: a passive end that never comes, e.g. its listener closed, ages out). */
-BPF_TABLE("lru_hash", struct sniproxy_local_key, __u32, local_expected,
-          LOCAL_REDIRECT_MAX_SOCKETS);
+BPF_TABLE("lru_hash", struct sniproxy_local_key, __u32, local_expected, LOCAL_REDIRECT_MAX_SOCKETS);
 /* The kernel address of each socket in local_socks, for its receive memory. */
 BPF_HASH(local_sk_addr, struct sniproxy_local_key, __u64, LOCAL_REDIRECT_MAX_SOCKETS);
 BPF_ARRAY(local_settings, struct sniproxy_local_settings, 1);
@@ -257,20 +257,6 @@ int local_sockops(struct bpf_sock_ops* ops) {
   return 1;
 }
 
-/* An s32 `offset` bytes into a kernel object. */
-static __always_inline __s32 kernel_s32(__u64 object, __u32 offset) {
-  __s32 value = 0;
-  bpf_probe_read_kernel(&value, sizeof(value), (void*)(object + offset));
-  return value;
-}
-
-/* A u32 `offset` bytes into a kernel object. */
-static __always_inline __u32 kernel_u32(__u64 object, __u32 offset) {
-  __u32 value = 0;
-  bpf_probe_read_kernel(&value, sizeof(value), (void*)(object + offset));
-  return value;
-}
-
 /* Whether every byte the socket `self` sent through TCP has been read by
  * its peer's reader (see "Why no byte is reordered"). */
 static __always_inline int tcp_path_drained(struct sniproxy_local_key* self,
@@ -292,7 +278,7 @@ static __always_inline int peer_over_cap(struct sniproxy_local_key* peer, __u32 
   struct sniproxy_local_settings* settings = local_settings.lookup(&zero);
   __u64* address = local_sk_addr.lookup(peer);
   if (!settings || !address) return 0;
-  __s32 rmem = kernel_s32(*address, SNIPROXY_SOCK_RMEM_ALLOC_OFFSET);
+  __s32 rmem = (__s32)kernel_u32(*address, SNIPROXY_SOCK_RMEM_ALLOC_OFFSET);
   return rmem > 0 && (__u64)rmem + size > settings->cap;
 }
 

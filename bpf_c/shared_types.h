@@ -101,7 +101,7 @@ struct sniproxy_sockmap_control {
 
 /* ---- end of sockmap kernel forwarding ---- */
 
-/* ---- local redirect between loopback peers (local_redirect.bpf.c, src/bpf/local_redirect.*) ---- */
+/* ---- local redirect (local_redirect.bpf.c, src/bpf/local_redirect.*) ---- */
 
 /* One TCP socket, as seen from itself: addresses as IPv6 (IPv4 mapped to
  * ::ffff:a.b.c.d, so an IPv4 client of a dual-stack listener and the

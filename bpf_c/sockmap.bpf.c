@@ -99,6 +99,7 @@
  *
  * Only context fields, helpers and BPF-owned maps are used: the kernel
  * headers BCC compiles against may be older than the running kernel. */
+#include "kernel_read.h"
 #include "shared_types.h"
 
 #ifndef SOCKMAP_MAX_SOCKETS
@@ -117,13 +118,6 @@ static __u64 (*socket_cookie)(void* ctx) = (void*)BPF_FUNC_get_socket_cookie;
 #ifndef SNIPROXY_SKB_CB_OFFSET
 #error "sockmap.bpf.c needs the kernel layout flags of src/bpf/kernel_layout.hpp"
 #endif
-
-/* A u32 `offset` bytes into a kernel object. */
-static __always_inline __u32 kernel_u32(__u64 object, __u32 offset) {
-  __u32 value = 0;
-  bpf_probe_read_kernel(&value, sizeof(value), (void*)(object + offset));
-  return value;
-}
 
 /* Cuts off the front of the skb what this socket's verdict already judged
  * (see "Retransmits that overlap" above). Returns 0 when that is not

@@ -397,8 +397,7 @@ void Connection::sockmap_release() {
   // in the peer's counters even once the socket is CLOSED.
   auto to_backend =
       map.forwarded_bytes(*sockpair_, bpf::Direction::client_to_backend, dirs_[0].eof);
-  auto to_client =
-      map.forwarded_bytes(*sockpair_, bpf::Direction::backend_to_client, dirs_[1].eof);
+  auto to_client = map.forwarded_bytes(*sockpair_, bpf::Direction::backend_to_client, dirs_[1].eof);
   if (to_backend) dirs_[0].bytes = *to_backend;
   if (to_client) dirs_[1].bytes = *to_client;
   SockmapMetrics& counted = worker_.shared().metrics.sockmap;
