@@ -175,10 +175,13 @@ bool Connection::peek_hello(bool peer_closed) {
     if (auto* p = std::get_if<protocol::ClientHelloParser>(&parser_)) need = p->bytes_needed_hint();
     int lowat = static_cast<int>(std::min(got + std::max<std::size_t>(need, 1), max + 1));
     setsockopt(client_.get(), SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat);
+    lowat_raised_ = true;
     return true;
   }
-  int one = 1;
-  setsockopt(client_.get(), SOL_SOCKET, SO_RCVLOWAT, &one, sizeof one);
+  if (lowat_raised_) {
+    int one = 1;
+    setsockopt(client_.get(), SOL_SOCKET, SO_RCVLOWAT, &one, sizeof one);
+  }
   // The hello stays in the socket: copy mode consumes it when it starts
   // forwarding, the kernel modes forward it from there.
   hello_.resize(got);

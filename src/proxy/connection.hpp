@@ -190,6 +190,8 @@ class Connection {
   // Hello: bytes peeked (and later consumed) from the client.
   std::vector<std::uint8_t> hello_;
   std::size_t fed_ = 0;
+  // SO_RCVLOWAT was raised above 1 while the hello was incomplete.
+  bool lowat_raised_ = false;
   std::variant<protocol::ClientHelloParser, protocol::HttpHeadParser> parser_;
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point hello_deadline_;
