@@ -9,6 +9,8 @@ namespace sniproxy {
 
 struct Error {
   std::string message;
+  // The errno behind the message, where a caller decides on it (0 if none).
+  int sys_errno = 0;
 };
 
 template <class T>

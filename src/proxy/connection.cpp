@@ -355,8 +355,15 @@ void Connection::try_next_address() {
   backend_known_ = true;
   auto sock = open_upstream_socket(backend_, listener().source);
   if (!sock) {
+    const int err = sock.error().sys_errno;
+    if ((err == EMFILE || err == ENFILE) && wait_for_descriptor()) return;
     connect_outcome_ = Outcome::connect_failed;
     connect_detail_ = sock.error().message;
+    if (descriptor_wait_started_ != Clock::time_point{})
+      connect_detail_ +=
+          fmt::format(", still after {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 Clock::now() - descriptor_wait_started_)
+                                                 .count());
     try_next_address();
     return;
   }
@@ -370,6 +377,32 @@ void Connection::try_next_address() {
   io_uring_sqe* t = worker_.ring().sqe(&timeout_op_);
   io_uring_prep_link_timeout(t, &connect_ts_, 0);
   pending_ += 2;
+}
+
+// A client the proxy has accepted is not failed for want of a descriptor
+// that a closing connection is about to free: the accept side pauses on
+// EMFILE, this side waits. Backing off (5 ms doubling to 100 ms) keeps many
+// waiting connections from turning into a loop of failing socket() calls.
+bool Connection::wait_for_descriptor() {
+  const auto now = Clock::now();
+  if (descriptor_wait_started_ == Clock::time_point{}) {
+    descriptor_wait_started_ = now;
+    descriptor_backoff_ = std::chrono::milliseconds(5);
+  }
+  const auto deadline = descriptor_wait_started_ + runtime_->config.timeouts.connect;
+  if (now >= deadline) return false;
+  --next_candidate_;  // the same address again
+  const auto due = std::min(now + descriptor_backoff_, deadline);
+  descriptor_backoff_ = std::min(descriptor_backoff_ * 2, std::chrono::milliseconds(100));
+  Worker* w = &worker_;
+  const std::uint64_t id = id_;
+  descriptor_timer_ = worker_.timers().schedule(due, [w, id] {
+    Connection* c = w->find(id);
+    if (c == nullptr || c->state_ != State::connecting) return;
+    c->descriptor_timer_ = 0;
+    c->try_next_address();
+  });
+  return true;
 }
 
 void Connection::on_connect(int, int res, unsigned) {
@@ -513,6 +546,7 @@ void Connection::finish() {
   r.server_name = server_name_;
   if (backend_known_) r.backend = backend_.to_string();
   sockmap_release();  // before the fds close; fills in the sockmap byte counts
+  if (descriptor_timer_ != 0) worker_.timers().cancel(descriptor_timer_);
   // Bytes received from each peer; before forwarding, the hello peeked.
   r.bytes_in = std::max<std::uint64_t>(dirs_[0].bytes, fed_);
   r.bytes_out = dirs_[1].bytes;

@@ -136,6 +136,9 @@ class Connection {
   void refuse(Outcome outcome, std::string detail = {});
   void on_resolved(const Result<std::vector<IpAddress>>& addresses, bool guarded);
   void try_next_address();
+  // Out of descriptors for the backend socket: retries the same address
+  // when one may be free, until the connect timeout. False once it is over.
+  bool wait_for_descriptor();
   void on_connect(int, int res, unsigned flags);
   void start_forwarding();
   void end_of_stream(int d);
@@ -208,6 +211,9 @@ class Connection {
   RouteMetrics* route_metrics_ = nullptr;  // null until a route matched
   std::vector<IpAddress> candidates_;
   std::size_t next_candidate_ = 0;
+  std::chrono::steady_clock::time_point descriptor_wait_started_{};
+  std::chrono::milliseconds descriptor_backoff_{0};
+  reactor::TimerQueue::Id descriptor_timer_ = 0;
   std::uint16_t port_ = 0;
   Endpoint backend_;
   bool backend_known_ = false;

@@ -16,9 +16,11 @@ Result<UniqueFd> open_upstream_socket(const Endpoint& destination,
   UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
   if (!fd) {
     const int err = errno;
-    return make_error(
-        fmt::format("socket: {}{}", std::strerror(err),
-                    err == EMFILE || err == ENFILE ? " (out of file descriptors)" : ""));
+    Error e =
+        make_error(fmt::format("socket: {}{}", std::strerror(err),
+                               err == EMFILE || err == ENFILE ? " (out of file descriptors)" : ""));
+    e.sys_errno = err;
+    return e;
   }
   int one = 1;
   setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);

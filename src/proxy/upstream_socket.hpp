@@ -1,6 +1,7 @@
 #pragma once
 // The socket for an upstream connect: non-blocking, TCP_NODELAY, bound to the
-// listener's source address when one is configured.
+// listener's source address when one is configured. A failed socket(2)
+// carries its errno (EMFILE, ENFILE: wait for a descriptor).
 #include <optional>
 
 #include "common/address.hpp"

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "backend_behaviours.hpp"
@@ -90,16 +91,9 @@ TEST_P(FdExhaustionTest, AcceptPausesWhenOutOfDescriptorsAndResumesAfter) {
   EXPECT_TRUE(ok) << "not served after the descriptors were freed";
   EXPECT_TRUE(proxy_->wait_for_log("event=accept_resumed", Deadline::in(milliseconds(5000))));
   // The backlog may still hold crowd connections the clients closed: the
-  // proxy accepts each (up to the limit again) before it sees the close. A
-  // client accepted with the last descriptor then has none for its backend,
-  // which is the right outcome while descriptors are out, so the run below
-  // starts once the proxy is back to what it held before the crowd (give or
-  // take the other worker's idle pipes: two, four descriptors).
-  const int settled = held + 8;
-  const Deadline drained = Deadline::in(milliseconds(10'000));
-  while (open_fds(proxy_->pid()) > settled && !drained.expired())
-    std::this_thread::sleep_for(milliseconds(20));
-  EXPECT_LE(open_fds(proxy_->pid()), settled) << "descriptors not given back";
+  // proxy accepts each (up to the limit again) before it sees the close, so
+  // a client below may be accepted with the last descriptor; its backend
+  // socket then waits for one (DescriptorWaitTest) instead of failing it.
   // Several more in a row, to show the pause is over for good.
   for (int i = 0; i < 20; ++i) EXPECT_TRUE(first_byte_latency_us(port, hello)) << i;
   const std::uint64_t rss_after = resident_kib(proxy_->pid());
@@ -112,6 +106,96 @@ TEST_P(FdExhaustionTest, AcceptPausesWhenOutOfDescriptorsAndResumesAfter) {
   expect_alive_and_quiet(*proxy_);
   expect_clean_exit_on_sigterm(*proxy_);
 }
+
+// The `n`th lowest descriptor number the process does not hold (n from 0):
+// where its next descriptors will go.
+int nth_free_fd(pid_t pid, int n) {
+  std::set<int> held;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    held.insert(std::atoi(it->path().filename().c_str()));
+  for (int fd = 0;; ++fd)
+    if (held.count(fd) == 0 && n-- == 0) return fd;
+}
+
+void set_soft_fd_limit(pid_t pid, rlim_t soft) {
+  rlimit now{};
+  ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, nullptr, &now), 0) << std::strerror(errno);
+  now.rlim_cur = soft;
+  ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, &now, nullptr), 0) << std::strerror(errno);
+}
+
+class DescriptorWaitTest : public ProxyTest {};
+
+// A client the proxy accepted with its last descriptor has none left for the
+// backend socket. It waits for one (until the connect timeout) rather than
+// failing: the soft limit is lowered to leave exactly the client's
+// descriptor (the ring's multishot accept keeps the limit it was armed
+// with, so the accept still succeeds; socket(2) sees the new one).
+TEST_P(DescriptorWaitTest, ABackendSocketWaitsForADescriptorUntilTheConnectTimeout) {
+  Backend backend(recording_handler(std::make_shared<Recording>(), "g"));
+  ConfigSpec spec = base_config();
+  spec.connect_timeout = "1500ms";
+  spec.table("default").push_back({.match = "fd.test", .backend = backend.address()});
+  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+  const std::uint16_t port = spec.listeners[0].port;
+  const auto hello = hello_for("fd.test");
+  ASSERT_TRUE(first_byte_latency_us(port, hello)) << "not served before the limit";
+  const pid_t pid = proxy_->pid();
+  // A connection's descriptors are closed before its access log line.
+  const auto wait_until_closed = [this](int connections) {
+    const Deadline closed = Deadline::in(milliseconds(5000));
+    while (count_occurrences(read_file(access_log_path()), "outcome=ok") < connections &&
+           !closed.expired())
+      std::this_thread::sleep_for(milliseconds(10));
+  };
+  wait_until_closed(1);
+  // The client's descriptor goes to the lowest free number, the backend
+  // socket's to the next: a limit between them admits only the client.
+  const auto tight = static_cast<rlim_t>(nth_free_fd(pid, 1));
+
+  // Freed while the client waits: served, later by the wait.
+  ASSERT_NO_FATAL_FAILURE(set_soft_fd_limit(pid, tight));
+  std::optional<double> waited_us;
+  std::thread client([&] { waited_us = first_byte_latency_us(port, hello); });
+  std::this_thread::sleep_for(milliseconds(400));
+  ASSERT_NO_FATAL_FAILURE(set_soft_fd_limit(pid, kProxyFdLimit));
+  client.join();
+  ASSERT_TRUE(waited_us.has_value()) << "the client was not served once a descriptor was free";
+  EXPECT_GE(*waited_us, 300'000.0) << "served before a descriptor was free?";
+  EXPECT_EQ(read_file(access_log_path()).find("outcome=connect_failed"), std::string::npos);
+  wait_until_closed(2);
+
+  // Never freed: the client is closed at the connect timeout, and the
+  // access log says why.
+  ASSERT_NO_FATAL_FAILURE(set_soft_fd_limit(pid, tight));
+  const auto t0 = Clock::now();
+  EXPECT_FALSE(first_byte_latency_us(port, hello, milliseconds(5000)).has_value());
+  const auto elapsed = std::chrono::duration_cast<milliseconds>(Clock::now() - t0);
+  EXPECT_GE(elapsed.count(), 1300) << "gave up before the connect timeout";
+  ASSERT_NO_FATAL_FAILURE(set_soft_fd_limit(pid, kProxyFdLimit));
+  const Deadline logged = Deadline::in(milliseconds(5000));
+  std::string failed_line;
+  while (failed_line.empty() && !logged.expired()) {
+    for (const auto& line : split_lines(read_file(access_log_path())))
+      if (line.find("outcome=connect_failed") != std::string::npos) failed_line = line;
+    if (failed_line.empty()) std::this_thread::sleep_for(milliseconds(20));
+  }
+  const std::string waited = "(out of file descriptors), still after ";
+  const auto at = failed_line.find(waited);
+  ASSERT_NE(at, std::string::npos) << failed_line;
+  const int waited_ms = std::atoi(failed_line.c_str() + at + waited.size());
+  EXPECT_GE(waited_ms, 1500) << failed_line;  // the connect timeout
+  EXPECT_LT(waited_ms, 1700) << failed_line;
+
+  // Descriptors back: served at once again.
+  EXPECT_TRUE(first_byte_latency_us(port, hello));
+  expect_alive_and_quiet(*proxy_);
+}
+
+INSTANTIATE_TEST_SUITE_P(Copy, DescriptorWaitTest, ::testing::Values(std::string("copy")),
+                         mode_name);
 
 // Splice needs the most descriptors per connection (two pipes), so its
 // fallback to copy is exercised too when a pipe cannot be made.
