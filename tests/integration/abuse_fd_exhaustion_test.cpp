@@ -187,7 +187,8 @@ TEST_P(DescriptorWaitTest, ABackendSocketWaitsForADescriptorUntilTheConnectTimeo
   ASSERT_NE(at, std::string::npos) << failed_line;
   const int waited_ms = std::atoi(failed_line.c_str() + at + waited.size());
   EXPECT_GE(waited_ms, 1500) << failed_line;  // the connect timeout
-  EXPECT_LT(waited_ms, 1700) << failed_line;
+  // (plus what a loaded CI machine adds to the last back-off timer)
+  EXPECT_LT(waited_ms, 2500) << failed_line;
 
   // Descriptors back: served at once again.
   EXPECT_TRUE(first_byte_latency_us(port, hello));
