@@ -388,6 +388,7 @@ bool Connection::wait_for_descriptor() {
   if (descriptor_wait_started_ == Clock::time_point{}) {
     descriptor_wait_started_ = now;
     descriptor_backoff_ = std::chrono::milliseconds(5);
+    bump(worker_.shared().metrics.descriptor_waits);
   }
   const auto deadline = descriptor_wait_started_ + runtime_->config.timeouts.connect;
   if (now >= deadline) return false;

@@ -124,6 +124,10 @@ class Metrics {
   SockmapMetrics sockmap;      // counted only in sockmap mode
   Counter reloads_ok{0};
   Counter reloads_failed{0};
+  // Out of descriptors (or memory): times a listener stopped accepting for a
+  // back-off, and accepted clients whose backend socket waited for one.
+  Counter accept_pauses{0};
+  Counter descriptor_waits{0};
 
  private:
   std::size_t listener_count_;

@@ -194,6 +194,13 @@ std::string render_prometheus(const Metrics& m, const ExpositionContext& ctx) {
   for (const auto& [reason, count] : m.hello_failures())
     w.sample("sniproxy_hello_failures_total", label("reason", reason), count);
 
+  w.family("sniproxy_accept_pauses_total", "counter",
+           "Times a listener stopped accepting for a back-off: out of file descriptors or memory.");
+  w.sample("sniproxy_accept_pauses_total", "", read(m.accept_pauses));
+  w.family("sniproxy_descriptor_waits_total", "counter",
+           "Accepted clients whose backend socket had to wait for a free file descriptor.");
+  w.sample("sniproxy_descriptor_waits_total", "", read(m.descriptor_waits));
+
   w.family("sniproxy_dns_cache_hits_total", "counter", "Name lookups answered from the cache.");
   w.sample("sniproxy_dns_cache_hits_total", "", ctx.dns_cache_hits);
   w.family("sniproxy_dns_cache_misses_total", "counter",

@@ -154,6 +154,7 @@ void Worker::on_accept(ListenerSlot& slot, int res, unsigned flags) {
     // spinning on an accept that fails at once. Clients wait in the backlog.
     if (slot.paused) return;
     slot.paused = true;
+    bump(shared_.metrics.accept_pauses);
     slot.backoff = std::clamp(slot.backoff * 2, kAcceptBackoffMin, kAcceptBackoffMax);
     if (!fd_exhaustion_logged_) {
       log::warn("accept_paused", "worker={} error={} backoff_ms={}", index_,

@@ -2,6 +2,7 @@
 // event=accept_paused) instead of crashing or spinning on an accept that
 // fails at once, and once descriptors are free again it resumes
 // (event=accept_resumed) and serves new connections.
+#include <fmt/format.h>
 #include <sys/resource.h>
 
 #include <cerrno>
@@ -12,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "admin_client.hpp"
 #include "backend_behaviours.hpp"
 #include "client_crowd.hpp"
 #include "latency_probe.hpp"
@@ -55,6 +57,8 @@ TEST_P(FdExhaustionTest, AcceptPausesWhenOutOfDescriptorsAndResumesAfter) {
   ConfigSpec spec = base_config();
   spec.hello_timeout = "30s";  // the crowd must hold its descriptors until we close it
   spec.table("default").push_back({.match = "fd.test", .backend = backend.address()});
+  const std::uint16_t admin_port = free_port();
+  spec.extra += fmt::format("[admin]\nlisten = \"127.0.0.1:{}\"\n", admin_port);
   {
     const LimitedBinary limited(dir_.file("sniproxy-limited.sh"), kProxyFdLimit);
     ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
@@ -96,6 +100,8 @@ TEST_P(FdExhaustionTest, AcceptPausesWhenOutOfDescriptorsAndResumesAfter) {
   // socket then waits for one (DescriptorWaitTest) instead of failing it.
   // Several more in a row, to show the pause is over for good.
   for (int i = 0; i < 20; ++i) EXPECT_TRUE(first_byte_latency_us(port, hello)) << i;
+  const HttpAnswer metrics = http_get(admin_port, "/metrics");
+  EXPECT_GE(parse_exposition(metrics.body).at("sniproxy_accept_pauses_total"), 1) << metrics.body;
   const std::uint64_t rss_after = resident_kib(proxy_->pid());
   std::fprintf(stderr, "fd exhaustion (%s): RSS %llu -> %llu KiB\n", GetParam().c_str(),
                static_cast<unsigned long long>(rss_before),
@@ -137,6 +143,8 @@ TEST_P(DescriptorWaitTest, ABackendSocketWaitsForADescriptorUntilTheConnectTimeo
   Backend backend(recording_handler(std::make_shared<Recording>(), "g"));
   ConfigSpec spec = base_config();
   spec.connect_timeout = "1500ms";
+  const std::uint16_t admin_port = free_port();
+  spec.extra += fmt::format("[admin]\nlisten = \"127.0.0.1:{}\"\n", admin_port);
   spec.table("default").push_back({.match = "fd.test", .backend = backend.address()});
   ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
   const std::uint16_t port = spec.listeners[0].port;
@@ -190,8 +198,11 @@ TEST_P(DescriptorWaitTest, ABackendSocketWaitsForADescriptorUntilTheConnectTimeo
   // (plus what a loaded CI machine adds to the last back-off timer)
   EXPECT_LT(waited_ms, 2500) << failed_line;
 
-  // Descriptors back: served at once again.
+  // Descriptors back: served at once again, and both waits were counted.
   EXPECT_TRUE(first_byte_latency_us(port, hello));
+  const HttpAnswer metrics = http_get(admin_port, "/metrics");
+  EXPECT_EQ(parse_exposition(metrics.body).at("sniproxy_descriptor_waits_total"), 2)
+      << metrics.body;
   expect_alive_and_quiet(*proxy_);
 }
 

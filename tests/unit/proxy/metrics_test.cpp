@@ -65,6 +65,8 @@ TEST(ExpositionTest, EverySampleFollowsItsFamilysTypeLine) {
   bump(m.listener(0).accepted, 3);
   bump(m.listener(0).closed[static_cast<std::size_t>(Outcome::ok)], 2);
   bump(m.route("default", R"(~^api[0-9]+\.example$)").connections);
+  bump(m.accept_pauses, 2);
+  bump(m.descriptor_waits, 7);
   m.hello_failure("not_tls");
   m.connect_latency.observe(microseconds(700));
   ExpositionContext ctx;
@@ -97,6 +99,8 @@ TEST(ExpositionTest, EverySampleFollowsItsFamilysTypeLine) {
   EXPECT_TRUE(
       has(R"(sniproxy_route_connections_total{table="default",route="~^api[0-9]+\\.example$"} 1)"));
   EXPECT_TRUE(has(R"(sniproxy_hello_failures_total{reason="not_tls"} 1)"));
+  EXPECT_TRUE(has("sniproxy_accept_pauses_total 2"));
+  EXPECT_TRUE(has("sniproxy_descriptor_waits_total 7"));
   EXPECT_TRUE(has(R"(sniproxy_upstream_connect_seconds_bucket{le="0.0005"} 0)"));
   EXPECT_TRUE(has(R"(sniproxy_upstream_connect_seconds_bucket{le="0.001"} 1)"));
   EXPECT_TRUE(has(R"(sniproxy_upstream_connect_seconds_bucket{le="+Inf"} 1)"));
