@@ -353,6 +353,10 @@ void Connection::try_next_address() {
   }
   backend_ = Endpoint{candidates_[next_candidate_++], port_};
   backend_known_ = true;
+  connect_backend();
+}
+
+void Connection::connect_backend() {
   auto sock = open_upstream_socket(backend_, listener().source);
   if (!sock) {
     const int err = sock.error().sys_errno;
@@ -392,7 +396,6 @@ bool Connection::wait_for_descriptor() {
   }
   const auto deadline = descriptor_wait_started_ + runtime_->config.timeouts.connect;
   if (now >= deadline) return false;
-  --next_candidate_;  // the same address again
   const auto due = std::min(now + descriptor_backoff_, deadline);
   descriptor_backoff_ = std::min(descriptor_backoff_ * 2, std::chrono::milliseconds(100));
   Worker* w = &worker_;
@@ -401,7 +404,7 @@ bool Connection::wait_for_descriptor() {
     Connection* c = w->find(id);
     if (c == nullptr || c->state_ != State::connecting) return;
     c->descriptor_timer_ = 0;
-    c->try_next_address();
+    c->connect_backend();
   });
   return true;
 }

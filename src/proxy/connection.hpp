@@ -136,8 +136,10 @@ class Connection {
   void refuse(Outcome outcome, std::string detail = {});
   void on_resolved(const Result<std::vector<IpAddress>>& addresses, bool guarded);
   void try_next_address();
-  // Out of descriptors for the backend socket: retries the same address
-  // when one may be free, until the connect timeout. False once it is over.
+  // A socket for backend_ and its connect; on failure, the next address.
+  void connect_backend();
+  // Out of descriptors for the backend socket: connect_backend again when
+  // one may be free, until the connect timeout. False once it is over.
   bool wait_for_descriptor();
   void on_connect(int, int res, unsigned flags);
   void start_forwarding();

@@ -94,11 +94,11 @@ TEST_P(FdExhaustionTest, AcceptPausesWhenOutOfDescriptorsAndResumesAfter) {
     ok = first_byte_latency_us(port, hello, milliseconds(3000)).has_value();
   EXPECT_TRUE(ok) << "not served after the descriptors were freed";
   EXPECT_TRUE(proxy_->wait_for_log("event=accept_resumed", Deadline::in(milliseconds(5000))));
-  // The backlog may still hold crowd connections the clients closed: the
-  // proxy accepts each (up to the limit again) before it sees the close, so
-  // a client below may be accepted with the last descriptor; its backend
-  // socket then waits for one (DescriptorWaitTest) instead of failing it.
-  // Several more in a row, to show the pause is over for good.
+  // Several more in a row, to show the pause is over for good. The backlog
+  // may still hold crowd connections the clients closed, which the proxy
+  // accepts (up to the limit again) before it sees the close: a client here
+  // may get the last descriptor, and its backend socket then waits for one
+  // (DescriptorWaitTest) instead of failing it.
   for (int i = 0; i < 20; ++i) EXPECT_TRUE(first_byte_latency_us(port, hello)) << i;
   const HttpAnswer metrics = http_get(admin_port, "/metrics");
   EXPECT_GE(parse_exposition(metrics.body).at("sniproxy_accept_pauses_total"), 1) << metrics.body;

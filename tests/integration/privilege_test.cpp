@@ -43,8 +43,8 @@ std::map<std::string, ThreadCredentials> thread_credentials(pid_t pid) {
       if (key == "CapEff") creds.cap_eff = value;
       if (key == "CapPrm") creds.cap_prm = value;
     }
-    // A task can exit between the listing and the read (io_uring's io-wq
-    // workers leave after an idle spell): it has no credentials to check.
+    // A task can exit between the listing and the read (an io_uring io-wq
+    // worker leaving after an idle spell, say): it has no credentials to check.
     if (creds.uid.empty()) continue;
     out[task.path().filename().string()] = creds;
   }
