@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "app/admin_endpoint.hpp"
-#include "app/forwarding_check.hpp"
+#include "app/forwarding_announce.hpp"
 #include "app/privileges.hpp"
 #include "app/retrans_monitor.hpp"
 #include "app/xdp_control.hpp"
@@ -194,12 +194,7 @@ int run_proxy(const std::string& config_path) {
   const auto rt = shared->runtime.load();
   const std::string kernel_release = bpf::running_kernel_release();
   const auto io_uring = bpf::probe_io_uring(kernel_release);
-  auto splice = check_forwarding(rt->config, io_uring, kernel_release);
-  if (!splice) {
-    log::error("startup", "result=failed detail={}", log::quote(splice.error().message));
-    return 1;
-  }
-  shared->splice_available = *splice;
+  announce_forwarding(rt->config);
   // Before any worker thread: the BPF compile (and a failure) happens alone.
   auto xdp = XdpControl::start(rt->config);
   if (!xdp) {

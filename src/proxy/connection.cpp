@@ -514,12 +514,6 @@ void Connection::close(Outcome outcome, bool reset, std::string detail) {
     io_uring_sqe* s = worker_.ring().sqe_ignored();
     io_uring_prep_cancel_fd(s, fd, IORING_ASYNC_CANCEL_ALL);
   }
-  // A splice into a pipe is registered under the pipe's fd, not the socket's.
-  for (Direction& d : dirs_) {
-    if (!d.pipe) continue;
-    io_uring_sqe* s = worker_.ring().sqe_ignored();
-    io_uring_prep_cancel_fd(s, d.pipe->write_end.get(), IORING_ASYNC_CANCEL_ALL);
-  }
   if (pending_ == 0) worker_.reap(this);
 }
 

@@ -162,10 +162,8 @@ class Connection {
   void start_splice();
   void splice_wait_readable(int d);
   void on_splice_readable(int d, int res, unsigned flags);
-  void splice_in(int d);
-  void on_spliced_in(int d, int res, unsigned flags);
-  void splice_out(int d);
-  void on_spliced_out(int d, int res, unsigned flags);
+  bool take_pipe(int d);
+  void splice_pump(int d);
   void on_splice_writable(int d, int res, unsigned flags);
   void return_pipe(Direction& d);
   // sockmap_forwarding.cpp

@@ -111,8 +111,7 @@ void Connection::on_send(int d, int res, unsigned) {
   // In splice mode only the PROXY header is sent this way; the client's
   // bytes, the hello included, follow through the pipe. In auto mode a
   // direction that has carried enough moves to splicing here, holding nothing.
-  if (!dir.splice && switch_to_splice(mode_, dir.bytes, worker_.shared().splice_available))
-    dir.splice = true;
+  if (!dir.splice && switch_to_splice(mode_, dir.bytes)) dir.splice = true;
   if (dir.splice)
     splice_wait_readable(d);
   else

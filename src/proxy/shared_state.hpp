@@ -29,8 +29,6 @@ struct SharedState {
   // Forwarding sockets by 4-tuple, when [retrans] is on (set before the
   // workers start, then only used through its own locks).
   std::unique_ptr<SocketIndex> sockets;
-  // io_uring IORING_OP_SPLICE works here (probed at start-up).
-  bool splice_available = true;
   std::atomic<bool> stopping{false};
   // Set before the workers exist when the DNS cache is mirrored (into a BPF
   // map): an observer for worker N's cache.

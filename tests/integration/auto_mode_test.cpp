@@ -42,9 +42,10 @@ TEST_P(AutoModeTest, StartUpSaysWhatAutoWillDoAndWhy) {
   spec.table("default").push_back({.match = "a.test", .deny = true});
   ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
   const std::string log = proxy_->log();
-  EXPECT_NE(log.find("event=forwarding_auto listeners=tls policy=\"copy, then splice once a "
-                     "direction has carried 262144 bytes\" why=\"io_uring splice runs on io-wq"),
-            std::string::npos)
+  EXPECT_NE(
+      log.find("event=forwarding_auto listeners=tls policy=\"copy, then splice once a "
+               "direction has carried 262144 bytes\" why=\"splicing skips the userspace copy"),
+      std::string::npos)
       << log;
 }
 
