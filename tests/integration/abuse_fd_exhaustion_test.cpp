@@ -217,6 +217,14 @@ TEST_P(PipeDescriptorTest, ADirectionWithoutAPipeCarriesOnCopying) {
   ConfigSpec spec = base_config();
   spec.table("default").push_back({.match = "echo.test", .backend = backend.address()});
   ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+  // Counted only once the proxy is whole: its port answers before every
+  // worker holds its ring, and the readiness probe's connection holds a
+  // descriptor until the proxy sees it close.
+  ASSERT_TRUE(proxy_->wait_for_log("event=listening", Deadline::in(milliseconds(5000)), 2));
+  const Deadline probed = Deadline::in(milliseconds(5000));
+  while (read_file(access_log_path()).find("closed before sending a byte") == std::string::npos &&
+         !probed.expired())
+    std::this_thread::sleep_for(milliseconds(10));
   const pid_t pid = proxy_->pid();
   ASSERT_NO_FATAL_FAILURE(set_soft_fd_limit(pid, static_cast<rlim_t>(nth_free_fd(pid, 2))));
 
