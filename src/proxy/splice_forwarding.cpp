@@ -82,7 +82,8 @@ void Connection::splice_pump(int d) {
   Direction& dir = dirs_[d];
   if (!take_pipe(d)) return;
   const std::size_t pipe_size = worker_.pipes().pipe_size();
-  for (int round = 0; round < kSpliceRounds; ++round) {
+  bool source_empty = false;
+  for (int round = 0; round < kSpliceRounds && !source_empty; ++round) {
     if (dir.in_pipe == 0) {
       const ssize_t in =
           ::splice(dir.from, nullptr, dir.pipe->write_end.get(), nullptr, pipe_size, kSpliceFlags);
@@ -101,7 +102,7 @@ void Connection::splice_pump(int d) {
       dir.bytes += static_cast<std::uint64_t>(in);
       touch();
       // A short read emptied the socket: after this flush, wait for more.
-      if (static_cast<std::size_t>(in) < pipe_size) round = kSpliceRounds - 1;
+      source_empty = static_cast<std::size_t>(in) < pipe_size;
     }
     while (dir.in_pipe > 0) {
       const ssize_t out =
