@@ -137,34 +137,34 @@ void Connection::on_hello_poll(int, int res, unsigned) {
 // Returns true when more bytes are needed and a new poll should be armed.
 bool Connection::peek_hello(bool peer_closed) {
   const std::size_t max = runtime_->config.limits.max_hello_size;
-  ssize_t n = 0;
-  for (;;) {
-    n = ::recv(client_.get(), hello_.data(), hello_.size(), MSG_PEEK | MSG_DONTWAIT);
-    if (n < 0 && errno == EINTR) continue;
-    // The kernel may hold more than we asked for: grow and peek again, up to
-    // the hello limit (the parser rejects anything longer).
-    if (n == static_cast<ssize_t>(hello_.size()) && hello_.size() < max + 1) {
-      hello_.resize(std::min(hello_.size() * 2, max + 1));
-      continue;
-    }
-    break;
-  }
-  if (n < 0) {
-    if (errno == EAGAIN) return true;
-    close(errno == ECONNRESET ? Outcome::reset : Outcome::client_closed, errno == ECONNRESET,
-          std::strerror(errno));
-    return false;
-  }
-  const auto got = static_cast<std::size_t>(n);
-  if (got == 0) {
-    close(Outcome::client_closed, false, "closed before sending a byte");
-    return false;
-  }
   protocol::ParseStatus status = protocol::ParseStatus::need_more;
-  if (got > fed_) {
-    std::span<const std::uint8_t> fresh(hello_.data() + fed_, got - fed_);
-    status = std::visit([&](auto& p) { return p.feed(fresh); }, parser_);
-    fed_ = got;
+  std::size_t got = 0;
+  for (;;) {
+    const ssize_t n = ::recv(client_.get(), hello_.data(), hello_.size(), MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      if (errno == EAGAIN) return true;
+      close(errno == ECONNRESET ? Outcome::reset : Outcome::client_closed, errno == ECONNRESET,
+            std::strerror(errno));
+      return false;
+    }
+    got = static_cast<std::size_t>(n);
+    if (got == 0) {
+      close(Outcome::client_closed, false, "closed before sending a byte");
+      return false;
+    }
+    if (got > fed_) {
+      std::span<const std::uint8_t> fresh(hello_.data() + fed_, got - fed_);
+      status = std::visit([&](auto& p) { return p.feed(fresh); }, parser_);
+      fed_ = got;
+    }
+    // A full buffer means the kernel may hold more, but that matters only
+    // while the parser still needs bytes: a client that sends its hello and
+    // then a megabyte at once must not make every connection peek (and
+    // hold) max_hello_size bytes.
+    const bool full = got == hello_.size();
+    if (status != protocol::ParseStatus::need_more || !full || hello_.size() >= max + 1) break;
+    hello_.resize(std::min(hello_.size() * 2, max + 1));
   }
   if (status == protocol::ParseStatus::need_more) {
     if (peer_closed && got == fed_) {
