@@ -177,7 +177,10 @@ TEST_P(PrivilegeTest, AllowRootRunsAsRootAndProxiesAndAReloadCannotSwitchUser) {
   ConfigSpec spec = echo_config(backend);
   ASSERT_EQ(spec.process, "allow_root = true\n");
   ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  EXPECT_NE(proxy_->log().find("event=privileges user=root uid=0"), std::string::npos)
+  // The ports accept before the privileges line is written (they are bound
+  // first): wait for the line, do not expect it already read.
+  EXPECT_TRUE(
+      proxy_->wait_for_log("event=privileges user=root uid=0", Deadline::in(milliseconds(5000))))
       << proxy_->log();
   for (const auto& [tid, creds] : thread_credentials(proxy_->pid()))
     EXPECT_EQ(creds.uid, all_ids(0)) << "thread " << tid;
