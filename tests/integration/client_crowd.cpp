@@ -64,21 +64,28 @@ std::vector<CrowdMember> open_crowd(const Endpoint& to, std::size_t count, Deadl
       fds.push_back(std::move(fd));
     }
     // Wait for the whole batch: loopback connects complete within
-    // microseconds unless the backlog is full.
+    // microseconds unless the backlog is full, when one SYN waits a second
+    // for its retransmit. Each member's time is when its own connect was
+    // seen done, not the batch's: the proxy's hello deadline for the early
+    // ones is already running while the batch waits.
+    std::vector<Clock::time_point> connected_at(pending.size());
     std::size_t done = 0;
     while (done < pending.size() && !deadline.expired()) {
       const int ready = ::poll(pending.data(), pending.size(), deadline.poll_timeout_ms());
       if (ready < 0 && errno != EINTR) return crowd;
-      for (auto& p : pending) {
+      const auto now = Clock::now();
+      for (std::size_t i = 0; i < pending.size(); ++i) {
+        pollfd& p = pending[i];
         if (p.fd >= 0 && p.revents != 0) {
           p.fd = -p.fd - 1;  // ignored by poll from now on
+          connected_at[i] = now;
           ++done;
         }
       }
     }
-    for (auto& fd : fds) {
-      if (!connected(fd.get())) return crowd;
-      crowd.push_back(CrowdMember{std::move(fd), Clock::now()});
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      if (!connected(fds[i].get())) return crowd;
+      crowd.push_back(CrowdMember{std::move(fds[i]), connected_at[i]});
     }
     if (done < pending.size()) return crowd;
   }
