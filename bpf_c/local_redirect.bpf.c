@@ -58,7 +58,8 @@
  * socket's counter, never unmapped memory; the worst is one early switch to TCP.
  *
  * What this cannot give a peer we do not own, measured on 6.18 (why the
- * proxy does not use this layer yet; docs/design-notes.md):
+ * proxy uses it only on its backend leg, and only when the operator asks;
+ * docs/design-notes.md):
  *  - recvmsg on a socket in a sockmap is tcp_bpf_recvmsg, and a *blocking*
  *    recvmsg woken by bytes that arrive through TCP returns -EAGAIN (19 of
  *    20 times). Every TCP fallback above (the bound, a missing peer) can

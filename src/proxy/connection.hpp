@@ -150,7 +150,9 @@ class Connection {
   void count_finished(std::uint64_t from_client, std::uint64_t from_backend);
   void direction_failed(int d, bool reading, int res);
   void touch();
+  void count_local_redirect();
   // copy_forwarding.cpp
+  void start_copy();
   void consume_hello();
   void send_initial();
   void arm_recv(int d);
@@ -230,6 +232,9 @@ class Connection {
   std::unique_ptr<bpf::SockPair> sockpair_;  // while in the sockmap
   std::uint64_t kernel_bytes_seen_ = 0;      // redirected both ways, at the last look
   bool sockmap_fell_back_ = false;
+  // The backend leg is in [forwarding] local_redirect's map: forwarded by
+  // copying, whatever the mode (start_forwarding says why).
+  bool local_redirected_ = false;
   std::chrono::steady_clock::time_point last_active_;
 
   Outcome outcome_ = Outcome::ok;

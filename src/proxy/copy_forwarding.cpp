@@ -14,6 +14,13 @@
 
 namespace sniproxy::proxy {
 
+void Connection::start_copy() {
+  consume_hello();
+  if (state_ != State::forwarding) return;
+  send_initial();
+  arm_recv(1);
+}
+
 void Connection::consume_hello() {
   // The hello was only peeked: take exactly those bytes off the socket (they
   // are at its head) and forward them from our copy.
@@ -111,7 +118,7 @@ void Connection::on_send(int d, int res, unsigned) {
   // In splice mode only the PROXY header is sent this way; the client's
   // bytes, the hello included, follow through the pipe. In auto mode a
   // direction that has carried enough moves to splicing here, holding nothing.
-  if (!dir.splice && switch_to_splice(mode_, dir.bytes)) dir.splice = true;
+  if (!dir.splice && !local_redirected_ && switch_to_splice(mode_, dir.bytes)) dir.splice = true;
   if (dir.splice)
     splice_wait_readable(d);
   else

@@ -8,7 +8,9 @@
 namespace sniproxy::integration {
 
 std::vector<std::string> forwarding_modes() {
-  return {"copy", "splice", "auto", "sockmap"};
+  // "local": copy mode with [forwarding] local_redirect, so the backend leg
+  // (the backends run on this host) skips the TCP stack.
+  return {"copy", "splice", "auto", "sockmap", "local"};
 }
 
 std::string mode_name(const ::testing::TestParamInfo<std::string>& info) {
