@@ -44,9 +44,9 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # - the auto instances, except those that move a connection from copy to
 #   splice mid-stream (transfer, churn, the slow readers): auto runs the copy or
 #   the splice code, and both run here in their own instances;
-# - the local instances (copy mode with local_redirect) of those and of the
-#   timeout, shutdown and PROXY-header tests: the proxy runs the copy code
-#   there, and its BPF compile costs as sockmap's does.
+# - the local instances (auto mode with local_redirect) of those and of the
+#   timeout, shutdown and PROXY-header tests: the proxy runs the copy and
+#   splice code there, and its BPF compile costs as sockmap's does.
 # The plain build runs every instance in all five modes.
 sanitize_filter='-'
 for suite in TlsRouting HttpRouting ResolveGuard AccessLog Reload; do

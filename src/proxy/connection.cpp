@@ -455,18 +455,23 @@ void Connection::start_forwarding() {
   worker_.touch(this);
   mode_ = listener().mode.value_or(runtime_->config.forwarding.mode);
   if (bpf::LocalRedirect* redirect = worker_.shared().local_redirect) {
-    // A redirected backend leg is copied whatever the mode: splice(2) never
-    // sees redirected bytes, and the socket cannot also take the sockmap's
-    // programs.
     auto in_map = redirect->contains(upstream_.get());
     local_redirected_ = in_map.ok() && *in_map;
   }
   if (local_redirected_) {
-    start_copy();
+    // The backend's bytes arrive in the upstream socket's redirect queue,
+    // which splice(2) never reads: that direction is copied. Splicing into
+    // the socket goes through the sk_msg program like a send, so the
+    // client's direction keeps the mode (sockmap, whose programs the socket
+    // cannot also take, splices).
+    if (mode_ == config::ForwardingMode::copy || mode_ == config::ForwardingMode::automatic)
+      start_copy();
+    else
+      start_splice(false);
     return;
   }
   if (mode_ == config::ForwardingMode::splice) {
-    start_splice();
+    start_splice(true);
     return;
   }
   if (mode_ == config::ForwardingMode::sockmap) {

@@ -161,7 +161,9 @@ class Connection {
   void on_send(int d, int res, unsigned flags);
   void release_buffer(Direction& d);
   // splice_forwarding.cpp
-  void start_splice();
+  // Splices the client's direction, and the backend's unless told not to
+  // (it then copies).
+  void start_splice(bool backend_to_client);
   void splice_wait_readable(int d);
   void on_splice_readable(int d, int res, unsigned flags);
   bool take_pipe(int d);
@@ -232,8 +234,8 @@ class Connection {
   std::unique_ptr<bpf::SockPair> sockpair_;  // while in the sockmap
   std::uint64_t kernel_bytes_seen_ = 0;      // redirected both ways, at the last look
   bool sockmap_fell_back_ = false;
-  // The backend leg is in [forwarding] local_redirect's map: forwarded by
-  // copying, whatever the mode (start_forwarding says why).
+  // The backend leg is in [forwarding] local_redirect's map: the backend's
+  // direction is copied whatever the mode (start_forwarding says why).
   bool local_redirected_ = false;
   std::chrono::steady_clock::time_point last_active_;
 

@@ -118,7 +118,10 @@ void Connection::on_send(int d, int res, unsigned) {
   // In splice mode only the PROXY header is sent this way; the client's
   // bytes, the hello included, follow through the pipe. In auto mode a
   // direction that has carried enough moves to splicing here, holding nothing.
-  if (!dir.splice && !local_redirected_ && switch_to_splice(mode_, dir.bytes)) dir.splice = true;
+  // A redirected backend's bytes are never in its socket's TCP queue, where
+  // a splice would look for them: that direction stays copied.
+  const bool can_splice = !(local_redirected_ && d == 1);
+  if (!dir.splice && can_splice && switch_to_splice(mode_, dir.bytes)) dir.splice = true;
   if (dir.splice)
     splice_wait_readable(d);
   else

@@ -68,7 +68,7 @@ TEST_P(AccessLogTest, TextLineHasCountsAndOutcome) {
   if (GetParam() == "sockmap")
     EXPECT_TRUE(e["mode"] == "sockmap" || e["mode"] == "sockmap/splice") << e["mode"];
   else if (GetParam() == "local")
-    EXPECT_EQ(e["mode"], "copy/local");
+    EXPECT_EQ(e["mode"], "auto/local");
   else
     EXPECT_EQ(e["mode"], GetParam() == "auto" ? "auto/copy" : GetParam());
   EXPECT_TRUE(e.contains("ts"));

@@ -298,7 +298,7 @@ TEST_P(LocalRedirectAdminTest, RedirectsTheBackendLegAndCountsItsBytes) {
   c.reset();
   auto entry = access_entry(client_port);
   ASSERT_TRUE(entry);
-  EXPECT_EQ((*entry)["mode"], "copy/local");
+  EXPECT_EQ((*entry)["mode"], "auto/local");
   Scrape s = scrape();
   // Every byte the proxy sent the backend (the hello and the payload) was
   // counted, nearly all of it redirected: a client that reads as fast as it

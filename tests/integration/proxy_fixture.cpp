@@ -8,7 +8,7 @@
 namespace sniproxy::integration {
 
 std::vector<std::string> forwarding_modes() {
-  // "local": copy mode with [forwarding] local_redirect, so the backend leg
+  // "local": auto mode with [forwarding] local_redirect, so the backend leg
   // (the backends run on this host) skips the TCP stack.
   return {"copy", "splice", "auto", "sockmap", "local"};
 }
