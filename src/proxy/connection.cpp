@@ -586,7 +586,7 @@ void Connection::finish() {
     if (mode_ == config::ForwardingMode::automatic)
       r.mode += dirs_[0].splice || dirs_[1].splice ? "/splice" : "/copy";
     if (mode_ == config::ForwardingMode::sockmap && sockmap_fell_back_) r.mode += "/splice";
-    // Copied, with the backend leg redirected, whatever was configured.
+    // The backend leg redirected; its direction copied (start_forwarding).
     if (local_redirected_) r.mode = std::string(config::to_string(mode_)) + "/local";
   }
   r.outcome = outcome_;

@@ -39,7 +39,7 @@ enum class ForwardedBy : std::uint8_t {
   auto_splice,
   sockmap,
   sockmap_splice,
-  local  // copied, the backend leg redirected ([forwarding] local_redirect)
+  local  // the backend leg redirected ([forwarding] local_redirect)
 };
 inline constexpr std::size_t kForwardedByCount = 7;
 std::string_view to_string(ForwardedBy by);
