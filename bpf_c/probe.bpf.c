@@ -23,6 +23,11 @@ int probe_sk_msg(struct sk_msg_md* msg) {
   return SK_PASS;
 }
 
+/* sock_ops (local_redirect's kind; only loaded, never attached): no-op. */
+int probe_sock_ops(struct bpf_sock_ops* skops) {
+  return 1;
+}
+
 /* XDP: pass every packet. */
 int probe_xdp(struct xdp_md* ctx) {
   return XDP_PASS;

@@ -5,6 +5,8 @@
 
 #include <fstream>
 
+#include "bpf/cgroup_mount.hpp"
+#include "bpf/kernel_layout.hpp"
 #include "bpf/tracefs.hpp"
 #include "common/elapsed.hpp"
 #include "common/unique_fd.hpp"
@@ -24,6 +26,7 @@ void probe_programs(Module& module, FeatureProbe& probe) {
   probe.sk_skb_stream_verdict =
       module.program_fd("probe_sk_skb_verdict", ProgramType::sk_skb_stream_verdict).ok();
   probe.sk_msg = module.program_fd("probe_sk_msg", ProgramType::sk_msg).ok();
+  probe.sock_ops = module.program_fd("probe_sock_ops", ProgramType::sock_ops).ok();
   probe.xdp = module.program_fd("probe_xdp", ProgramType::xdp).ok();
   probe.tracepoint = module.program_fd("probe_tracepoint", ProgramType::tracepoint).ok();
   probe.bpf_load_time = elapsed_since(start);
@@ -92,6 +95,12 @@ FeatureProbe run_feature_probe(const ProbeOptions& options) {
   }
   probe.sockmap = map_type_creates(BPF_MAP_TYPE_SOCKMAP, sizeof(int));
   probe.sockhash = map_type_creates(BPF_MAP_TYPE_SOCKHASH, sizeof(std::uint64_t));
+  probe.btf = ::access(kKernelBtfPath, R_OK) == 0;
+  auto cgroup2 = cgroup2_mount();
+  if (cgroup2.ok())
+    probe.cgroup2_path = *cgroup2;
+  else
+    probe.cgroup2_error = cgroup2.error().message;
 
   probe.io_uring = probe_io_uring(probe.kernel_release);
   probe.rss_after_kib = resident_set_kib();

@@ -29,6 +29,7 @@ struct FeatureProbe {
   bool sk_skb_stream_parser = false;
   bool sk_skb_stream_verdict = false;
   bool sk_msg = false;
+  bool sock_ops = false;  // loaded only: attaching needs a cgroup (below)
   bool xdp = false;
   bool tracepoint = false;
   bool tracepoint_attach = false;  // attached to sock:inet_sock_set_state
@@ -37,6 +38,13 @@ struct FeatureProbe {
 
   bool sockmap = false;   // BPF_MAP_TYPE_SOCKMAP created
   bool sockhash = false;  // BPF_MAP_TYPE_SOCKHASH created
+
+  // The kernel's own BTF, where sockmap and local_redirect read socket
+  // field offsets (the header tree may be older than the kernel).
+  bool btf = false;
+  // The cgroup v2 mount local_redirect's sock_ops program attaches to.
+  std::string cgroup2_path;
+  std::string cgroup2_error;
 
   bool tracefs = false;
   bool tracefs_mounted_by_probe = false;

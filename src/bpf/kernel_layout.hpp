@@ -11,6 +11,9 @@
 
 namespace sniproxy::bpf {
 
+// Where the running kernel describes its own types.
+inline constexpr const char* kKernelBtfPath = "/sys/kernel/btf/vmlinux";
+
 struct SkbSeqLayout {
   std::uint32_t skb_cb = 0;           // struct sk_buff: char cb[48]
   std::uint32_t skb_sk = 0;           // struct sk_buff: struct sock *sk
@@ -23,7 +26,7 @@ struct SkbSeqLayout {
 
 // Reads the layout from `btf_path`; the error names the field it could not
 // find (a kernel without BTF, or one that renamed it).
-Result<SkbSeqLayout> read_skb_seq_layout(const std::string& btf_path = "/sys/kernel/btf/vmlinux");
+Result<SkbSeqLayout> read_skb_seq_layout(const std::string& btf_path = kKernelBtfPath);
 
 // What local_redirect.bpf.c reads of a socket: its receive memory, to compare
 // with the cap, and the TCP sequence numbers that tell whether bytes that
@@ -40,6 +43,6 @@ struct LocalRedirectLayout {
 };
 
 Result<LocalRedirectLayout> read_local_redirect_layout(
-    const std::string& btf_path = "/sys/kernel/btf/vmlinux");
+    const std::string& btf_path = kKernelBtfPath);
 
 }  // namespace sniproxy::bpf

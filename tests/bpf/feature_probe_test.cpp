@@ -22,6 +22,7 @@ TEST(FeatureProbe, MatchesWhatThisKernelCanDo) {
   EXPECT_TRUE(probe.sk_skb_stream_parser);
   EXPECT_TRUE(probe.sk_skb_stream_verdict);
   EXPECT_TRUE(probe.sk_msg);
+  EXPECT_TRUE(probe.sock_ops);
   EXPECT_TRUE(probe.xdp);
   EXPECT_TRUE(probe.tracepoint);
   EXPECT_TRUE(probe.tracepoint_attach);
@@ -30,6 +31,8 @@ TEST(FeatureProbe, MatchesWhatThisKernelCanDo) {
   EXPECT_EQ(probe.kprobe_error.find('\n'), std::string::npos);
   EXPECT_TRUE(probe.sockmap);
   EXPECT_TRUE(probe.sockhash);
+  EXPECT_TRUE(probe.btf);
+  EXPECT_FALSE(probe.cgroup2_path.empty()) << probe.cgroup2_error;
   EXPECT_TRUE(probe.tracefs);
   ASSERT_EQ(probe.tracepoints.size(), 3u);
   for (const TracepointPresence& tracepoint : probe.tracepoints) {
@@ -76,6 +79,7 @@ TEST(FeatureProbe, JsonIsOneBalancedObjectWithTheKeys) {
   EXPECT_FALSE(in_string);
   for (const char* key :
        {"\"kernel\": \"", "\"sk_skb_parser\": true", "\"kprobe\": false", "\"sockhash\": true",
+        "\"sock_ops\": true", "\"btf\": true", "\"cgroup2\": true", "\"cgroup2_path\": \"/",
         "\"uring_splice\": true", "\"bpf_compile_ms\": ", "\"tp_tcp_retransmit_skb\": true",
         "\"tp_inet_sock_set_state\": true", "\"headers_version\": \""}) {
     EXPECT_NE(json.find(key), std::string::npos) << key << "\n" << json;
