@@ -58,8 +58,7 @@
  * socket's counter, never unmapped memory; the worst is one early switch to TCP.
  *
  * What this cannot give a peer we do not own, measured on 6.18 (why the
- * proxy uses it only on its backend leg, and only when the operator asks;
- * docs/design-notes.md):
+ * proxy does not use this layer yet; docs/design-notes.md):
  *  - recvmsg on a socket in a sockmap is tcp_bpf_recvmsg, and a *blocking*
  *    recvmsg woken by bytes that arrive through TCP returns -EAGAIN (19 of
  *    20 times). Every TCP fallback above (the bound, a missing peer) can
@@ -69,6 +68,10 @@
  *    TCP, hence the EAGAIN above.
  *  - SK_DROP, the only other way to refuse a message, sticks: the psock
  *    keeps the verdict and every later send fails with EACCES.
+ *  - Redirected bytes not yet read are discarded when the reader's socket
+ *    leaves the map, which the kernel does at TCP_CLOSE even while the fd
+ *    is open (FIN_WAIT2 -> TIME_WAIT on the peer's FIN): a half-closed
+ *    reader that reads late loses the end of the stream.
  *
  * Readers that splice(2) or use TCP_ZEROCOPY_RECEIVE read only the TCP
  * receive queue and never see redirected bytes. Whoever enables this must

@@ -43,18 +43,11 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 #   about a minute on two cores;
 # - the auto instances, except those that move a connection from copy to
 #   splice mid-stream (transfer, churn, the slow readers): auto runs the copy or
-#   the splice code, and both run here in their own instances;
-# - the local instances (auto mode with local_redirect) of those and of the
-#   timeout, shutdown, PROXY-header and [process] tests: the proxy runs the copy and
-#   splice code there, and its BPF compile costs as sockmap's does.
-# The plain build runs every instance in all five modes.
+#   the splice code, and both run here in their own instances.
+# The plain build runs every instance in all four modes.
 sanitize_filter='-'
 for suite in TlsRouting HttpRouting ResolveGuard AccessLog Reload; do
   sanitize_filter+="Modes/${suite}Test.*/sockmap:"
-done
-for suite in TlsRouting HttpRouting ResolveGuard AccessLog Reload Timeout Shutdown ProxyProtocol \
-  Privilege; do
-  sanitize_filter+="Modes/${suite}Test.*/local:"
 done
 for suite in TlsRouting HttpRouting ResolveGuard AccessLog Reload Timeout Shutdown Reset \
   HalfClose ProxyProtocol Admin AbuseReset; do

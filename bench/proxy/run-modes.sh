@@ -5,8 +5,7 @@
 #   bench/proxy/run-modes.sh BUILD_DIR          e.g. build/release
 #   QUICK=1 bench/proxy/run-modes.sh BUILD_DIR  smaller figures, under a minute
 #
-# Targets: direct, sniproxy in each mode (MODES) and with local_redirect
-# ("sniproxy local", auto mode), haproxy (req.ssl_sni), nginx
+# Targets: direct, sniproxy in each mode (MODES), haproxy (req.ssl_sni), nginx
 # (stream + ssl_preread). All run at once on their own 127.0.0.1 ports in
 # front of the same two backends (`proxy_load backend`: one counts bulk
 # bytes, one answers each hello with 64 bytes). A mode the binary rejects
@@ -34,7 +33,6 @@
 #   BYTES=1073741824 BULK_CONNECTIONS=4 RATE_CONNECTIONS=10000
 #   RATE_CONCURRENCY=32 LATENCY_COUNT=2000 ROUNDS=5 WORKERS=2
 #   MODES="copy splice sockmap auto" (plus any other mode the binary lists)
-#   LOCAL_REDIRECT=1 (0: no "sniproxy local" target) LOCAL_MODE=auto
 #   SNIPROXY=BUILD_DIR/src/app/sniproxy PROXY_LOAD=BUILD_DIR/bench/proxy/proxy_load
 #   RUN_TIMEOUT=300 (seconds, per run) SETTLE=0.3 (seconds idle between runs)
 #   RETRIES=3: extra attempts for a run disturbed by other processes
@@ -95,7 +93,6 @@ fi
 start_backends
 add_direct
 for mode in $(sniproxy_modes); do add_sniproxy "$mode"; done
-add_sniproxy_local
 add_haproxy
 add_nginx
 

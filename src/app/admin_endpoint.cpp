@@ -4,9 +4,7 @@
 #include <unistd.h>
 
 #include <iterator>
-#include <utility>
 
-#include "bpf/local_redirect.hpp"
 #include "bpf/sockmap.hpp"
 #include "bpf/xdp_device.hpp"
 #include "common/json.hpp"
@@ -62,7 +60,6 @@ std::string metrics_body(const AdminContext& ctx) {
   e.xdp_packets = xdp_packets(ctx.xdp);
   e.retrans = ctx.retrans;
   e.sockmap = proxy::uses_sockmap(rt->config);
-  e.local_redirect = ctx.shared->local_redirect != nullptr;
   return proxy::render_prometheus(ctx.shared->metrics, e);
 }
 
@@ -104,11 +101,9 @@ std::string status_body(const AdminContext& ctx) {
                  json_bool(u.send_zc));
   // BPF objects this process holds: only what the config enabled.
   out += "\"bpf\":{\"programs\":[";
-  const char* sep = "";
-  auto next = [&sep] { return std::exchange(sep, ","); };
   const bpf::XdpFilter* xdp = ctx.xdp != nullptr ? ctx.xdp->filter() : nullptr;
   if (xdp != nullptr) {
-    fmt::format_to(o, "{}{{\"name\":\"xdp_filter\",\"type\":\"xdp\",\"attached\":[", next());
+    out += "{\"name\":\"xdp_filter\",\"type\":\"xdp\",\"attached\":[";
     bool first = true;
     for (const auto& i : xdp->interfaces()) {
       fmt::format_to(o, "{}{{\"interface\":{},\"mode\":{}}}", first ? "" : ",", json_string(i.name),
@@ -118,40 +113,30 @@ std::string status_body(const AdminContext& ctx) {
     out += "]}";
   }
   if (ctx.retrans) {
-    fmt::format_to(o, "{}{{\"name\":\"retrans\",\"type\":\"tracepoint\",\"attached\":[", next());
+    fmt::format_to(o, "{}{{\"name\":\"retrans\",\"type\":\"tracepoint\",\"attached\":[",
+                   xdp != nullptr ? "," : "");
     for (std::size_t i = 0; i < ctx.retrans_hooks.size(); ++i)
       fmt::format_to(o, "{}{}", i == 0 ? "" : ",", json_string(ctx.retrans_hooks[i]));
     fmt::format_to(o, "],\"sockets_indexed\":{}}}", ctx.shared->sockets->size());
   }
   const bpf::Sockmap* sockmap = ctx.shared->sockmap;
-  if (sockmap != nullptr)
-    fmt::format_to(o, "{}{{\"name\":\"sockmap\",\"type\":\"sk_skb_stream_verdict\"}}", next());
-  const bpf::LocalRedirect* local = ctx.shared->local_redirect;
-  if (local != nullptr) {
-    fmt::format_to(o, "{}{{\"name\":\"local_redirect\",\"type\":\"sk_msg\"}}", next());
-    fmt::format_to(o,
-                   "{}{{\"name\":\"local_redirect_sockops\",\"type\":\"sock_ops\",\"cgroup\":{}}}",
-                   next(), json_string(local->cgroup()));
+  if (sockmap != nullptr) {
+    fmt::format_to(o, "{}{{\"name\":\"sockmap\",\"type\":\"sk_skb_stream_verdict\"}}",
+                   xdp != nullptr || ctx.retrans ? "," : "");
   }
   out += "],\"maps\":[";
-  sep = "";
   if (sockmap != nullptr) {
     // Two sockets per connection in the sockmap (proxy/sockmap_forwarding.cpp).
-    fmt::format_to(o, "{}{{\"name\":\"sock_pairs\",\"entries\":{},\"max_entries\":{}}}", next(),
+    fmt::format_to(o, "{{\"name\":\"sock_pairs\",\"entries\":{},\"max_entries\":{}}}",
                    2 * proxy::read(ctx.shared->metrics.sockmap.open), sockmap->max_sockets());
   }
-  if (local != nullptr) {
-    // Both ends of each redirected connection, counted by a walk of the map.
-    auto tracked = local->tracked_sockets();
-    fmt::format_to(o, "{}{{\"name\":\"local_socks\",\"entries\":{},\"max_entries\":{}}}", next(),
-                   tracked.ok() ? *tracked : 0, local->max_sockets());
-  }
   if (xdp != nullptr && cfg.xdp) {
+    if (sockmap != nullptr) out += ",";
     // The maps hold exactly the configured policy (XdpMaps::apply).
     fmt::format_to(o,
-                   "{}{{\"name\":\"xdp_allow\",\"entries\":{}}},{{\"name\":\"xdp_deny\","
+                   "{{\"name\":\"xdp_allow\",\"entries\":{}}},{{\"name\":\"xdp_deny\","
                    "\"entries\":{}}}",
-                   next(), cfg.xdp->allow.size(), cfg.xdp->deny.size());
+                   cfg.xdp->allow.size(), cfg.xdp->deny.size());
   }
   out += "]}}\n";
   return out;

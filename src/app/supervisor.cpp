@@ -15,7 +15,6 @@
 
 #include "app/admin_endpoint.hpp"
 #include "app/forwarding_announce.hpp"
-#include "app/local_redirect_start.hpp"
 #include "app/privileges.hpp"
 #include "app/retrans_monitor.hpp"
 #include "app/xdp_control.hpp"
@@ -227,8 +226,6 @@ int run_proxy(const std::string& config_path) {
       log::warn("sockmap_unavailable", "detail={} now=splice", log::quote(created.error().message));
     }
   }
-  const auto local_redirect = start_local_redirect(rt->config);
-  shared->local_redirect = local_redirect.get();
   unsigned count = rt->config.workers;
   if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
 

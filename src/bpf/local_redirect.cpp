@@ -69,7 +69,6 @@ Result<bool> map_call(int result, std::string_view what) {
 
 Result<std::unique_ptr<LocalRedirect>> LocalRedirect::create(const LocalRedirectOptions& options) {
   std::unique_ptr<LocalRedirect> redirect(new LocalRedirect());
-  redirect->max_sockets_ = options.max_sockets;
   if (options.cgroup) {
     redirect->cgroup_ = *options.cgroup;
   } else {

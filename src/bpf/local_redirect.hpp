@@ -84,7 +84,6 @@ class LocalRedirect {
   [[nodiscard]] Result<std::size_t> tracked_sockets() const;
 
   [[nodiscard]] const std::string& cgroup() const { return cgroup_; }
-  [[nodiscard]] std::uint32_t max_sockets() const { return max_sockets_; }
   [[nodiscard]] std::chrono::milliseconds compile_time() const;
 
  private:
@@ -93,7 +92,6 @@ class LocalRedirect {
   Attachment msg_program_;
   Attachment sockops_program_;
   std::string cgroup_;
-  std::uint32_t max_sockets_ = 0;
   int sockets_fd_ = -1;    // owned by module_
   int endpoints_fd_ = -1;  // owned by module_
   int state_fd_ = -1;      // owned by module_

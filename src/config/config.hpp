@@ -124,14 +124,6 @@ struct Forwarding {
   // Connections the sockmap holds at once (two sockets each); more fall
   // back to splice.
   std::uint32_t sockmap_connections = 32'768;
-  // Connections to a backend on this host skip the TCP stack on that leg
-  // (bpf_c/local_redirect.bpf.c): the proxy's sends go straight into the
-  // backend's receive queue and back. Off by default: it changes how the
-  // backend's socket behaves (docs/design-notes.md, "Local redirect").
-  bool local_redirect = false;
-  // Unread bytes a peer may hold in its receive queue before the sender's
-  // bytes go through TCP again, whose window then stops the sender.
-  std::uint64_t local_redirect_queue_cap = 4 * 1024 * 1024;
 };
 
 // An IP prefix (CIDR): the first `length` bits of `address`; the bits after

@@ -131,11 +131,10 @@ AccessLog read_access_log(const toml::table& table, DiagnosticSink& sink) {
 }
 
 Forwarding read_forwarding(const toml::table& table, DiagnosticSink& sink) {
-  TableReader r(
-      table, "[forwarding]",
-      {"mode", "buffer_size", "buffers_per_worker", "pipe_size", "pipes_per_worker",
-       "sockmap_queue_cap", "sockmap_connections", "local_redirect", "local_redirect_queue_cap"},
-      sink);
+  TableReader r(table, "[forwarding]",
+                {"mode", "buffer_size", "buffers_per_worker", "pipe_size", "pipes_per_worker",
+                 "sockmap_queue_cap", "sockmap_connections"},
+                sink);
   Forwarding f;
   if (auto v = r.choice("mode", kForwardingModes)) f.mode = *v;
   if (auto v = power_of_two(r, "buffer_size", 4096, 4 * kMiB)) f.buffer_size = *v;
@@ -151,9 +150,6 @@ Forwarding read_forwarding(const toml::table& table, DiagnosticSink& sink) {
     f.sockmap_queue_cap = static_cast<std::uint64_t>(*v);
   if (auto v = r.integer("sockmap_connections", 1, 4'000'000))
     f.sockmap_connections = static_cast<std::uint32_t>(*v);
-  if (auto v = r.boolean("local_redirect")) f.local_redirect = *v;
-  if (auto v = r.integer("local_redirect_queue_cap", 64 * 1024, std::int64_t{1} << 34))
-    f.local_redirect_queue_cap = static_cast<std::uint64_t>(*v);
   return f;
 }
 

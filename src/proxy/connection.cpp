@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "bpf/local_redirect.hpp"
 #include "bpf/sockmap.hpp"
 #include "common/log.hpp"
 #include "common/server_name.hpp"
@@ -373,11 +372,6 @@ void Connection::connect_backend() {
     return;
   }
   upstream_ = std::move(sock).value();
-  // Marked before connect(): the sock_ops program redirects this connection
-  // only, and only if the backend turns out to be on this host. A mark that
-  // fails (out of memory) leaves the connection on TCP, as without the option.
-  if (bpf::LocalRedirect* redirect = worker_.shared().local_redirect)
-    (void)redirect->mark_for_connect(upstream_.get());
   const unsigned len = backend_.to_sockaddr(connect_addr_);
   connect_ts_ = to_timespec(runtime_->config.timeouts.connect);
   connect_started_ = Clock::now();
@@ -454,31 +448,18 @@ void Connection::start_forwarding() {
   dirs_[1].to = client_.get();
   worker_.touch(this);
   mode_ = listener().mode.value_or(runtime_->config.forwarding.mode);
-  if (bpf::LocalRedirect* redirect = worker_.shared().local_redirect) {
-    auto in_map = redirect->contains(upstream_.get());
-    local_redirected_ = in_map.ok() && *in_map;
-  }
-  if (local_redirected_) {
-    // The backend's bytes arrive in the upstream socket's redirect queue,
-    // which splice(2) never reads: that direction is copied. Splicing into
-    // the socket goes through the sk_msg program like a send, so the
-    // client's direction keeps the mode (sockmap, whose programs the socket
-    // cannot also take, splices).
-    if (mode_ == config::ForwardingMode::copy || mode_ == config::ForwardingMode::automatic)
-      start_copy();
-    else
-      start_splice(false);
-    return;
-  }
   if (mode_ == config::ForwardingMode::splice) {
-    start_splice(true);
+    start_splice();
     return;
   }
   if (mode_ == config::ForwardingMode::sockmap) {
     start_sockmap();
     return;
   }
-  start_copy();
+  consume_hello();
+  if (state_ != State::forwarding) return;
+  send_initial();
+  arm_recv(1);
 }
 
 void Connection::index_sockets() {
@@ -553,17 +534,7 @@ void Connection::count_finished(std::uint64_t from_client, std::uint64_t from_ba
     by = dirs_[0].splice || dirs_[1].splice ? ForwardedBy::auto_splice : ForwardedBy::auto_copy;
   if (mode_ == config::ForwardingMode::sockmap)
     by = sockmap_fell_back_ ? ForwardedBy::sockmap_splice : ForwardedBy::sockmap;
-  if (local_redirected_) by = ForwardedBy::local;
   bump(m.forwarded(by));
-}
-
-void Connection::count_local_redirect() {
-  if (!local_redirected_ || !upstream_) return;
-  auto state = worker_.shared().local_redirect->send_state(upstream_.get());
-  if (!state.ok() || !state->has_value()) return;
-  LocalRedirectMetrics& m = worker_.shared().metrics.local_redirect;
-  bump(m.redirected_bytes, (*state)->redirected);
-  bump(m.tcp_bytes, (*state)->passed);
 }
 
 void Connection::finish() {
@@ -573,7 +544,6 @@ void Connection::finish() {
   r.server_name = server_name_;
   if (backend_known_) r.backend = backend_.to_string();
   sockmap_release();  // before the fds close; fills in the sockmap byte counts
-  count_local_redirect();
   if (descriptor_timer_ != 0) worker_.timers().cancel(descriptor_timer_);
   // Bytes received from each peer; before forwarding, the hello peeked.
   r.bytes_in = std::max<std::uint64_t>(dirs_[0].bytes, fed_);
@@ -586,8 +556,6 @@ void Connection::finish() {
     if (mode_ == config::ForwardingMode::automatic)
       r.mode += dirs_[0].splice || dirs_[1].splice ? "/splice" : "/copy";
     if (mode_ == config::ForwardingMode::sockmap && sockmap_fell_back_) r.mode += "/splice";
-    // The backend leg redirected; its direction copied (start_forwarding).
-    if (local_redirected_) r.mode = std::string(config::to_string(mode_)) + "/local";
   }
   r.outcome = outcome_;
   r.detail = detail_;

@@ -150,9 +150,7 @@ class Connection {
   void count_finished(std::uint64_t from_client, std::uint64_t from_backend);
   void direction_failed(int d, bool reading, int res);
   void touch();
-  void count_local_redirect();
   // copy_forwarding.cpp
-  void start_copy();
   void consume_hello();
   void send_initial();
   void arm_recv(int d);
@@ -161,9 +159,7 @@ class Connection {
   void on_send(int d, int res, unsigned flags);
   void release_buffer(Direction& d);
   // splice_forwarding.cpp
-  // Splices the client's direction, and the backend's unless told not to
-  // (it then copies).
-  void start_splice(bool backend_to_client);
+  void start_splice();
   void splice_wait_readable(int d);
   void on_splice_readable(int d, int res, unsigned flags);
   bool take_pipe(int d);
@@ -234,9 +230,6 @@ class Connection {
   std::unique_ptr<bpf::SockPair> sockpair_;  // while in the sockmap
   std::uint64_t kernel_bytes_seen_ = 0;      // redirected both ways, at the last look
   bool sockmap_fell_back_ = false;
-  // The backend leg is in [forwarding] local_redirect's map: the backend's
-  // direction is copied whatever the mode (start_forwarding says why).
-  bool local_redirected_ = false;
   std::chrono::steady_clock::time_point last_active_;
 
   Outcome outcome_ = Outcome::ok;

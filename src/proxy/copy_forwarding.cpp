@@ -14,13 +14,6 @@
 
 namespace sniproxy::proxy {
 
-void Connection::start_copy() {
-  consume_hello();
-  if (state_ != State::forwarding) return;
-  send_initial();
-  arm_recv(1);
-}
-
 void Connection::consume_hello() {
   // The hello was only peeked: take exactly those bytes off the socket (they
   // are at its head) and forward them from our copy.
@@ -118,10 +111,7 @@ void Connection::on_send(int d, int res, unsigned) {
   // In splice mode only the PROXY header is sent this way; the client's
   // bytes, the hello included, follow through the pipe. In auto mode a
   // direction that has carried enough moves to splicing here, holding nothing.
-  // A redirected backend's bytes are never in its socket's TCP queue, where
-  // a splice would look for them: that direction stays copied.
-  const bool can_splice = !(local_redirected_ && d == 1);
-  if (!dir.splice && can_splice && switch_to_splice(mode_, dir.bytes)) dir.splice = true;
+  if (!dir.splice && switch_to_splice(mode_, dir.bytes)) dir.splice = true;
   if (dir.splice)
     splice_wait_readable(d);
   else

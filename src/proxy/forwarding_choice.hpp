@@ -30,8 +30,8 @@ inline constexpr std::string_view kAutoPolicy =
     "copy, then splice once a direction has carried 262144 bytes";
 inline constexpr std::string_view kAutoReason =
     "splicing skips the userspace copy but costs more per connection: long streams are "
-    "cheaper spliced (bulk 0.41x direct at 2.39x its CPU per GiB, copy 0.32x at 3.25x), "
-    "short exchanges cheaper copied (0.53x direct connections per second at 160 us of "
-    "CPU each, spliced 0.51x at 168 us)";
+    "cheaper spliced (bulk 0.41x direct at 2.50x its CPU per GiB, copy 0.29x at 3.36x), "
+    "short exchanges cheaper copied (0.55x direct connections per second at 135 us of "
+    "CPU each, spliced 0.53x at 152 us)";
 
 }  // namespace sniproxy::proxy

@@ -18,8 +18,6 @@ std::string_view to_string(ForwardedBy by) {
       return "sockmap";
     case ForwardedBy::sockmap_splice:
       return "sockmap/splice";
-    case ForwardedBy::local:
-      return "local";
   }
   return "unknown";
 }

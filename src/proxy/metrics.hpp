@@ -38,10 +38,9 @@ enum class ForwardedBy : std::uint8_t {
   auto_copy,
   auto_splice,
   sockmap,
-  sockmap_splice,
-  local  // the backend leg redirected ([forwarding] local_redirect)
+  sockmap_splice
 };
-inline constexpr std::size_t kForwardedByCount = 7;
+inline constexpr std::size_t kForwardedByCount = 6;
 std::string_view to_string(ForwardedBy by);
 
 struct ListenerMetrics {
@@ -60,13 +59,6 @@ struct SockmapMetrics {
   Counter trimmed_bytes{0};    // old bytes cut off retransmits that overlapped
   Counter fallbacks{0};        // connections that could not be inserted (went to splice)
   Counter open{0};             // connections in the sockmap now (a gauge)
-};
-
-// [forwarding] local_redirect, over finished connections whose backend leg
-// was redirected: how the bytes the proxy sent to the backend went.
-struct LocalRedirectMetrics {
-  Counter redirected_bytes{0};  // straight into the backend's receive queue
-  Counter tcp_bytes{0};         // through TCP (over the cap, or before the peer was in the map)
 };
 
 struct RouteMetrics {
@@ -128,9 +120,8 @@ class Metrics {
   }
 
   LatencyHistogram connect_latency;
-  RetransMetrics retransmits;           // counted only with [retrans]
-  SockmapMetrics sockmap;               // counted only in sockmap mode
-  LocalRedirectMetrics local_redirect;  // counted only with local_redirect
+  RetransMetrics retransmits;  // counted only with [retrans]
+  SockmapMetrics sockmap;      // counted only in sockmap mode
   Counter reloads_ok{0};
   Counter reloads_failed{0};
   // Out of descriptors (or memory): times a listener stopped accepting for a

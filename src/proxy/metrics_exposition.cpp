@@ -147,16 +147,6 @@ void sockmap(Writer& w, const Metrics& m) {
   w.sample("sniproxy_sockmap_fallbacks_total", "", read(m.sockmap.fallbacks));
 }
 
-void local_redirect(Writer& w, const Metrics& m) {
-  w.family("sniproxy_local_redirect_sent_bytes_total", "counter",
-           "Bytes the proxy sent to backends on this host over redirected connections: put "
-           "straight into the backend's receive queue, or sent through TCP.");
-  w.sample("sniproxy_local_redirect_sent_bytes_total", "path=\"redirect\"",
-           read(m.local_redirect.redirected_bytes));
-  w.sample("sniproxy_local_redirect_sent_bytes_total", "path=\"tcp\"",
-           read(m.local_redirect.tcp_bytes));
-}
-
 void retransmits(Writer& w, const Metrics& m) {
   const auto r = m.retransmits.snapshot();
   w.family("sniproxy_retransmits_total", "counter",
@@ -225,7 +215,6 @@ std::string render_prometheus(const Metrics& m, const ExpositionContext& ctx) {
 
   if (ctx.retrans) retransmits(w, m);
   if (ctx.sockmap) sockmap(w, m);
-  if (ctx.local_redirect) local_redirect(w, m);
 
   if (!ctx.xdp_packets.empty()) {
     w.family("sniproxy_xdp_packets_total", "counter",

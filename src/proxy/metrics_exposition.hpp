@@ -26,9 +26,8 @@ struct ExpositionContext {
   std::uint64_t dns_failures = 0;
   // Packets by verdict of the XDP filter; empty when [xdp] is off.
   std::vector<std::pair<std::string, std::uint64_t>> xdp_packets;
-  bool retrans = false;         // [retrans] is on: its families are exported
-  bool sockmap = false;         // sockmap mode is loaded: its families are exported
-  bool local_redirect = false;  // [forwarding] local_redirect is loaded: its family too
+  bool retrans = false;  // [retrans] is on: its families are exported
+  bool sockmap = false;  // sockmap mode is loaded: its families are exported
 };
 
 std::string render_prometheus(const Metrics& metrics, const ExpositionContext& context);

@@ -69,12 +69,6 @@ std::string reload_blockers(const config::Config& running, const config::Config&
   if (uses_sockmap(next) &&
       running.forwarding.sockmap_connections != next.forwarding.sockmap_connections)
     return "forwarding.sockmap_connections changed";
-  // The local redirect programs are attached, and their cap set, at start-up.
-  if (running.forwarding.local_redirect != next.forwarding.local_redirect)
-    return "forwarding.local_redirect changed (its BPF programs are loaded at start-up)";
-  if (next.forwarding.local_redirect &&
-      running.forwarding.local_redirect_queue_cap != next.forwarding.local_redirect_queue_cap)
-    return "forwarding.local_redirect_queue_cap changed";
   return "";
 }
 

@@ -14,8 +14,7 @@
 
 namespace sniproxy::bpf {
 class Sockmap;
-class LocalRedirect;
-}  // namespace sniproxy::bpf
+}
 
 namespace sniproxy::proxy {
 
@@ -37,10 +36,6 @@ struct SharedState {
   // Loaded before the workers start when a listener uses sockmap mode;
   // owned by the supervisor, thread-safe (bpf/sockmap.hpp).
   bpf::Sockmap* sockmap = nullptr;
-  // Loaded before the workers start with [forwarding] local_redirect; owned
-  // by the supervisor. Workers only mark sockets and look them up (bpf()
-  // calls, thread-safe).
-  bpf::LocalRedirect* local_redirect = nullptr;
 };
 
 }  // namespace sniproxy::proxy

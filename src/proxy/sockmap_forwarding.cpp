@@ -60,7 +60,7 @@ void Connection::start_sockmap() {
     // counted, but not a line per connection.
     bump(worker_.shared().metrics.sockmap.fallbacks);
     sockmap_fell_back_ = true;
-    start_splice(true);
+    start_splice();
     return;
   }
   // A PROXY header must precede the hello in the backend's stream. The
@@ -101,7 +101,7 @@ void Connection::sockmap_fallback(const std::string& reason) {
   log::info("sockmap_fallback", "id={} reason={} now=splice fallbacks_total={}", id_,
             log::quote(reason), total);
   sockmap_fell_back_ = true;
-  start_splice(true);
+  start_splice();
 }
 
 void Connection::sockmap_wait(int d) {

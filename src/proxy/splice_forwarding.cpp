@@ -27,19 +27,16 @@ constexpr unsigned kSpliceFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
 constexpr int kSpliceRounds = 8;
 }  // namespace
 
-void Connection::start_splice(bool backend_to_client) {
+void Connection::start_splice() {
   dirs_[0].splice = true;
-  dirs_[1].splice = backend_to_client;
+  dirs_[1].splice = true;
   // The hello is still queued on the client socket (it was only peeked), so
   // the first splice carries it; a PROXY header must go out before it.
   if (!initial_.empty())
     send_initial();
   else
     splice_pump(0);
-  if (backend_to_client)
-    splice_wait_readable(1);
-  else
-    arm_recv(1);
+  splice_wait_readable(1);
 }
 
 void Connection::splice_wait_readable(int d) {

@@ -67,8 +67,6 @@ TEST_P(AccessLogTest, TextLineHasCountsAndOutcome) {
   // back to splice and says so.
   if (GetParam() == "sockmap")
     EXPECT_TRUE(e["mode"] == "sockmap" || e["mode"] == "sockmap/splice") << e["mode"];
-  else if (GetParam() == "local")
-    EXPECT_EQ(e["mode"], "auto/local");
   else
     EXPECT_EQ(e["mode"], GetParam() == "auto" ? "auto/copy" : GetParam());
   EXPECT_TRUE(e.contains("ts"));

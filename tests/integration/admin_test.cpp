@@ -40,29 +40,6 @@ class AdminTest : public ProxyTest {
     EXPECT_TRUE(s.problems.empty()) << s.problems.front();
     return s;
   }
-  // Runs the proxy in front of `backend` (an echo) and sends a hello and a
-  // megabyte through it, read back byte-exact; the connection stays open.
-  struct OpenExchange {
-    UniqueFd client;
-    std::uint16_t client_port = 0;
-    std::size_t bytes = 0;  // sent each way
-  };
-  void echo_a_megabyte(const Backend& backend, OpenExchange& out) {
-    ConfigSpec spec = admin_config();
-    spec.table("default").push_back({.match = "echo.test", .backend = backend.address()});
-    ASSERT_NO_FATAL_FAILURE(start_with_admin(spec));
-    out.client = connect_to(spec.listeners[0].port);
-    ASSERT_TRUE(out.client);
-    out.client_port = local_endpoint(out.client.get()).port;
-    auto sent = build_client_hello({.server_name = "echo.test"});
-    sent.resize(sent.size() + 1'000'000, 'k');
-    out.bytes = sent.size();
-    ASSERT_EQ(send_all(out.client.get(), sent, Deadline::in(milliseconds(3000))), IoStatus::ok);
-    std::vector<std::uint8_t> echoed;
-    ASSERT_EQ(read_exact(out.client.get(), sent.size(), echoed, Deadline::in(milliseconds(5000))),
-              IoStatus::ok);
-    EXPECT_EQ(echoed, sent);
-  }
   // Runs a Python expression over the /status JSON document `doc`.
   std::string json_field(const std::string& json, const std::string& expression) {
     write_file(dir_.file("status.json"), json);
@@ -241,10 +218,19 @@ class SockmapAdminTest : public AdminTest {};
 
 TEST_P(SockmapAdminTest, ShowsTheSockmapAndCountsTheBytesItMovedInTheKernel) {
   Backend backend(echo_handler());
-  OpenExchange x;
-  ASSERT_NO_FATAL_FAILURE(echo_a_megabyte(backend, x));
-  UniqueFd& c = x.client;
-  const std::uint16_t client_port = x.client_port;
+  ConfigSpec spec = admin_config();
+  spec.table("default").push_back({.match = "echo.test", .backend = backend.address()});
+  ASSERT_NO_FATAL_FAILURE(start_with_admin(spec));
+  UniqueFd c = connect_to(spec.listeners[0].port);
+  ASSERT_TRUE(c);
+  const std::uint16_t client_port = local_endpoint(c.get()).port;
+  auto sent = build_client_hello({.server_name = "echo.test"});
+  sent.resize(sent.size() + 1'000'000, 'k');
+  ASSERT_EQ(send_all(c.get(), sent, Deadline::in(milliseconds(3000))), IoStatus::ok);
+  std::vector<std::uint8_t> echoed;
+  ASSERT_EQ(read_exact(c.get(), sent.size(), echoed, Deadline::in(milliseconds(5000))),
+            IoStatus::ok);
+  EXPECT_EQ(echoed, sent);
 
   // While the connection is open: its two sockets are in the map.
   EXPECT_EQ(scrape().at("sniproxy_sockmap_connections"), 1);
@@ -266,55 +252,13 @@ TEST_P(SockmapAdminTest, ShowsTheSockmapAndCountsTheBytesItMovedInTheKernel) {
   // that reads as fast as it writes keeps the bound from being reached.
   EXPECT_EQ(s.at("sniproxy_sockmap_bytes_total{path=\"kernel\"}") +
                 s.at("sniproxy_sockmap_bytes_total{path=\"userspace\"}"),
-            2.0 * static_cast<double>(x.bytes));
+            2.0 * static_cast<double>(sent.size()));
   EXPECT_GT(s.at("sniproxy_sockmap_bytes_total{path=\"kernel\"}"), 0);
   EXPECT_EQ(s.at("sniproxy_sockmap_fallbacks_total"), 0);
   EXPECT_EQ(s.at("sniproxy_forwarded_connections_total{mode=\"sockmap\"}"), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Sockmap, SockmapAdminTest, ::testing::Values("sockmap"), mode_name);
-
-// [forwarding] local_redirect: the backend here is on this host, so the
-// connection's backend leg skips TCP; /status shows the programs and the
-// map, /metrics how the bytes the proxy sent to the backend went.
-class LocalRedirectAdminTest : public AdminTest {};
-
-TEST_P(LocalRedirectAdminTest, RedirectsTheBackendLegAndCountsItsBytes) {
-  Backend backend(echo_handler());
-  OpenExchange x;
-  ASSERT_NO_FATAL_FAILURE(echo_a_megabyte(backend, x));
-  UniqueFd& c = x.client;
-  const std::uint16_t client_port = x.client_port;
-
-  // While the connection is open: both ends of its backend leg are in the map.
-  const std::string status = http_get(admin_port_, "/status").body;
-  EXPECT_EQ(json_field(status, "sorted((p['name'], p['type']) for p in doc['bpf']['programs'])"),
-            "[('local_redirect', 'sk_msg'), ('local_redirect_sockops', 'sock_ops')]");
-  EXPECT_EQ(json_field(status,
-                       "[(m['entries'], m['max_entries']) for m in doc['bpf']['maps'] "
-                       "if m['name'] == 'local_socks']"),
-            "[(2, 131072)]");
-
-  c.reset();
-  auto entry = access_entry(client_port);
-  ASSERT_TRUE(entry);
-  EXPECT_EQ((*entry)["mode"], "auto/local");
-  Scrape s = scrape();
-  // Every byte the proxy sent the backend (the hello and the payload) was
-  // counted, nearly all of it redirected: a client that reads as fast as it
-  // writes keeps the backend's queue under the cap.
-  const double redirected = s.at("sniproxy_local_redirect_sent_bytes_total{path=\"redirect\"}");
-  EXPECT_EQ(redirected + s.at("sniproxy_local_redirect_sent_bytes_total{path=\"tcp\"}"),
-            static_cast<double>(x.bytes));
-  EXPECT_GT(redirected, 0.9 * static_cast<double>(x.bytes));
-  EXPECT_EQ(s.at("sniproxy_forwarded_connections_total{mode=\"local\"}"), 1);
-  // Closed: its sockets left the map.
-  EXPECT_EQ(json_field(http_get(admin_port_, "/status").body,
-                       "[m['entries'] for m in doc['bpf']['maps'] if m['name'] == 'local_socks']"),
-            "[0]");
-}
-
-INSTANTIATE_TEST_SUITE_P(Local, LocalRedirectAdminTest, ::testing::Values("local"), mode_name);
 
 }  // namespace
 }  // namespace sniproxy::integration

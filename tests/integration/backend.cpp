@@ -5,10 +5,7 @@
 namespace sniproxy::integration {
 
 Backend::Backend(BackendHandler handler, int backlog)
-    : Backend(std::move(handler), loopback(0), backlog) {}
-
-Backend::Backend(BackendHandler handler, const Endpoint& at, int backlog)
-    : handler_(std::move(handler)), listener_(listen_tcp(at, backlog)), ip_(at.ip) {
+    : handler_(std::move(handler)), listener_(listen_tcp(loopback(0), backlog)) {
   port_ = local_endpoint(listener_.get()).port;
   acceptor_ = std::thread([this] { accept_loop(); });
 }

@@ -1,6 +1,6 @@
 #pragma once
-// A TCP server (on 127.0.0.1 unless told otherwise) standing in for the proxy's upstream: one
-// accept thread, one thread per accepted connection running a handler.
+// A TCP server on 127.0.0.1 standing in for the proxy's upstream: one accept
+// thread, one thread per accepted connection running a handler.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -29,15 +29,12 @@ using BackendHandler = std::function<void(BackendConnection&)>;
 class Backend {
  public:
   explicit Backend(BackendHandler handler, int backlog = 128);
-  // Listening on `at` (port 0: any) instead, e.g. an address of a test's
-  // network namespace.
-  Backend(BackendHandler handler, const Endpoint& at, int backlog = 128);
   ~Backend();
   Backend(const Backend&) = delete;
   Backend& operator=(const Backend&) = delete;
 
   [[nodiscard]] std::uint16_t port() const { return port_; }
-  [[nodiscard]] Endpoint endpoint() const { return Endpoint{ip_, port_}; }
+  [[nodiscard]] Endpoint endpoint() const { return loopback(port_); }
   [[nodiscard]] std::string address() const { return endpoint().to_string(); }
   [[nodiscard]] int accepted() const { return accepted_.load(); }
   // Waits until at least n connections were accepted.
@@ -48,7 +45,6 @@ class Backend {
 
   BackendHandler handler_;
   UniqueFd listener_;
-  IpAddress ip_;
   std::uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<int> accepted_{0};

@@ -11,13 +11,7 @@ std::string ConfigSpec::to_toml() const {
   t += fmt::format(
       "[timeouts]\nhello = \"{}\"\nconnect = \"{}\"\nidle = \"{}\"\nshutdown = \"{}\"\n\n",
       hello_timeout, connect_timeout, idle_timeout, shutdown_timeout);
-  // The pseudo-mode "local" is auto mode with the backend leg redirected:
-  // copied at first, later the client's direction spliced into the redirect.
-  if (forwarding_mode == "local")
-    t +=
-        fmt::format("[forwarding]\nmode = \"auto\"\nlocal_redirect = true\n{}\n", forwarding_extra);
-  else
-    t += fmt::format("[forwarding]\nmode = \"{}\"\n{}\n", forwarding_mode, forwarding_extra);
+  t += fmt::format("[forwarding]\nmode = \"{}\"\n{}\n", forwarding_mode, forwarding_extra);
   if (!access_log_path.empty()) {
     t += fmt::format("[access_log]\npath = \"{}\"\nformat = \"{}\"\n\n", access_log_path,
                      access_log_format);

@@ -8,9 +8,7 @@
 namespace sniproxy::integration {
 
 std::vector<std::string> forwarding_modes() {
-  // "local": auto mode with [forwarding] local_redirect, so the backend leg
-  // (the backends run on this host) skips the TCP stack.
-  return {"copy", "splice", "auto", "sockmap", "local"};
+  return {"copy", "splice", "auto", "sockmap"};
 }
 
 std::string mode_name(const ::testing::TestParamInfo<std::string>& info) {

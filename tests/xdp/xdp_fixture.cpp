@@ -44,23 +44,19 @@ std::string describe(const bpf::XdpCounters& c) {
       c.passed, c.dropped_deny, c.dropped_not_allowed, c.dropped_rate, c.malformed, c.ignored);
 }
 
-integration::BackendHandler greeting_backend() {
-  return [](integration::BackendConnection& c) {
-    std::vector<std::uint8_t> hello;
-    if (integration::read_some(c.fd.get(), hello, c.within(5000ms)) != integration::IoStatus::ok)
-      return;
-    integration::send_all(c.fd.get(), kBackendGreeting, c.within(5000ms));
-    integration::read_until_closed(c.fd.get(), c.within(5000ms));
-  };
-}
-
 void XdpProxyTest::SetUp() {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces, XDP): skipped";
   if (integration::sniproxy_binary().empty()) GTEST_SKIP() << "SNIPROXY_BIN is not set";
   const std::string error = topology_.setup();
   ASSERT_EQ(error, "");
   const std::string entered = run_in(topology_.server_ns(), [&] {
-    backend_ = std::make_unique<integration::Backend>(greeting_backend());
+    backend_ = std::make_unique<integration::Backend>([](integration::BackendConnection& c) {
+      std::vector<std::uint8_t> hello;
+      if (integration::read_some(c.fd.get(), hello, c.within(5000ms)) != integration::IoStatus::ok)
+        return;
+      integration::send_all(c.fd.get(), kBackendGreeting, c.within(5000ms));
+      integration::read_until_closed(c.fd.get(), c.within(5000ms));
+    });
   });
   ASSERT_EQ(entered, "");
 }

@@ -75,8 +75,4 @@ class XdpProxyTest : public ::testing::Test {
 
 std::string describe(const bpf::XdpCounters& c);
 
-// What the tests' backends do: read the hello, answer kBackendGreeting, wait
-// for the end.
-integration::BackendHandler greeting_backend();
-
 }  // namespace sniproxy::xdp_test

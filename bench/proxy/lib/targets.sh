@@ -75,7 +75,7 @@ start_proxy() {
   fi
 }
 
-# sniproxy_config MODE PORT [ACCESS_LOG [FORWARDING_LINES]]
+# sniproxy_config MODE PORT [ACCESS_LOG]
 sniproxy_config() {
   cat <<TOML
 workers = $WORKERS
@@ -86,7 +86,6 @@ allow_root = true
 
 [forwarding]
 mode = "$1"
-${4:-}
 
 [access_log]
 path = "${3:-off}"
@@ -125,46 +124,32 @@ sniproxy_modes() {
   echo "$known"
 }
 
-# add_sniproxy MODE [NAME FORWARDING_LINES EXPECTED_LOG_MODE]: sniproxy in
-# MODE, or, with NAME, a variant with more [forwarding] lines whose
-# connections the access log must show as EXPECTED_LOG_MODE.
 add_sniproxy() {
-  local mode=$1 name=${2:-$1} extra=${3:-} expect=${4:-$1}
-  local id="sniproxy-$name" label="sniproxy $name" port out
+  local mode=$1 id="sniproxy-$1" port out
   port=$("$LOAD" free-port)
   # Started with an access log, so the readiness probes show which mode the
   # connections really used (a mode may fall back to another per
   # connection); switched off by a reload before measuring, since HAProxy
   # and nginx log nothing either.
-  sniproxy_config "$mode" "$port" "$work/$id.access" "$extra" >"$work/$id.toml"
+  sniproxy_config "$mode" "$port" "$work/$id.access" >"$work/$id.toml"
   if ! out=$("$SNIPROXY" --check --config "$work/$id.toml" 2>&1); then
-    register "$id" "$label" "n/a ($(log_reason "$out"))"
+    register "$id" "sniproxy $mode" "n/a ($(log_reason "$out"))"
     return
   fi
-  start_proxy "$id" "$label" "127.0.0.1:$port" "$work/$id.log" \
+  start_proxy "$id" "sniproxy $mode" "127.0.0.1:$port" "$work/$id.log" \
     "$SNIPROXY" --config "$work/$id.toml"
   [ "${STATUS[$id]}" = ok ] || return 0
   local seen
   sleep 0.3 # the access log line is written as a connection ends
   seen=$(sed -n 's/.* mode=\([^ ]*\).*/\1/p' "$work/$id.access" | sort -u | paste -sd, -)
-  echo "$label: modes in the access log of the readiness probes: ${seen:-none}" \
+  echo "sniproxy $mode: modes in the access log of the readiness probes: ${seen:-none}" \
     >>"$work/notes"
   case ",$seen," in
-    *",$expect,"* | *",$expect/"*) ;;
-    *) echo "  (configured $expect, but no probe connection used it)" >>"$work/notes" ;;
+    *",$mode,"* | *",$mode/"*) ;;
+    *) echo "  (configured $mode, but no probe connection used it)" >>"$work/notes" ;;
   esac
-  sniproxy_config "$mode" "$port" off "$extra" >"$work/$id.toml"
+  sniproxy_config "$mode" "$port" >"$work/$id.toml"
   access_log_off "$id" "127.0.0.1:$port"
-}
-
-# [forwarding] local_redirect (the backends here are on this host): the
-# backend leg redirected by the sk_msg program, in LOCAL_MODE (default auto:
-# short exchanges copied, the client's bulk spliced into the redirect).
-# LOCAL_REDIRECT=0 leaves it out.
-add_sniproxy_local() {
-  [ "${LOCAL_REDIRECT:-1}" = 1 ] || return 0
-  local mode=${LOCAL_MODE:-auto}
-  add_sniproxy "$mode" local "local_redirect = true" "$mode/local"
 }
 
 # access_log_off ID ADDR: reloads sniproxy (its config now says path = "off")

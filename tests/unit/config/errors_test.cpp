@@ -100,15 +100,6 @@ TEST(ConfigErrorsTest, SockmapLimitsInRange) {
                           "t.toml:3:23: 'sockmap_connections' must be from 1 to 4000000, got 0"));
 }
 
-TEST(ConfigErrorsTest, LocalRedirectKeysTyped) {
-  EXPECT_THAT(
-      errors_with("[forwarding]\nlocal_redirect = \"yes\"\nlocal_redirect_queue_cap = 4096\n"),
-      ElementsAre("t.toml:2:18: expected a boolean (true or false) for 'local_redirect', "
-                  "got a string",
-                  "t.toml:3:28: 'local_redirect_queue_cap' must be from 65536 to "
-                  "17179869184, got 4096"));
-}
-
 TEST(ConfigErrorsTest, BuffersMustBePowersOfTwoInRange) {
   EXPECT_THAT(errors_with("[forwarding]\nbuffer_size = 5000\nbuffers_per_worker = 65536\n"),
               ElementsAre("t.toml:2:15: 'buffer_size' must be a power of two, got 5000",

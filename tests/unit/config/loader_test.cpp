@@ -234,8 +234,6 @@ TEST(LoaderTest, DefaultsMatchConfigHpp) {
   EXPECT_EQ(c.forwarding.buffers_per_worker, 512u);
   EXPECT_EQ(c.forwarding.sockmap_queue_cap, 4u * 1024 * 1024);
   EXPECT_EQ(c.forwarding.sockmap_connections, 32'768u);
-  EXPECT_FALSE(c.forwarding.local_redirect);
-  EXPECT_EQ(c.forwarding.local_redirect_queue_cap, 4u * 1024 * 1024);
   EXPECT_EQ(c.forwarding.buffer_size, d.forwarding.buffer_size);
 
   ASSERT_EQ(c.listeners.size(), 1u);
@@ -298,14 +296,6 @@ TEST(LoaderTest, SockmapModeAndLimits) {
   EXPECT_EQ(c.forwarding.mode, ForwardingMode::sockmap);
   EXPECT_EQ(c.forwarding.sockmap_queue_cap, 65'536u);
   EXPECT_EQ(c.forwarding.sockmap_connections, 4'000'000u);
-}
-
-TEST(LoaderTest, LocalRedirectAndItsCap) {
-  const Config c = must_load(std::string(kMinimal) +
-                             "[forwarding]\nlocal_redirect = true\n"
-                             "local_redirect_queue_cap = 17179869184\n");
-  EXPECT_TRUE(c.forwarding.local_redirect);
-  EXPECT_EQ(c.forwarding.local_redirect_queue_cap, std::uint64_t{1} << 34);
 }
 
 TEST(LoaderTest, UnreferencedTableIsNotAnError) {

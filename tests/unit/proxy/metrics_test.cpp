@@ -73,8 +73,6 @@ TEST(ExpositionTest, EverySampleFollowsItsFamilysTypeLine) {
   ctx.version = "1.2.3";
   ctx.listeners = {{"tls", "copy"}, {"http", "splice"}};
   ctx.xdp_packets = {{"passed", 5}};
-  ctx.sockmap = true;
-  ctx.local_redirect = true;
   const std::string text = render_prometheus(m, ctx);
 
   std::istringstream in(text);
@@ -129,24 +127,6 @@ TEST(ExpositionTest, SockmapFamiliesOnlyInSockmapMode) {
   EXPECT_NE(text.find("sniproxy_sockmap_trimmed_bytes_total 24\n"), std::string::npos);
   EXPECT_NE(text.find("sniproxy_sockmap_connections 0\n"), std::string::npos);
   EXPECT_NE(text.find("sniproxy_sockmap_fallbacks_total 0\n"), std::string::npos);
-}
-
-TEST(ExpositionTest, LocalRedirectFamilyOnlyWhenLoaded) {
-  Metrics m(1);
-  EXPECT_EQ(render_prometheus(m, ExpositionContext{}).find("sniproxy_local_redirect_"),
-            std::string::npos);
-  bump(m.local_redirect.redirected_bytes, 4096);
-  bump(m.local_redirect.tcp_bytes, 17);
-  bump(m.forwarded(ForwardedBy::local));
-  ExpositionContext ctx;
-  ctx.local_redirect = true;
-  const std::string text = render_prometheus(m, ctx);
-  EXPECT_NE(text.find("sniproxy_local_redirect_sent_bytes_total{path=\"redirect\"} 4096\n"),
-            std::string::npos);
-  EXPECT_NE(text.find("sniproxy_local_redirect_sent_bytes_total{path=\"tcp\"} 17\n"),
-            std::string::npos);
-  EXPECT_NE(text.find("sniproxy_forwarded_connections_total{mode=\"local\"} 1\n"),
-            std::string::npos);
 }
 
 TEST(AdminResponseTest, HasLengthAndClosesTheConnection) {

@@ -30,21 +30,6 @@ TEST(ReloadBlockers, SockmapMapSizeIsFixed) {
   EXPECT_NE(reload_blockers(running, next).find("sockmap_connections"), std::string::npos);
 }
 
-TEST(ReloadBlockers, LocalRedirectIsSetAtStartUp) {
-  config::Config running;
-  config::Config next = running;
-  next.forwarding.local_redirect_queue_cap *= 2;  // unused while off
-  EXPECT_EQ(reload_blockers(running, next), "");
-  next.forwarding.local_redirect = true;
-  EXPECT_NE(reload_blockers(running, next).find("local_redirect"), std::string::npos);
-  running.forwarding.local_redirect = true;
-  next.forwarding.local_redirect = false;
-  EXPECT_NE(reload_blockers(running, next).find("local_redirect"), std::string::npos);
-  next = running;
-  next.forwarding.local_redirect_queue_cap /= 2;
-  EXPECT_NE(reload_blockers(running, next).find("local_redirect_queue_cap"), std::string::npos);
-}
-
 TEST(UsesSockmap, GlobalOrAnyListener) {
   config::Config c;
   EXPECT_FALSE(uses_sockmap(c));
