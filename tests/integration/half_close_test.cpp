@@ -1,5 +1,6 @@
 // A half-close travels through the proxy: the side that shut down writing
 // still receives, and the other side sees EOF while still able to send.
+#include <atomic>
 #include <thread>
 
 #include "backend_behaviours.hpp"
@@ -55,23 +56,32 @@ TEST_P(HalfCloseTest, ClientShutdownWriteBackendKeepsSending) {
 TEST_P(HalfCloseTest, AHalfClosedClientThatReadsLateGetsTheWholeReply) {
   const auto hello = hello_for("half.test");
   constexpr std::size_t kReply = 2 << 20;
+  std::atomic<bool> hello_arrived{false};
+  std::atomic<bool> reply_sent{false};
   Backend backend([&](BackendConnection& c) {
     const Deadline d = c.within(milliseconds(10'000));
-    auto r = read_until_closed(c.fd.get(), d);
-    if (r.status != IoStatus::eof) return;
+    std::vector<std::uint8_t> got;
+    if (read_exact(c.fd.get(), hello.size(), got, d) != IoStatus::ok) return;
+    hello_arrived = true;
+    if (read_until_closed(c.fd.get(), d).status != IoStatus::eof) return;
     if (send_all(c.fd.get(), pattern_bytes(5, kReply), d) != IoStatus::ok) return;
     c.fd.reset();
+    reply_sent = true;
   });
   const std::uint16_t port = start_with(backend);
   ASSERT_FALSE(HasFatalFailure());
   UniqueFd c = connect_to(port);
   ASSERT_TRUE(c);
   ASSERT_EQ(send_all(c.get(), hello, Deadline::in(milliseconds(3000))), IoStatus::ok);
-  // Forwarding under way (a kernel mode has taken the sockets) before the EOF.
-  std::this_thread::sleep_for(milliseconds(150));
+  // The EOF only once forwarding runs (a kernel mode has taken the sockets).
+  const Deadline forwarding = Deadline::in(milliseconds(3000));
+  while (!hello_arrived && !forwarding.expired()) std::this_thread::sleep_for(milliseconds(5));
+  ASSERT_TRUE(hello_arrived.load());
   shutdown_write(c.get());
-  ASSERT_TRUE(backend.wait_accepted(1, Deadline::in(milliseconds(3000))));
-  std::this_thread::sleep_for(milliseconds(1000));
+  // Not reading until the backend has sent everything and closed, or the
+  // path between is full (then the rest must wait for this client anyway).
+  const Deadline unread = Deadline::in(milliseconds(1000));
+  while (!reply_sent && !unread.expired()) std::this_thread::sleep_for(milliseconds(5));
   auto r = read_until_closed(c.get(), Deadline::in(milliseconds(10'000)));
   EXPECT_EQ(r.status, IoStatus::eof);
   EXPECT_EQ(r.bytes.size(), kReply);
