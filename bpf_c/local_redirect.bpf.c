@@ -119,7 +119,7 @@ BPF_HASH(local_sk_addr, struct sniproxy_local_key, __u64, LOCAL_REDIRECT_MAX_SOC
 BPF_ARRAY(local_settings, struct sniproxy_local_settings, 1);
 
 #ifndef SNIPROXY_SOCK_RMEM_ALLOC_OFFSET
-#error "local_redirect.bpf.c needs the kernel layout flags of src/bpf/kernel_layout.hpp"
+#error "local_redirect.bpf.c needs the kernel layout flags of src/bpf/local_redirect/local_redirect_layout.hpp"
 #endif
 #define TCP_CLOSE_STATE 7
 

@@ -2,7 +2,7 @@
  * probe compiles them all in one BCC module and loads each as its type: a
  * type the kernel lacks fails to load and is reported "no". They touch only
  * context fields and BPF-owned maps (the headers BCC compiles against may be
- * older than the running kernel, see KERNEL.md). */
+ * older than the running kernel, see docs/kernel.md). */
 #include "shared_types.h"
 
 BPF_ARRAY(probe_counters, __u64, SNIPROXY_PROBE_COUNTER_SLOTS);

@@ -6,7 +6,7 @@
  * recorded earlier, in process context, keyed by the socket's address, and
  * looked up when the socket retransmits.
  *
- * Only tracepoints: this project's kernels have no kprobes (KERNEL.md). Only
+ * Only tracepoints: this project's kernels have no kprobes (docs/kernel.md). Only
  * tracepoint arguments and helpers are read, never kernel struct fields (BCC
  * compiles against headers that may not match the running kernel). */
 #include "shared_types.h"
@@ -27,7 +27,7 @@ static __always_inline void retrans_count(__u32 slot) {
   if (count) *count += 1; /* per-CPU slot: no atomic needed */
 }
 
-/* Sockmap-redirected data is sent by kernel workers (KERNEL.md): such a send
+/* Sockmap-redirected data is sent by kernel workers (docs/kernel.md): such a send
  * says nothing about who owns the socket. Kernel threads have no user
  * process behind them; their names start with "kworker/". */
 static __always_inline int retrans_is_kworker(const char* comm) {

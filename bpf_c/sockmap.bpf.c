@@ -63,7 +63,7 @@
  * The limit: userspace sets limit = cap when the pair is inserted and then
  * keeps sliding it to redirected + cap - (bytes still in the peer's psock
  * queue), looking at intervals, so the verdict passes bytes only when the
- * peer stops taking them (src/bpf/sockmap_flow.hpp). It moves passed bytes
+ * peer stops taking them (src/bpf/sockmap/sockmap_flow.hpp). It moves passed bytes
  * in the order peek, send to the peer, report as consumed, recv off this
  * socket: the recv frees receive memory and may reopen the sender's
  * window, and by then every passed byte is already reported, so the next
@@ -75,7 +75,7 @@
  * chunks reached the peer twice (65,536 bytes with 64 KiB reads, 98,304
  * with 48 KiB: 3 of 16 runs of 32 x 64 MiB each way on two busy cores).
  * Byte counts come from TCP's own counters instead
- * (stream_bytes_written in src/bpf/socket_info.hpp).
+ * (stream_bytes_written in src/bpf/sockmap/socket_info.hpp).
  *
  * Retransmits that overlap: TCP queues a retransmitted segment that
  * partly covers bytes it already received whole (tcp_data_queue, "partial
@@ -116,7 +116,7 @@ BPF_HASH(sockmap_control, __u64, struct sniproxy_sockmap_control, SOCKMAP_MAX_SO
 static __u64 (*socket_cookie)(void* ctx) = (void*)BPF_FUNC_get_socket_cookie;
 
 #ifndef SNIPROXY_SKB_CB_OFFSET
-#error "sockmap.bpf.c needs the kernel layout flags of src/bpf/kernel_layout.hpp"
+#error "sockmap.bpf.c needs the kernel layout flags of src/bpf/loader/kernel_layout.hpp"
 #endif
 
 /* Cuts off the front of the skb what this socket's verdict already judged
@@ -163,7 +163,7 @@ static __always_inline int skip_judged_bytes(struct __sk_buff* skb,
 }
 
 int sockmap_verdict(struct __sk_buff* skb) {
-  /* A zero-length skb (the FIN) must be dropped (KERNEL.md). */
+  /* A zero-length skb (the FIN) must be dropped (docs/kernel.md). */
   if (skb->len == 0) return SK_DROP;
   __u64 cookie = socket_cookie(skb);
   __u64* peer = peer_of.lookup(&cookie);

@@ -26,7 +26,7 @@
  *
  * Reads only packet bytes (each read checked against data_end first), the
  * xdp_md context and BPF maps: BCC compiles against headers that may be
- * older than the running kernel (KERNEL.md), so no kernel struct is read. */
+ * older than the running kernel (docs/kernel.md), so no kernel struct is read. */
 #include "shared_types.h"
 
 #ifndef SNIPROXY_XDP_MAX_PREFIXES

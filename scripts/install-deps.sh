@@ -27,7 +27,7 @@ fi
 # BCC compiles BPF C against /lib/modules/$(uname -r)/build. Kernels built
 # outside Debian (as on our CI machines) have no such tree: point it at
 # Debian's headers, which is enough for programs that read no kernel struct
-# fields (see shared/KERNEL.md).
+# fields (see docs/kernel.md).
 kdir="/lib/modules/$(uname -r)"
 if [ ! -e "$kdir/build/include" ]; then
   if ! ls -d /usr/src/linux-headers-*-amd64 >/dev/null 2>&1; then

@@ -20,12 +20,14 @@ setup() {  # setup DIR ARGS...: configure once, reconfigure later
   fi
 }
 
-# Unity builds: each target compiles as a few large translation units, so
-# the heavy headers (GoogleTest, toml++, <regex>, fmt) are parsed once per
-# group, not once per file; this halves the build on two cores. A plain
-# `meson setup build` stays per-file, which keeps every file's includes honest.
+# build/test compiles every file on its own, as README's by-hand
+# `meson setup build && ninja -C build` does, so a file that leans on another
+# file's includes fails here. The sanitizer build uses unity builds: each
+# target compiles as a few large translation units, so the heavy headers
+# (GoogleTest, toml++, <regex>, fmt) are parsed once per group, which halves
+# that build on two cores.
 unity=(--unity=on -Dunity_size=16)
-setup build/test --buildtype=debugoptimized "${unity[@]}"
+setup build/test --buildtype=debugoptimized
 CXX=clang++ setup build/sanitize --buildtype=debugoptimized -Db_sanitize=address,undefined \
   -Db_lundef=false -Dfuzz=true -Dbenchmarks=false "${unity[@]}"
 

@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "bpf/local_redirect.hpp"
+#include "bpf/local_redirect/local_redirect.hpp"
 #include "common/unique_fd.hpp"
 
 namespace {

@@ -5,11 +5,11 @@
 
 #include <iterator>
 
-#include "bpf/sockmap.hpp"
-#include "bpf/xdp_device.hpp"
+#include "bpf/loader/xdp_device.hpp"
+#include "bpf/sockmap/sockmap.hpp"
 #include "common/json.hpp"
 #include "config/names.hpp"
-#include "proxy/metrics_exposition.hpp"
+#include "observe/metrics_exposition.hpp"
 #include "proxy/runtime.hpp"
 
 namespace sniproxy::app {
@@ -44,7 +44,7 @@ const char* json_bool(bool b) {
 
 std::string metrics_body(const AdminContext& ctx) {
   const auto rt = ctx.shared->runtime.load();
-  proxy::ExpositionContext e;
+  observe::ExpositionContext e;
   e.version = SNIPROXY_VERSION;
   e.start_time_seconds = unix_seconds(ctx.started);
   e.config_loaded_seconds = static_cast<double>(ctx.config_loaded_ms.load()) / 1000.0;
@@ -60,7 +60,7 @@ std::string metrics_body(const AdminContext& ctx) {
   e.xdp_packets = xdp_packets(ctx.xdp);
   e.retrans = ctx.retrans;
   e.sockmap = proxy::uses_sockmap(rt->config);
-  return proxy::render_prometheus(ctx.shared->metrics, e);
+  return observe::render_prometheus(ctx.shared->metrics, e);
 }
 
 std::string status_body(const AdminContext& ctx) {
@@ -79,7 +79,7 @@ std::string status_body(const AdminContext& ctx) {
                  "\"reloads_failed\":{}}},",
                  json_string(ctx.config_path),
                  static_cast<double>(ctx.config_loaded_ms.load()) / 1000.0,
-                 proxy::read(m.reloads_ok), proxy::read(m.reloads_failed));
+                 observe::read(m.reloads_ok), observe::read(m.reloads_failed));
   fmt::format_to(o, "\"workers\":{},\"connections_active\":{},\"forwarding_mode\":{},",
                  ctx.workers.size(), ctx.shared->limits.active(),
                  json_string(config::to_string(cfg.forwarding.mode)));
@@ -128,7 +128,7 @@ std::string status_body(const AdminContext& ctx) {
   if (sockmap != nullptr) {
     // Two sockets per connection in the sockmap (proxy/sockmap_forwarding.cpp).
     fmt::format_to(o, "{{\"name\":\"sock_pairs\",\"entries\":{},\"max_entries\":{}}}",
-                   2 * proxy::read(ctx.shared->metrics.sockmap.open), sockmap->max_sockets());
+                   2 * observe::read(ctx.shared->metrics.sockmap.open), sockmap->max_sockets());
   }
   if (xdp != nullptr && cfg.xdp) {
     if (sockmap != nullptr) out += ",";
@@ -142,9 +142,9 @@ std::string status_body(const AdminContext& ctx) {
   return out;
 }
 
-proxy::AdminHandler make_admin_handler(const AdminContext& ctx) {
+observe::AdminHandler make_admin_handler(const AdminContext& ctx) {
   return [&ctx](std::string_view, std::string_view path) {
-    proxy::AdminReply r;
+    observe::AdminReply r;
     if (path == "/metrics") {
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
       r.body = metrics_body(ctx);

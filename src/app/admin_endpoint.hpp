@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "app/xdp_control.hpp"
-#include "bpf/io_uring_probe.hpp"
-#include "proxy/admin_server.hpp"
+#include "observe/admin_server.hpp"
 #include "proxy/shared_state.hpp"
 #include "proxy/worker.hpp"
+#include "reactor/uring/io_uring_probe.hpp"
 
 namespace sniproxy::app {
 
@@ -25,13 +25,13 @@ struct AdminContext {
   std::chrono::system_clock::time_point started;
   std::atomic<std::int64_t> config_loaded_ms{0};  // Unix ms; updated by reloads
   std::string kernel_release;
-  bpf::IoUringFeatures io_uring;
+  reactor::IoUringFeatures io_uring;
   bool retrans = false;                    // [retrans] is running
   std::vector<std::string> retrans_hooks;  // what the tracer attached to
 };
 
 // `context` must outlive the handler.
-proxy::AdminHandler make_admin_handler(const AdminContext& context);
+observe::AdminHandler make_admin_handler(const AdminContext& context);
 
 // The bodies, for tests and the handler.
 std::string metrics_body(const AdminContext& context);

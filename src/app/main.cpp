@@ -6,7 +6,7 @@
 #include "app/cli.hpp"
 #include "app/retrans_command.hpp"
 #include "app/supervisor.hpp"
-#include "bpf/feature_probe.hpp"
+#include "bpf/loader/feature_probe.hpp"
 #include "config/loader.hpp"
 
 int main(int argc, char** argv) {

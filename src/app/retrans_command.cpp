@@ -12,9 +12,9 @@
 
 #include <fmt/format.h>
 
-#include "bpf/capabilities.hpp"
-#include "bpf/retrans_table.hpp"
-#include "bpf/retrans_tracer.hpp"
+#include "bpf/retrans/capabilities.hpp"
+#include "bpf/retrans/retrans_table.hpp"
+#include "bpf/retrans/retrans_tracer.hpp"
 #include "common/unique_fd.hpp"
 
 namespace sniproxy::app {

@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "bpf/capabilities.hpp"
+#include "bpf/retrans/capabilities.hpp"
 #include "common/elapsed.hpp"
 #include "common/log.hpp"
 
@@ -35,7 +35,7 @@ Result<std::unique_ptr<RetransMonitor>> RetransMonitor::start(const config::Retr
       [self](const bpf::RetransEvent& event) { self->on_event(event); }, options);
   if (!tracer.ok()) return make_error("[retrans]: " + tracer.error().message);
   m->tracer_ = std::move(*tracer);
-  shared.sockets = std::make_unique<proxy::SocketIndex>();
+  shared.sockets = std::make_unique<observe::SocketIndex>();
   log::info("retrans_tracer", "result=ok hooks={} load_ms={} log_rate={}",
             log::quote(fmt::format("{}", fmt::join(m->tracer_->hooks(), "; "))),
             elapsed_since(began).count(), config.log_rate);
@@ -98,7 +98,7 @@ bool RetransMonitor::may_log() {
 }
 
 void RetransMonitor::on_event(const bpf::RetransEvent& event) {
-  const auto owner = shared_.sockets->find(proxy::socket_key(event.local, event.remote));
+  const auto owner = shared_.sockets->find(observe::socket_key(event.local, event.remote));
   if (!owner) {
     // Another process's socket is none of our business; one of ours that
     // is not forwarding (yet) is counted, not named.
@@ -111,7 +111,7 @@ void RetransMonitor::on_event(const bpf::RetransEvent& event) {
   log::info("retransmit",
             "worker={} conn={} side={} server_name={} backend={} listener={} local={} remote={} "
             "state={} suppressed={}",
-            owner->worker, owner->connection, proxy::to_string(owner->side),
+            owner->worker, owner->connection, observe::to_string(owner->side),
             owner->server_name.empty() ? "-" : log::quote(owner->server_name), owner->backend,
             log::quote(owner->listener), event.local.to_string(), event.remote.to_string(),
             bpf::tcp_state_name(event.state), suppressed_);

@@ -11,7 +11,7 @@
 #include <memory>
 #include <thread>
 
-#include "bpf/retrans_tracer.hpp"
+#include "bpf/retrans/retrans_tracer.hpp"
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
 #include "config/config.hpp"

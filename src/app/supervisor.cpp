@@ -18,9 +18,9 @@
 #include "app/privileges.hpp"
 #include "app/retrans_monitor.hpp"
 #include "app/xdp_control.hpp"
-#include "bpf/dns_mirror.hpp"
-#include "bpf/kernel_headers.hpp"
-#include "bpf/sockmap.hpp"
+#include "bpf/dns_mirror/dns_mirror.hpp"
+#include "bpf/loader/kernel_headers.hpp"
+#include "bpf/sockmap/sockmap.hpp"
 #include "common/log.hpp"
 #include "config/loader.hpp"
 #include "config/names.hpp"
@@ -193,7 +193,7 @@ int run_proxy(const std::string& config_path) {
   }
   const auto rt = shared->runtime.load();
   const std::string kernel_release = bpf::running_kernel_release();
-  const auto io_uring = bpf::probe_io_uring(kernel_release);
+  const auto io_uring = reactor::probe_io_uring(kernel_release);
   announce_forwarding(rt->config);
   // Before any worker thread: the BPF compile (and a failure) happens alone.
   auto xdp = XdpControl::start(rt->config);
@@ -258,7 +258,7 @@ int run_proxy(const std::string& config_path) {
   admin.retrans = retrans != nullptr;
   if (retrans) admin.retrans_hooks = retrans->hooks();
   if (rt->config.admin) {
-    auto server = proxy::AdminServer::create(*rt->config.admin, make_admin_handler(admin));
+    auto server = observe::AdminServer::create(*rt->config.admin, make_admin_handler(admin));
     if (!server) {
       log::error("startup", "result=failed detail={}", log::quote(server.error().message));
       return 1;
@@ -283,10 +283,10 @@ int run_proxy(const std::string& config_path) {
     if (sig == 0) continue;
     if (sig == SIGHUP) {
       if (reload(*shared, config_path, **xdp)) {
-        proxy::bump(shared->metrics.reloads_ok);
+        observe::bump(shared->metrics.reloads_ok);
         admin.config_loaded_ms.store(unix_ms_now());
       } else {
-        proxy::bump(shared->metrics.reloads_failed);
+        observe::bump(shared->metrics.reloads_failed);
       }
       continue;
     }

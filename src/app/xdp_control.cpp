@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <vector>
 
-#include "bpf/kernel_headers.hpp"
-#include "bpf/xdp_device.hpp"
+#include "bpf/loader/kernel_headers.hpp"
+#include "bpf/loader/xdp_device.hpp"
 #include "common/log.hpp"
 #include "config/choices.hpp"
 

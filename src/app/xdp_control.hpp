@@ -7,7 +7,7 @@
 #include <memory>
 #include <optional>
 
-#include "bpf/xdp_filter.hpp"
+#include "bpf/xdp/xdp_filter.hpp"
 #include "common/result.hpp"
 #include "config/config.hpp"
 

@@ -1,6 +1,6 @@
 #pragma once
 // A small std::expected stand-in (GCC 12 has no <expected> in C++20): errors
-// are values at module boundaries, see DESIGN.md.
+// are values at module boundaries, see docs/design.md.
 #include <string>
 #include <utility>
 #include <variant>

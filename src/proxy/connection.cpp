@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "bpf/sockmap.hpp"
+#include "bpf/sockmap/sockmap.hpp"
 #include "common/log.hpp"
 #include "common/server_name.hpp"
 #include "config/names.hpp"
@@ -123,11 +123,11 @@ void Connection::on_link_timeout(int, int, unsigned) {
 void Connection::on_hello_poll(int, int res, unsigned) {
   if (state_ == State::closing) return;
   if (res == -ECANCELED) {
-    close(Outcome::hello_timeout, false);
+    close(observe::Outcome::hello_timeout, false);
     return;
   }
   if (res < 0) {
-    close(Outcome::reset, true, std::strerror(-res));
+    close(observe::Outcome::reset, true, std::strerror(-res));
     return;
   }
   const bool peer_closed = (res & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
@@ -144,13 +144,13 @@ bool Connection::peek_hello(bool peer_closed) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       if (errno == EAGAIN) return true;
-      close(errno == ECONNRESET ? Outcome::reset : Outcome::client_closed, errno == ECONNRESET,
-            std::strerror(errno));
+      close(errno == ECONNRESET ? observe::Outcome::reset : observe::Outcome::client_closed,
+            errno == ECONNRESET, std::strerror(errno));
       return false;
     }
     got = static_cast<std::size_t>(n);
     if (got == 0) {
-      close(Outcome::client_closed, false, "closed before sending a byte");
+      close(observe::Outcome::client_closed, false, "closed before sending a byte");
       return false;
     }
     if (got > fed_) {
@@ -168,7 +168,7 @@ bool Connection::peek_hello(bool peer_closed) {
   }
   if (status == protocol::ParseStatus::need_more) {
     if (peer_closed && got == fed_) {
-      close(Outcome::client_closed, false, "closed mid-hello");
+      close(observe::Outcome::client_closed, false, "closed mid-hello");
       return false;
     }
     std::size_t need = 1;
@@ -203,7 +203,7 @@ bool Connection::route_name(const std::optional<std::string>& name, std::string&
     const config::Route* route = table != nullptr ? table->lookup(server_name_) : nullptr;
     if (route != nullptr) {
       route_metrics_ = &worker_.shared().metrics.route(listener().table, route->pattern);
-      bump(route_metrics_->connections);
+      observe::bump(route_metrics_->connections);
       use_target(route->target, server_name_);
       return true;
     }
@@ -234,7 +234,7 @@ void Connection::route_tls() {
     auto alert = protocol::tls_alert(kAlertUnrecognizedName);
     send_best_effort(client_.get(), alert.data(), alert.size());
   }
-  close(parsed ? Outcome::no_route : Outcome::hello_rejected, false, detail);
+  close(parsed ? observe::Outcome::no_route : observe::Outcome::hello_rejected, false, detail);
 }
 
 void Connection::route_http() {
@@ -254,24 +254,24 @@ void Connection::route_http() {
     auto resp = connect ? protocol::http_error_response(405, "Method Not Allowed")
                         : protocol::http_error_response(400, "Bad Request");
     send_best_effort(client_.get(), resp.data(), resp.size());
-    close(Outcome::hello_rejected, false, detail);
+    close(observe::Outcome::hello_rejected, false, detail);
     return;
   }
   auto resp = protocol::http_error_response(421, "Misdirected Request");
   send_best_effort(client_.get(), resp.data(), resp.size());
-  close(Outcome::no_route, false, detail);
+  close(observe::Outcome::no_route, false, detail);
 }
 
-void Connection::refuse(Outcome outcome, std::string detail) {
+void Connection::refuse(observe::Outcome outcome, std::string detail) {
   // Tell the client why in its own protocol, then close.
   const bool http = std::holds_alternative<protocol::HttpHeadParser>(parser_);
   if (http) {
     std::string resp;
     switch (outcome) {
-      case Outcome::denied:
+      case observe::Outcome::denied:
         resp = protocol::http_error_response(403, "Forbidden");
         break;
-      case Outcome::connect_timeout:
+      case observe::Outcome::connect_timeout:
         resp = protocol::http_error_response(504, "Gateway Timeout");
         break;
       default:
@@ -279,7 +279,7 @@ void Connection::refuse(Outcome outcome, std::string detail) {
         break;
     }
     send_best_effort(client_.get(), resp.data(), resp.size());
-  } else if (outcome == Outcome::denied) {
+  } else if (outcome == observe::Outcome::denied) {
     auto alert = protocol::tls_alert(kAlertAccessDenied);
     send_best_effort(client_.get(), alert.data(), alert.size());
   }
@@ -290,7 +290,7 @@ void Connection::use_target(const config::Target& target, const std::string& nam
   target_ = &target;
   switch (target.kind) {
     case config::Target::Kind::deny:
-      refuse(Outcome::denied);
+      refuse(observe::Outcome::denied);
       return;
     case config::Target::Kind::backend: {
       port_ = target.port;
@@ -310,7 +310,7 @@ void Connection::use_target(const config::Target& target, const std::string& nam
     case config::Target::Kind::resolve: {
       port_ = target.port;
       if (name.empty()) {
-        refuse(Outcome::no_route, "resolve target without a server name");
+        refuse(observe::Outcome::no_route, "resolve target without a server name");
         return;
       }
       state_ = State::resolving;
@@ -327,14 +327,14 @@ void Connection::use_target(const config::Target& target, const std::string& nam
 void Connection::on_resolved(const Result<std::vector<IpAddress>>& addresses, bool guarded) {
   if (state_ != State::resolving) return;
   if (!addresses) {
-    refuse(Outcome::dns_failed, addresses.error().message);
+    refuse(observe::Outcome::dns_failed, addresses.error().message);
     return;
   }
   candidates_.clear();
   for (const auto& ip : *addresses)
     if (!guarded || runtime_->guard.allowed(ip, target_->allow_private)) candidates_.push_back(ip);
   if (candidates_.empty()) {
-    refuse(Outcome::guard_refused,
+    refuse(observe::Outcome::guard_refused,
            fmt::format("{} resolves only to non-public or own addresses",
                        server_name_.empty() ? target_->host : server_name_));
     return;
@@ -361,7 +361,7 @@ void Connection::connect_backend() {
   if (!sock) {
     const int err = sock.error().sys_errno;
     if ((err == EMFILE || err == ENFILE) && wait_for_descriptor()) return;
-    connect_outcome_ = Outcome::connect_failed;
+    connect_outcome_ = observe::Outcome::connect_failed;
     connect_detail_ = sock.error().message;
     if (descriptor_wait_started_ != Clock::time_point{})
       connect_detail_ +=
@@ -392,7 +392,7 @@ bool Connection::wait_for_descriptor() {
   if (descriptor_wait_started_ == Clock::time_point{}) {
     descriptor_wait_started_ = now;
     descriptor_backoff_ = std::chrono::milliseconds(5);
-    bump(worker_.shared().metrics.descriptor_waits);
+    observe::bump(worker_.shared().metrics.descriptor_waits);
   }
   const auto deadline = descriptor_wait_started_ + runtime_->config.timeouts.connect;
   if (now >= deadline) return false;
@@ -417,10 +417,10 @@ void Connection::on_connect(int, int res, unsigned) {
     return;
   }
   if (res == -ECANCELED) {
-    connect_outcome_ = Outcome::connect_timeout;
+    connect_outcome_ = observe::Outcome::connect_timeout;
     connect_detail_ = fmt::format("{}: timed out", backend_.to_string());
   } else {
-    connect_outcome_ = Outcome::connect_failed;
+    connect_outcome_ = observe::Outcome::connect_failed;
     connect_detail_ = fmt::format("{}: {}", backend_.to_string(), std::strerror(-res));
   }
   try_next_address();
@@ -463,19 +463,21 @@ void Connection::start_forwarding() {
 }
 
 void Connection::index_sockets() {
-  SocketIndex* index = worker_.shared().sockets.get();
+  observe::SocketIndex* index = worker_.shared().sockets.get();
   if (index == nullptr) return;
-  SocketOwner owner;
+  observe::SocketOwner owner;
   owner.worker = worker_.index();
   owner.connection = id_;
   owner.listener = listener().name;
   owner.server_name = server_name_;
   owner.backend = backend_.to_string();
-  socket_keys_[0] = socket_key(local_endpoint(client_.get()).value_or(Endpoint{}), client_address_);
-  socket_keys_[1] = socket_key(local_endpoint(upstream_.get()).value_or(Endpoint{}), backend_);
-  owner.side = SocketSide::client;
+  socket_keys_[0] =
+      observe::socket_key(local_endpoint(client_.get()).value_or(Endpoint{}), client_address_);
+  socket_keys_[1] =
+      observe::socket_key(local_endpoint(upstream_.get()).value_or(Endpoint{}), backend_);
+  owner.side = observe::SocketSide::client;
   index->add(*socket_keys_[0], owner);
-  owner.side = SocketSide::backend;
+  owner.side = observe::SocketSide::backend;
   index->add(*socket_keys_[1], std::move(owner));
 }
 
@@ -483,13 +485,13 @@ void Connection::end_of_stream(int d) {
   // Half-close: carry the EOF over; the other direction keeps flowing.
   dirs_[d].eof = true;
   ::shutdown(dirs_[d].to, SHUT_WR);
-  if (dirs_[0].eof && dirs_[1].eof) close(Outcome::ok, false);
+  if (dirs_[0].eof && dirs_[1].eof) close(observe::Outcome::ok, false);
 }
 
 void Connection::direction_failed(int d, bool reading, int res) {
   // Reading direction 0 or writing direction 1 touches the client.
   const bool client_side = (d == 0) == reading;
-  close(Outcome::reset, true,
+  close(observe::Outcome::reset, true,
         fmt::format("{}: {}", client_side ? "client" : "backend", std::strerror(-res)));
 }
 
@@ -500,7 +502,7 @@ void Connection::touch() {
 
 // --- end -------------------------------------------------------------------
 
-void Connection::close(Outcome outcome, bool reset, std::string detail) {
+void Connection::close(observe::Outcome outcome, bool reset, std::string detail) {
   if (state_ == State::closing) return;
   state_ = State::closing;
   outcome_ = outcome;
@@ -518,27 +520,28 @@ void Connection::close(Outcome outcome, bool reset, std::string detail) {
 }
 
 void Connection::count_finished(std::uint64_t from_client, std::uint64_t from_backend) {
-  Metrics& m = worker_.shared().metrics;
-  ListenerMetrics& l = m.listener(listener_index_);
-  bump(l.closed[static_cast<std::size_t>(outcome_)]);
-  bump(l.bytes_from_client, from_client);
-  bump(l.bytes_from_backend, from_backend);
+  observe::Metrics& m = worker_.shared().metrics;
+  observe::ListenerMetrics& l = m.listener(listener_index_);
+  observe::bump(l.closed[static_cast<std::size_t>(outcome_)]);
+  observe::bump(l.bytes_from_client, from_client);
+  observe::bump(l.bytes_from_backend, from_backend);
   if (route_metrics_ != nullptr) {
-    bump(route_metrics_->bytes_from_client, from_client);
-    bump(route_metrics_->bytes_from_backend, from_backend);
+    observe::bump(route_metrics_->bytes_from_client, from_client);
+    observe::bump(route_metrics_->bytes_from_backend, from_backend);
   }
   if (!state_reached_forwarding_) return;
-  ForwardedBy by = ForwardedBy::copy;
-  if (mode_ == config::ForwardingMode::splice) by = ForwardedBy::splice;
+  observe::ForwardedBy by = observe::ForwardedBy::copy;
+  if (mode_ == config::ForwardingMode::splice) by = observe::ForwardedBy::splice;
   if (mode_ == config::ForwardingMode::automatic)
-    by = dirs_[0].splice || dirs_[1].splice ? ForwardedBy::auto_splice : ForwardedBy::auto_copy;
+    by = dirs_[0].splice || dirs_[1].splice ? observe::ForwardedBy::auto_splice
+                                            : observe::ForwardedBy::auto_copy;
   if (mode_ == config::ForwardingMode::sockmap)
-    by = sockmap_fell_back_ ? ForwardedBy::sockmap_splice : ForwardedBy::sockmap;
-  bump(m.forwarded(by));
+    by = sockmap_fell_back_ ? observe::ForwardedBy::sockmap_splice : observe::ForwardedBy::sockmap;
+  observe::bump(m.forwarded(by));
 }
 
 void Connection::finish() {
-  AccessRecord r;
+  observe::AccessRecord r;
   r.client = client_address_.to_string();
   r.listener = listener().name;
   r.server_name = server_name_;
@@ -561,7 +564,7 @@ void Connection::finish() {
   r.detail = detail_;
   count_finished(r.bytes_in, r.bytes_out);
   for (Direction& d : dirs_) return_pipe(d);
-  if (SocketIndex* index = worker_.shared().sockets.get())
+  if (observe::SocketIndex* index = worker_.shared().sockets.get())
     for (const auto& key : socket_keys_)
       if (key) index->remove(*key);
   upstream_.reset();

@@ -17,16 +17,16 @@
 
 #include "common/address.hpp"
 #include "common/unique_fd.hpp"
+#include "observe/access_log.hpp"
+#include "observe/metrics.hpp"
+#include "observe/outcome.hpp"
+#include "observe/socket_index.hpp"
 #include "protocol/client_hello.hpp"
 #include "protocol/http_head.hpp"
-#include "proxy/access_log.hpp"
-#include "proxy/metrics.hpp"
-#include "proxy/outcome.hpp"
 #include "proxy/pipe_pool.hpp"
 #include "proxy/runtime.hpp"
-#include "proxy/socket_index.hpp"
-#include "reactor/ring.hpp"
 #include "reactor/timer_queue.hpp"
+#include "reactor/uring/ring.hpp"
 
 namespace sniproxy::bpf {
 struct SockPair;
@@ -61,7 +61,7 @@ class Connection {
 
   void start();
   // Ends the connection with `outcome`; `reset` sends RST to both peers.
-  void close(Outcome outcome, bool reset, std::string detail = {});
+  void close(observe::Outcome outcome, bool reset, std::string detail = {});
   // Called by the worker when a buffer frees up after -ENOBUFS.
   void resume_receive(int direction);
   // Called by the worker when a pipe frees up after the pool ran out.
@@ -133,7 +133,7 @@ class Connection {
   bool route_name(const std::optional<std::string>& name, std::string& detail);
   void route_http();
   void use_target(const config::Target& target, const std::string& name);
-  void refuse(Outcome outcome, std::string detail = {});
+  void refuse(observe::Outcome outcome, std::string detail = {});
   void on_resolved(const Result<std::vector<IpAddress>>& addresses, bool guarded);
   void try_next_address();
   // A socket for backend_ and its connect; on failure, the next address.
@@ -208,7 +208,7 @@ class Connection {
   // Routing and connecting.
   std::string server_name_;
   const config::Target* target_ = nullptr;
-  RouteMetrics* route_metrics_ = nullptr;  // null until a route matched
+  observe::RouteMetrics* route_metrics_ = nullptr;  // null until a route matched
   std::vector<IpAddress> candidates_;
   std::size_t next_candidate_ = 0;
   std::chrono::steady_clock::time_point descriptor_wait_started_{};
@@ -217,7 +217,7 @@ class Connection {
   std::uint16_t port_ = 0;
   Endpoint backend_;
   bool backend_known_ = false;
-  Outcome connect_outcome_ = Outcome::connect_failed;
+  observe::Outcome connect_outcome_ = observe::Outcome::connect_failed;
   std::string connect_detail_;
   sockaddr_storage connect_addr_{};
 
@@ -225,14 +225,14 @@ class Connection {
   config::ForwardingMode mode_ = config::ForwardingMode::copy;
   bool state_reached_forwarding_ = false;
   Direction dirs_[2];
-  std::optional<SocketKey> socket_keys_[2];  // [0] client side, [1] backend side
-  std::vector<std::uint8_t> initial_;        // PROXY header + hello, sent first upstream
-  std::unique_ptr<bpf::SockPair> sockpair_;  // while in the sockmap
-  std::uint64_t kernel_bytes_seen_ = 0;      // redirected both ways, at the last look
+  std::optional<observe::SocketKey> socket_keys_[2];  // [0] client side, [1] backend side
+  std::vector<std::uint8_t> initial_;                 // PROXY header + hello, sent first upstream
+  std::unique_ptr<bpf::SockPair> sockpair_;           // while in the sockmap
+  std::uint64_t kernel_bytes_seen_ = 0;               // redirected both ways, at the last look
   bool sockmap_fell_back_ = false;
   std::chrono::steady_clock::time_point last_active_;
 
-  Outcome outcome_ = Outcome::ok;
+  observe::Outcome outcome_ = observe::Outcome::ok;
   std::string detail_;
 };
 

@@ -22,7 +22,7 @@ void Connection::consume_hello() {
     n = ::recv(client_.get(), hello_.data(), hello_.size(), MSG_DONTWAIT);
   } while (n < 0 && errno == EINTR);
   if (n != static_cast<ssize_t>(hello_.size())) {
-    close(Outcome::reset, true, "hello vanished from the socket");
+    close(observe::Outcome::reset, true, "hello vanished from the socket");
     return;
   }
   initial_.insert(initial_.end(), hello_.begin(), hello_.end());

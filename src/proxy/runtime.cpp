@@ -32,7 +32,7 @@ std::vector<IpAddress> own_addresses(const config::Config& cfg) {
 Result<std::shared_ptr<const Runtime>> Runtime::build(config::Config config) {
   auto router = routing::Router::build(config);
   if (!router) return router.error();
-  auto log = AccessLog::open(config.access_log);
+  auto log = observe::AccessLog::open(config.access_log);
   if (!log) return log.error();
   auto guard = routing::DestinationGuard(own_addresses(config));
   auto rt = std::make_shared<Runtime>(Runtime{std::move(config), std::move(router).value(),

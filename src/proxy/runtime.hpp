@@ -7,7 +7,7 @@
 
 #include "common/result.hpp"
 #include "config/config.hpp"
-#include "proxy/access_log.hpp"
+#include "observe/access_log.hpp"
 #include "routing/destination_guard.hpp"
 #include "routing/router.hpp"
 
@@ -17,7 +17,7 @@ struct Runtime {
   config::Config config;
   routing::Router router;
   routing::DestinationGuard guard;
-  std::shared_ptr<AccessLog> access_log;
+  std::shared_ptr<observe::AccessLog> access_log;
 
   // Opens the access log and gathers this host's addresses for the guard.
   static Result<std::shared_ptr<const Runtime>> build(config::Config config);

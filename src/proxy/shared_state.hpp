@@ -7,10 +7,10 @@
 
 #include "dns/cache_observer.hpp"
 
+#include "observe/metrics.hpp"
+#include "observe/socket_index.hpp"
 #include "proxy/connection_limits.hpp"
-#include "proxy/metrics.hpp"
 #include "proxy/runtime.hpp"
-#include "proxy/socket_index.hpp"
 
 namespace sniproxy::bpf {
 class Sockmap;
@@ -25,10 +25,10 @@ struct SharedState {
   // The config in force for new connections; swapped whole on reload.
   std::atomic<std::shared_ptr<const Runtime>> runtime;
   ConnectionLimits limits;
-  Metrics metrics;
+  observe::Metrics metrics;
   // Forwarding sockets by 4-tuple, when [retrans] is on (set before the
   // workers start, then only used through its own locks).
-  std::unique_ptr<SocketIndex> sockets;
+  std::unique_ptr<observe::SocketIndex> sockets;
   std::atomic<bool> stopping{false};
   // Set before the workers exist when the DNS cache is mirrored (into a BPF
   // map): an observer for worker N's cache.

@@ -9,7 +9,7 @@
 //    bound (the peer stopped reading): recv them, send them to the peer
 //    once the kernel's queue for it is flushed, report them as consumed,
 //    and hand the direction back to the kernel when the peer has drained
-//    (the duties in src/bpf/sockmap_flow.hpp);
+//    (the duties in src/bpf/sockmap/sockmap_flow.hpp);
 //  - end of stream (POLLRDHUP): once every received byte is in the peer's
 //    TCP stream, shutdown(peer, SHUT_WR) so the FIN follows the last byte;
 //  - a reset or error (POLLERR/POLLHUP): reset both peers.
@@ -25,12 +25,12 @@
 #include <cerrno>
 #include <cstring>
 
-#include "bpf/socket_info.hpp"
-#include "bpf/sockmap.hpp"
-#include "bpf/sockmap_flow.hpp"
+#include "bpf/sockmap/socket_info.hpp"
+#include "bpf/sockmap/sockmap.hpp"
+#include "bpf/sockmap/sockmap_flow.hpp"
 #include "common/log.hpp"
+#include "observe/metrics.hpp"
 #include "proxy/connection.hpp"
-#include "proxy/metrics.hpp"
 #include "proxy/worker.hpp"
 
 namespace sniproxy::proxy {
@@ -58,7 +58,7 @@ void Connection::start_sockmap() {
   if (map == nullptr) {
     // Not loaded at start-up (logged once then, event=sockmap_unavailable):
     // counted, but not a line per connection.
-    bump(worker_.shared().metrics.sockmap.fallbacks);
+    observe::bump(worker_.shared().metrics.sockmap.fallbacks);
     sockmap_fell_back_ = true;
     start_splice();
     return;
@@ -82,7 +82,7 @@ void Connection::start_sockmap() {
     return;
   }
   sockpair_ = std::make_unique<bpf::SockPair>(*inserted);
-  bump(worker_.shared().metrics.sockmap.open);
+  observe::bump(worker_.shared().metrics.sockmap.open);
   // The kernel forwards the peeked hello itself; that is not activity after
   // the start (the idle sweep compares against this).
   kernel_bytes_seen_ = hello_.size();
@@ -95,9 +95,9 @@ void Connection::start_sockmap() {
 }
 
 void Connection::sockmap_fallback(const std::string& reason) {
-  Counter& fallbacks = worker_.shared().metrics.sockmap.fallbacks;
-  bump(fallbacks);
-  const auto total = read(fallbacks);
+  observe::Counter& fallbacks = worker_.shared().metrics.sockmap.fallbacks;
+  observe::bump(fallbacks);
+  const auto total = observe::read(fallbacks);
   log::info("sockmap_fallback", "id={} reason={} now=splice fallbacks_total={}", id_,
             log::quote(reason), total);
   sockmap_fell_back_ = true;
@@ -174,11 +174,11 @@ void Connection::sockmap_step(int d, bool woken) {
   auto state = map.state(*sockpair_, direction);
   auto control = map.control(*sockpair_, direction);
   if (!state || !control) {
-    close(Outcome::reset, true, (state ? control.error() : state.error()).message);
+    close(observe::Outcome::reset, true, (state ? control.error() : state.error()).message);
     return;
   }
   if (state->untrimmed != 0) {
-    close(Outcome::reset, true,
+    close(observe::Outcome::reset, true,
           fmt::format("sockmap: {} bytes of a retransmit that overlapped bytes already forwarded "
                       "could not be cut off; reset rather than send them twice",
                       state->untrimmed));
@@ -192,7 +192,7 @@ void Connection::sockmap_step(int d, bool woken) {
     state = map.state(*sockpair_, direction);
     control = map.control(*sockpair_, direction);
     if (!state || !control) {
-      close(Outcome::reset, true, (state ? control.error() : state.error()).message);
+      close(observe::Outcome::reset, true, (state ? control.error() : state.error()).message);
       return;
     }
   }
@@ -207,7 +207,7 @@ void Connection::sockmap_step(int d, bool woken) {
   // again): a stale count only moves the limit, never the order of bytes.
   auto forwarded = map.forwarded_bytes(*sockpair_, direction);
   if (!forwarded) {
-    close(Outcome::reset, true, forwarded.error().message);
+    close(observe::Outcome::reset, true, forwarded.error().message);
     return;
   }
   const std::uint64_t unflushed =
@@ -217,7 +217,7 @@ void Connection::sockmap_step(int d, bool woken) {
   if (limit > control->limit) {
     control->limit = limit;
     if (auto set = map.set_control(*sockpair_, direction, *control); !set) {
-      close(Outcome::reset, true, set.error().message);
+      close(observe::Outcome::reset, true, set.error().message);
       return;
     }
     if (state->over) progressed = true;
@@ -263,7 +263,7 @@ bool Connection::sockmap_move_passed(int d, const bpf::ForwardState& state,
   // Bytes still queued in the kernel for the peer come first in its stream.
   auto unflushed = map.unflushed(*sockpair_, direction);
   if (!unflushed) {
-    close(Outcome::reset, true, unflushed.error().message);
+    close(observe::Outcome::reset, true, unflushed.error().message);
     return false;
   }
   if (*unflushed != 0) {
@@ -328,7 +328,7 @@ bool Connection::sockmap_move_passed(int d, const bpf::ForwardState& state,
   }
   control.consumed += sent;
   if (auto set = map.set_control(*sockpair_, direction, control); !set) {
-    close(Outcome::reset, true, set.error().message);
+    close(observe::Outcome::reset, true, set.error().message);
     return false;
   }
   ssize_t taken = 0;
@@ -338,7 +338,7 @@ bool Connection::sockmap_move_passed(int d, const bpf::ForwardState& state,
   if (taken != static_cast<ssize_t>(sent)) {
     // The bytes just peeked are at the head of the psock queue; anything
     // else means the stream is no longer what was sent.
-    close(Outcome::reset, true,
+    close(observe::Outcome::reset, true,
           fmt::format("sockmap: took {} of {} passed bytes just sent", taken, sent));
     return false;
   }
@@ -360,7 +360,7 @@ void Connection::sockmap_finish_direction(int d) {
   bpf::Sockmap& map = *worker_.shared().sockmap;
   auto drained = map.drained(*sockpair_, sockmap_direction(d));
   if (!drained) {
-    close(Outcome::reset, true, drained.error().message);
+    close(observe::Outcome::reset, true, drained.error().message);
     return;
   }
   if (!*drained) {
@@ -400,12 +400,12 @@ void Connection::sockmap_release() {
   auto to_client = map.forwarded_bytes(*sockpair_, bpf::Direction::backend_to_client, dirs_[1].eof);
   if (to_backend) dirs_[0].bytes = *to_backend;
   if (to_client) dirs_[1].bytes = *to_client;
-  SockmapMetrics& counted = worker_.shared().metrics.sockmap;
+  observe::SockmapMetrics& counted = worker_.shared().metrics.sockmap;
   for (int d : {0, 1}) {
     if (auto state = map.state(*sockpair_, sockmap_direction(d))) {
-      bump(counted.kernel_bytes, state->redirected);
-      bump(counted.userspace_bytes, dirs_[d].sockmap_passed_bytes);
-      bump(counted.trimmed_bytes, state->trimmed);
+      observe::bump(counted.kernel_bytes, state->redirected);
+      observe::bump(counted.userspace_bytes, dirs_[d].sockmap_passed_bytes);
+      observe::bump(counted.trimmed_bytes, state->trimmed);
     }
   }
   map.remove(*sockpair_);

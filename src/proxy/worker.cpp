@@ -9,9 +9,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/listen_socket.hpp"
 #include "common/log.hpp"
 #include "proxy/connection.hpp"
-#include "proxy/listen_socket.hpp"
 
 namespace sniproxy::proxy {
 
@@ -120,7 +120,8 @@ void Worker::run() {
     if (draining_) {
       if (connections_.empty() && (!admin_ || admin_->quiet())) break;
       if (now >= drain_deadline_) {
-        for (auto& [id, c] : connections_) c->close(Outcome::shutdown, false, "drain ended");
+        for (auto& [id, c] : connections_)
+          c->close(observe::Outcome::shutdown, false, "drain ended");
         drain_deadline_ = reactor::Clock::time_point::max();
       }
     }
@@ -154,7 +155,7 @@ void Worker::on_accept(ListenerSlot& slot, int res, unsigned flags) {
     // spinning on an accept that fails at once. Clients wait in the backlog.
     if (slot.paused) return;
     slot.paused = true;
-    bump(shared_.metrics.accept_pauses);
+    observe::bump(shared_.metrics.accept_pauses);
     slot.backoff = std::clamp(slot.backoff * 2, kAcceptBackoffMin, kAcceptBackoffMax);
     if (!fd_exhaustion_logged_) {
       log::warn("accept_paused", "worker={} error={} backoff_ms={}", index_,
@@ -190,20 +191,21 @@ void Worker::accept_connection(ListenerSlot& slot, int raw_fd) {
   auto client = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&peer));
   if (!client) return;
   auto rt = shared_.runtime.load();
-  bump(shared_.metrics.listener(slot.index).accepted);
+  observe::bump(shared_.metrics.listener(slot.index).accepted);
   const auto& limits = rt->config.limits;
   const auto admit =
       shared_.limits.admit(client->ip, limits.max_connections, limits.max_connections_per_source);
   if (admit != ConnectionLimits::Admit::yes) {
-    AccessRecord r;
+    observe::AccessRecord r;
     r.client = client->to_string();
     r.listener = rt->config.listeners[slot.index].name;
-    r.outcome = Outcome::limit;
+    r.outcome = observe::Outcome::limit;
     r.detail = admit == ConnectionLimits::Admit::over_total ? "max_connections"
                                                             : "max_connections_per_source";
     linger l{1, 0};  // refuse with RST: cheapest for us, clear for the client
     setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
-    bump(shared_.metrics.listener(slot.index).closed[static_cast<std::size_t>(Outcome::limit)]);
+    observe::bump(shared_.metrics.listener(slot.index)
+                      .closed[static_cast<std::size_t>(observe::Outcome::limit)]);
     rt->access_log->write(r);
     return;
   }
@@ -307,8 +309,8 @@ void Worker::sweep_idle() {
   while (idle_head_ != nullptr) {
     Connection* c = idle_head_;
     if (c->last_active() + limit > now) break;
-    if (c->forwarded_in_kernel()) continue;                        // touched: now at the tail
-    c->close(Outcome::idle_timeout, false, "no data either way");  // unlinks c
+    if (c->forwarded_in_kernel()) continue;  // touched: now at the tail
+    c->close(observe::Outcome::idle_timeout, false, "no data either way");  // unlinks c
   }
 }
 

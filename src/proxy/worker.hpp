@@ -14,12 +14,12 @@
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
 #include "dns/resolver.hpp"
-#include "proxy/admin_server.hpp"
+#include "observe/admin_server.hpp"
 #include "proxy/pipe_pool.hpp"
 #include "proxy/shared_state.hpp"
-#include "reactor/buffer_ring.hpp"
-#include "reactor/ring.hpp"
 #include "reactor/timer_queue.hpp"
+#include "reactor/uring/buffer_ring.hpp"
+#include "reactor/uring/ring.hpp"
 
 namespace sniproxy::proxy {
 
@@ -49,7 +49,7 @@ class Worker final : public dns::IoDriver {
   // From any thread: begin the shutdown drain.
   void stop();
   // Before run(): this worker's reactor also serves the [admin] endpoint.
-  void serve_admin(std::unique_ptr<AdminServer> admin) { admin_ = std::move(admin); }
+  void serve_admin(std::unique_ptr<observe::AdminServer> admin) { admin_ = std::move(admin); }
 
   // --- for Connection ---
   reactor::Ring& ring() { return *ring_; }
@@ -128,7 +128,7 @@ class Worker final : public dns::IoDriver {
   Connection* idle_head_ = nullptr;
   Connection* idle_tail_ = nullptr;
   bool fd_exhaustion_logged_ = false;
-  std::unique_ptr<AdminServer> admin_;  // worker 0 only, when [admin] is set
+  std::unique_ptr<observe::AdminServer> admin_;  // worker 0 only, when [admin] is set
 };
 
 }  // namespace sniproxy::proxy

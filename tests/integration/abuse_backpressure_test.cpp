@@ -8,11 +8,11 @@
 #include <cstdio>
 #include <thread>
 
-#include "pattern.hpp"
-#include "pattern_sender.hpp"
-#include "planned_duplex.hpp"
-#include "proxy_fixture.hpp"
-#include "proxy_health.hpp"
+#include "support/pattern.hpp"
+#include "support/pattern_sender.hpp"
+#include "support/planned_duplex.hpp"
+#include "support/proxy_fixture.hpp"
+#include "support/proxy_health.hpp"
 
 namespace sniproxy::integration {
 namespace {

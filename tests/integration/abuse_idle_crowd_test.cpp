@@ -13,12 +13,12 @@
 #include <cstdlib>
 #include <thread>
 
-#include "access_log.hpp"
-#include "backend_behaviours.hpp"
-#include "client_crowd.hpp"
-#include "latency_probe.hpp"
-#include "proxy_fixture.hpp"
-#include "proxy_health.hpp"
+#include "support/access_log.hpp"
+#include "support/backend_behaviours.hpp"
+#include "support/client_crowd.hpp"
+#include "support/latency_probe.hpp"
+#include "support/proxy_fixture.hpp"
+#include "support/proxy_health.hpp"
 
 namespace sniproxy::integration {
 namespace {

@@ -4,11 +4,11 @@
 #include <cstdio>
 #include <thread>
 
-#include "backend_behaviours.hpp"
-#include "pattern.hpp"
-#include "planned_duplex.hpp"
-#include "proxy_fixture.hpp"
-#include "proxy_health.hpp"
+#include "support/backend_behaviours.hpp"
+#include "support/pattern.hpp"
+#include "support/planned_duplex.hpp"
+#include "support/proxy_fixture.hpp"
+#include "support/proxy_health.hpp"
 
 namespace sniproxy::integration {
 namespace {

@@ -4,10 +4,10 @@
 #include <cstring>
 #include <thread>
 
-#include "backend_behaviours.hpp"
-#include "client_crowd.hpp"
-#include "proxy_fixture.hpp"
-#include "proxy_health.hpp"
+#include "support/backend_behaviours.hpp"
+#include "support/client_crowd.hpp"
+#include "support/proxy_fixture.hpp"
+#include "support/proxy_health.hpp"
 
 namespace sniproxy::integration {
 namespace {

@@ -1,7 +1,7 @@
 // The access log: one line per connection with what moved each way.
-#include "backend_behaviours.hpp"
-#include "pattern.hpp"
-#include "proxy_fixture.hpp"
+#include "support/backend_behaviours.hpp"
+#include "support/pattern.hpp"
+#include "support/proxy_fixture.hpp"
 
 namespace sniproxy::integration {
 namespace {

@@ -8,9 +8,9 @@
 
 #include <thread>
 
-#include "admin_client.hpp"
-#include "backend_behaviours.hpp"
-#include "proxy_fixture.hpp"
+#include "support/admin_client.hpp"
+#include "support/backend_behaviours.hpp"
+#include "support/proxy_fixture.hpp"
 
 namespace sniproxy::integration {
 namespace {

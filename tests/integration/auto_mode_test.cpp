@@ -1,8 +1,8 @@
 // mode = "auto": short exchanges stay copied, long streams move to splice
 // (proxy/forwarding_choice.hpp), and the switch loses or reorders nothing.
-#include "backend_behaviours.hpp"
-#include "pattern.hpp"
-#include "proxy_fixture.hpp"
+#include "support/backend_behaviours.hpp"
+#include "support/pattern.hpp"
+#include "support/proxy_fixture.hpp"
 
 namespace sniproxy::integration {
 namespace {

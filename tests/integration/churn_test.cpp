@@ -13,10 +13,10 @@
 #include <random>
 #include <thread>
 
-#include "backend_pool.hpp"
-#include "planned_duplex.hpp"
-#include "proxy_fixture.hpp"
-#include "proxy_health.hpp"
+#include "support/backend_pool.hpp"
+#include "support/planned_duplex.hpp"
+#include "support/proxy_fixture.hpp"
+#include "support/proxy_health.hpp"
 
 namespace sniproxy::integration {
 namespace {

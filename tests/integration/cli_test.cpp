@@ -1,7 +1,7 @@
 // The command line: --check, --version, --help and mistakes.
 #include <regex>
 
-#include "proxy_fixture.hpp"
+#include "support/proxy_fixture.hpp"
 
 namespace sniproxy::integration {
 namespace {

@@ -4,15 +4,15 @@
 
 #include <thread>
 
-#include "access_log.hpp"
-#include "backend.hpp"
-#include "backend_behaviours.hpp"
-#include "config_text.hpp"
-#include "duplex.hpp"
-#include "pattern.hpp"
 #include "protocol/client_hello.hpp"
-#include "socket_io.hpp"
-#include "tls_hello.hpp"
+#include "support/access_log.hpp"
+#include "support/backend.hpp"
+#include "support/backend_behaviours.hpp"
+#include "support/config_text.hpp"
+#include "support/duplex.hpp"
+#include "support/pattern.hpp"
+#include "support/socket_io.hpp"
+#include "support/tls_hello.hpp"
 
 namespace sniproxy::integration {
 namespace {

@@ -1,7 +1,7 @@
 // The HTTP listener: routing by Host (port stripped), the request forwarded
 // byte for byte, and the status lines for what cannot be routed.
-#include "backend_behaviours.hpp"
-#include "proxy_fixture.hpp"
+#include "support/backend_behaviours.hpp"
+#include "support/proxy_fixture.hpp"
 
 namespace sniproxy::integration {
 namespace {

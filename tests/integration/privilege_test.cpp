@@ -15,8 +15,8 @@
 #include <map>
 #include <string>
 
-#include "backend_behaviours.hpp"
-#include "proxy_fixture.hpp"
+#include "support/backend_behaviours.hpp"
+#include "support/proxy_fixture.hpp"
 
 namespace sniproxy::integration {
 namespace {

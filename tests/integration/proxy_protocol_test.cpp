@@ -1,8 +1,8 @@
 // PROXY protocol v1/v2 headers written to the backend before the client's
 // bytes, checked both byte by byte here and with the project's parser.
 #include "protocol/proxy_protocol.hpp"
-#include "backend_behaviours.hpp"
-#include "proxy_fixture.hpp"
+#include "support/backend_behaviours.hpp"
+#include "support/proxy_fixture.hpp"
 
 namespace sniproxy::integration {
 namespace {

@@ -1,7 +1,7 @@
 // `resolve` routes connect to the requested name itself; the open-proxy
 // guard refuses loopback destinations unless the route allows private ones.
-#include "backend_behaviours.hpp"
-#include "proxy_fixture.hpp"
+#include "support/backend_behaviours.hpp"
+#include "support/proxy_fixture.hpp"
 
 namespace sniproxy::integration {
 namespace {

@@ -6,8 +6,8 @@
 
 #include <thread>
 
-#include "backend_behaviours.hpp"
-#include "proxy_fixture.hpp"
+#include "support/backend_behaviours.hpp"
+#include "support/proxy_fixture.hpp"
 
 namespace sniproxy::integration {
 namespace {

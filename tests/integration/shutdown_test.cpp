@@ -4,9 +4,9 @@
 
 #include <thread>
 
-#include "backend_behaviours.hpp"
-#include "pattern.hpp"
-#include "proxy_fixture.hpp"
+#include "support/backend_behaviours.hpp"
+#include "support/pattern.hpp"
+#include "support/proxy_fixture.hpp"
 
 namespace sniproxy::integration {
 namespace {

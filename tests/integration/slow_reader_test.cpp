@@ -2,7 +2,7 @@
 // mode: the proxy (and, in sockmap mode, the kernel on its behalf) may hold
 // only bounded memory for it, and once the backend reads again every byte
 // arrives in order. Without sockmap's bound the kernel would queue what the
-// client sends (about 1 GB measured, KERNEL.md).
+// client sends (about 1 GB measured, docs/kernel.md).
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -10,9 +10,9 @@
 #include <cstdio>
 #include <thread>
 
-#include "pattern.hpp"
-#include "pattern_sender.hpp"
-#include "proxy_fixture.hpp"
+#include "support/pattern.hpp"
+#include "support/pattern_sender.hpp"
+#include "support/proxy_fixture.hpp"
 
 namespace sniproxy::integration {
 namespace {

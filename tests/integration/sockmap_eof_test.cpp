@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "proxy_fixture.hpp"
+#include "support/proxy_fixture.hpp"
 
 namespace sniproxy::integration {
 namespace {

@@ -4,8 +4,8 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "backend_behaviours.hpp"
-#include "proxy_fixture.hpp"
+#include "support/backend_behaviours.hpp"
+#include "support/proxy_fixture.hpp"
 
 namespace sniproxy::integration {
 namespace {

@@ -1,8 +1,8 @@
 // Deadlines: a client that never finishes its hello, and an idle connection.
 #include <thread>
 
-#include "backend_behaviours.hpp"
-#include "proxy_fixture.hpp"
+#include "support/backend_behaviours.hpp"
+#include "support/proxy_fixture.hpp"
 
 namespace sniproxy::integration {
 namespace {

@@ -5,10 +5,10 @@
 #include <cstring>
 #include <thread>
 
-#include "backend_behaviours.hpp"
-#include "duplex.hpp"
-#include "pattern.hpp"
-#include "proxy_fixture.hpp"
+#include "support/backend_behaviours.hpp"
+#include "support/duplex.hpp"
+#include "support/pattern.hpp"
+#include "support/proxy_fixture.hpp"
 
 namespace sniproxy::integration {
 namespace {

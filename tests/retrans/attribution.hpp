@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "bpf/retrans_event.hpp"
+#include "bpf/retrans/retrans_event.hpp"
 #include "bulk_traffic.hpp"
 
 namespace sniproxy::retrans_test {

@@ -6,8 +6,8 @@
 
 #include <fmt/format.h>
 
-#include "proxy_process.hpp"
-#include "temp_dir.hpp"
+#include "support/proxy_process.hpp"
+#include "support/temp_dir.hpp"
 
 namespace sniproxy::retrans_test {
 
@@ -63,7 +63,7 @@ std::string LossyLink::setup() {
         !error.empty()) {
       return error;
     }
-    // netem is absent on these kernels (KERNEL.md); a random drop in OUTPUT
+    // netem is absent on these kernels (docs/kernel.md); a random drop in OUTPUT
     // of the sender's own namespace forces its connections to retransmit.
     return netns_exec(s, {"iptables", "-A", "OUTPUT", "-p", "tcp", "-d", std::string(kReceiver4),
                           "-m", "statistic", "--mode", "random", "--probability",

@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-#include "bpf/retrans_tracer.hpp"
+#include "bpf/retrans/retrans_tracer.hpp"
 #include "bulk_traffic.hpp"
 #include "lossy_link.hpp"
 #include "retrans_support.hpp"

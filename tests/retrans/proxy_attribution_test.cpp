@@ -11,16 +11,16 @@
 #include <map>
 #include <thread>
 
-#include "access_log.hpp"
-#include "admin_client.hpp"
 #include "bulk_traffic.hpp"
 #include "lossy_link.hpp"
 #include "netns.hpp"
-#include "ports.hpp"
-#include "proxy_process.hpp"
 #include "retrans_support.hpp"
-#include "temp_dir.hpp"
-#include "tls_hello.hpp"
+#include "support/access_log.hpp"
+#include "support/admin_client.hpp"
+#include "support/ports.hpp"
+#include "support/proxy_process.hpp"
+#include "support/temp_dir.hpp"
+#include "support/tls_hello.hpp"
 
 namespace sniproxy::retrans_test {
 namespace {

@@ -10,10 +10,10 @@
 
 #include "bulk_traffic.hpp"
 #include "lossy_link.hpp"
-#include "proxy_process.hpp"
 #include "retrans_process.hpp"
 #include "retrans_support.hpp"
-#include "temp_dir.hpp"
+#include "support/proxy_process.hpp"
+#include "support/temp_dir.hpp"
 
 namespace sniproxy::retrans_test {
 namespace {

@@ -1,6 +1,6 @@
 #include "retrans_support.hpp"
 
-#include "bpf/tracefs.hpp"
+#include "bpf/loader/tracefs.hpp"
 
 namespace sniproxy::retrans_test {
 

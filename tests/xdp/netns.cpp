@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "common/unique_fd.hpp"
-#include "proxy_process.hpp"
+#include "support/proxy_process.hpp"
 
 namespace sniproxy::xdp_test {
 

@@ -12,8 +12,8 @@
 #include <cstring>
 #include <memory>
 
-#include "bpf/loader.hpp"
-#include "bpf/xdp_maps.hpp"
+#include "bpf/loader/loader.hpp"
+#include "bpf/xdp/xdp_maps.hpp"
 #include "config/prefix.hpp"
 #include "config/xdp_section.hpp"
 #include "frames.hpp"

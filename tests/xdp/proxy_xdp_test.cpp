@@ -13,7 +13,7 @@
 
 #include <fmt/format.h>
 
-#include "bpf/loader.hpp"
+#include "bpf/loader/loader.hpp"
 #include "packet_socket.hpp"
 #include "xdp_fixture.hpp"
 

@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 
 #include "packet_socket.hpp"
-#include "tls_hello.hpp"
+#include "support/tls_hello.hpp"
 
 namespace sniproxy::xdp_test {
 

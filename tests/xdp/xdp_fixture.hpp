@@ -11,13 +11,13 @@
 #include <string>
 #include <vector>
 
-#include "backend.hpp"
-#include "bpf/xdp_device.hpp"
-#include "bpf/xdp_maps.hpp"
+#include "bpf/loader/xdp_device.hpp"
+#include "bpf/xdp/xdp_maps.hpp"
 #include "frames.hpp"
-#include "proxy_process.hpp"
-#include "socket_io.hpp"
-#include "temp_dir.hpp"
+#include "support/backend.hpp"
+#include "support/proxy_process.hpp"
+#include "support/socket_io.hpp"
+#include "support/temp_dir.hpp"
 #include "topology.hpp"
 
 namespace sniproxy::xdp_test {

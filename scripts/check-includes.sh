@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Checks the include rules of docs/design.md: dependencies point down, BPF
+# features use the loader and never each other, pure folders include no I/O
+# header, and only src/reactor/ knows io_uring. Prints each breach as
+# FILE:LINE: rule, and exits 1 if there is one. Run from anywhere.
+set -euo pipefail
+cd "$(dirname "$0")/../src"
+
+# What each folder may include from src/ (besides itself).
+declare -A allowed=(
+  [common]="common"
+  [protocol]="common protocol"
+  [config]="common config"
+  [routing]="common config routing"
+  [dns]="common config dns"
+  [reactor]="common reactor"
+  [bpf/loader]="common reactor bpf/loader"
+  [bpf/sockmap]="common bpf/loader bpf/sockmap"
+  [bpf/xdp]="common config bpf/loader bpf/xdp"
+  [bpf/retrans]="common bpf/loader bpf/retrans"
+  [bpf/dns_mirror]="common dns bpf/dns_mirror"
+  [bpf/local_redirect]="common bpf/loader bpf/local_redirect"
+  [observe]="common config protocol reactor observe"
+  [proxy]="common config protocol routing dns reactor bpf observe proxy"
+  [app]="common config protocol routing dns reactor bpf observe proxy app"
+)
+# Pure folders: functions of bytes and config, no system I/O headers.
+pure_dirs="protocol routing"
+io_headers='<(sys/[a-z_]+|unistd|fcntl|poll|netdb|arpa/inet|netinet/[a-z_]+|liburing)\.h>'
+
+# Files that still drive io_uring directly until they move onto the reactor
+# interface (issue 17's second step); the list only shrinks.
+uring_pending="proxy/ observe/admin_server."
+
+breaches=0
+breach() { echo "src/$1: $2"; breaches=$((breaches + 1)); }
+
+folder_of() {  # the rule folder of a path: bpf/<sub> or the first component
+  case $1 in
+    bpf/*) echo "$1" | cut -d/ -f1-2 ;;
+    *) echo "${1%%/*}" ;;
+  esac
+}
+
+while IFS= read -r file; do
+  folder=$(folder_of "$file")
+  rules=${allowed[$folder]:-}
+  if [ -z "$rules" ]; then
+    breach "$file" "folder $folder has no include rule in scripts/check-includes.sh"
+    continue
+  fi
+  while IFS=: read -r line target; do
+    target_folder=$(folder_of "$target")
+    ok=0
+    for a in $rules; do
+      case $target_folder in "$a" | "$a"/*) ok=1 ;; esac
+    done
+    [ $ok = 1 ] || breach "$file:$line" "$folder may not include $target"
+  done < <(grep -noE '^#include "[a-z_]+/[^"]+"' "$file" | sed -E 's/:#include "/:/; s/"$//')
+  for p in $pure_dirs; do
+    if [ "$folder" = "$p" ]; then
+      grep -nE "^#include $io_headers" "$file" | while IFS=: read -r line text; do
+        echo "src/$file:$line: pure folder $folder includes $text"
+      done | grep . && breaches=$((breaches + 1))
+    fi
+  done
+  if [ "$folder" != reactor ]; then
+    pending=0
+    for p in $uring_pending; do
+      case $file in "$p"*) pending=1 ;; esac
+    done
+    if [ $pending = 0 ] && grep -qE 'liburing\.h|io_uring_prep_|io_uring_sqe|io_uring_cqe' "$file"; then
+      breach "$(grep -nE 'liburing\.h|io_uring_prep_|io_uring_sqe|io_uring_cqe' "$file" | head -1 | cut -d: -f1 | sed "s|^|$file:|")" \
+        "only src/reactor/ may use io_uring"
+    fi
+  fi
+done < <(find . -name '*.cpp' -o -name '*.hpp' | sed 's|^\./||' | sort)
+
+if [ $breaches -gt 0 ]; then
+  echo "check-includes: $breaches breach(es)"
+  exit 1
+fi
+echo "check-includes: every include follows the rules"

@@ -1,0 +1,162 @@
+#pragma once
+// Kernel forwarding of a client/backend socket pair through a BPF sockhash
+// (bpf_c/sockmap.bpf.c), with a bound on the memory one direction may hold
+// in the kernel (see sockmap_flow.hpp for the userspace duties and the .bpf.c
+// for why no byte is reordered).
+//
+// Created once at start-up: read the few kernel struct offsets the verdict
+// needs from the running kernel's BTF, compile, load, and attach the verdict
+// (no stream parser and no sk_msg program, see sockmap.bpf.c) to the
+// sockhash before any socket is inserted (docs/kernel.md). After that every member is const or
+// makes only bpf()/socket syscalls on fds it owns or the caller passes, so worker threads may call
+// it concurrently.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+#include "bpf/loader/loader.hpp"
+#include "bpf/sockmap/sockmap_flow.hpp"
+#include "common/result.hpp"
+
+namespace sniproxy::bpf {
+
+struct SockmapOptions {
+  // Sockets the maps hold (two per forwarded connection); -DSOCKMAP_MAX_SOCKETS.
+  std::uint32_t max_sockets = 65536;
+  LoadOptions load{};
+  // The running kernel's BTF, for the few struct offsets the verdict reads.
+  std::string btf_path = "/sys/kernel/btf/vmlinux";
+};
+
+// One inserted connection: what remove() and the per-direction calls need.
+struct SockPair {
+  int client_fd = -1;
+  int backend_fd = -1;
+  std::uint64_t client_cookie = 0;
+  std::uint64_t backend_cookie = 0;
+  // stream_bytes_written() of each socket at the insert: what the proxy
+  // wrote itself before (e.g. a PROXY header), the base of unflushed().
+  std::uint64_t client_written_base = 0;
+  std::uint64_t backend_written_base = 0;
+  // stream_bytes_read() of each socket at the insert: bytes userspace read
+  // before; everything received after them is judged by the verdict.
+  std::uint64_t client_read_base = 0;
+  std::uint64_t backend_read_base = 0;
+};
+
+// A direction is named by the socket whose received bytes it carries.
+enum class Direction {
+  client_to_backend,  // source: client_fd, peer: backend_fd
+  backend_to_client,  // source: backend_fd, peer: client_fd
+};
+
+enum class InsertFailureKind {
+  not_established,  // a socket is not ESTABLISHED: forward this one in userspace
+  map_full,         // the maps hold max_sockets: raise it or forward in userspace
+  unsupported,      // the kernel refused the socket (e.g. kTLS, already in a map)
+  other,
+};
+std::string_view to_string(InsertFailureKind kind);
+
+struct InsertFailure {
+  InsertFailureKind kind = InsertFailureKind::other;
+  std::string message;  // names the cause and what to do
+};
+
+// insert()'s outcome: the pair, or why not (nothing is left in the maps then).
+class InsertResult {
+ public:
+  InsertResult(SockPair pair) : v_(pair) {}                        // NOLINT: implicit by design
+  InsertResult(InsertFailure failure) : v_(std::move(failure)) {}  // NOLINT
+  [[nodiscard]] bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  [[nodiscard]] const SockPair& pair() const { return std::get<0>(v_); }
+  const SockPair& operator*() const { return pair(); }
+  const SockPair* operator->() const { return &pair(); }
+  [[nodiscard]] const InsertFailure& error() const { return std::get<1>(v_); }
+
+ private:
+  std::variant<SockPair, InsertFailure> v_;
+};
+
+class Sockmap {
+ public:
+  static Result<std::unique_ptr<Sockmap>> create(const SockmapOptions& options = {});
+  ~Sockmap();
+  Sockmap(const Sockmap&) = delete;
+  Sockmap& operator=(const Sockmap&) = delete;
+
+  // Hands both sockets to the kernel (docs/kernel.md's race-free order): checks
+  // both are ESTABLISHED, writes each direction's control (limit = queue_cap,
+  // consumed = 0), state and peer entries, inserts the backend, then the
+  // client, then sets SO_RCVLOWAT 1 on the client so bytes it already holds
+  // (a ClientHello only MSG_PEEKed) take the redirect path, first and in
+  // order. Undoes everything on failure. The fds stay the caller's.
+  InsertResult insert(int client_fd, int backend_fd, std::uint64_t queue_cap);
+
+  // Takes both sockets out of the sockhash and the side maps; safe to call
+  // twice. Teardown only: the kernel discards what it still queues for the
+  // pair (passed bytes not yet recv()ed, redirected bytes not yet sent), so
+  // call it when closing, or after both directions have drained.
+  void remove(const SockPair& pair);
+
+  // One direction's counters and limits.
+  [[nodiscard]] Result<ForwardState> state(const SockPair& pair, Direction direction) const;
+  [[nodiscard]] Result<ForwardControl> control(const SockPair& pair, Direction direction) const;
+  Result<bool> set_control(const SockPair& pair, Direction direction,
+                           const ForwardControl& control);
+
+  // Bytes of `direction` that entered the peer's TCP stream since the
+  // insert, redirected and passed alike (stream_bytes_written of the peer
+  // minus its base): what the access log reports for the direction.
+  // `fin_queued`: whether the caller shut the peer's writing side down (see
+  // stream_bytes_written; a socket that reached CLOSED needs it said).
+  [[nodiscard]] Result<std::uint64_t> forwarded_bytes(
+      const SockPair& pair, Direction direction,
+      std::optional<bool> fin_queued = std::nullopt) const;
+  // Bytes of `direction` (redirected + control.consumed) not yet in the
+  // peer's TCP stream, from TCP's own counters (sockmap_flow.hpp). 0 means:
+  // userspace may send passed bytes to the peer without overtaking
+  // redirected ones; or, after POLLRDHUP on the source, everything received
+  // is on its way and the peer may be shut down for writing.
+  [[nodiscard]] Result<std::uint64_t> unflushed(const SockPair& pair, Direction direction) const;
+
+  // Whether every byte the source received has reached the peer's TCP
+  // stream: all judged by the verdict (tcpi_bytes_received), all passed
+  // bytes consumed, nothing unflushed. Meaningful once the source showed
+  // POLLRDHUP (no more bytes can come): then shutdown(peer, SHUT_WR) puts
+  // the FIN after the last byte.
+  [[nodiscard]] Result<bool> drained(const SockPair& pair, Direction direction) const;
+
+  // Start-up cost: the clang compile of sockmap.bpf.c, and compile + load +
+  // attach in all (logged once by create()).
+  [[nodiscard]] std::chrono::milliseconds compile_time() const { return compile_time_; }
+  [[nodiscard]] std::chrono::milliseconds startup_time() const { return startup_time_; }
+  [[nodiscard]] std::uint32_t max_sockets() const { return max_sockets_; }
+
+  // The map fds (owned here), for tests and diagnostics.
+  struct MapFds {
+    int sockets = -1;  // sock_pairs (sockhash, cookie -> socket)
+    int peers = -1;    // peer_of (cookie -> peer cookie)
+    int state = -1;    // sockmap_state
+    int control = -1;  // sockmap_control
+  };
+  [[nodiscard]] const MapFds& maps() const { return maps_; }
+
+ private:
+  Sockmap() = default;
+
+  std::unique_ptr<Module> module_;
+  Attachment verdict_;
+  MapFds maps_;
+  std::uint32_t max_sockets_ = 0;
+  std::chrono::milliseconds compile_time_{0};
+  std::chrono::milliseconds startup_time_{0};
+};
+
+}  // namespace sniproxy::bpf

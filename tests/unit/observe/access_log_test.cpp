@@ -1,0 +1,53 @@
+#include "observe/access_log.hpp"
+
+#include <gtest/gtest.h>
+
+namespace sniproxy::proxy {
+namespace {
+
+observe::AccessRecord sample() {
+  observe::AccessRecord r;
+  r.client = "127.0.0.1:5000";
+  r.listener = "tls";
+  r.server_name = "a.test";
+  r.backend = "127.0.0.1:9000";
+  r.bytes_in = 517;
+  r.bytes_out = 1024;
+  r.duration_ms = 12;
+  r.mode = "splice";
+  r.outcome = observe::Outcome::ok;
+  return r;
+}
+
+TEST(AccessLogFormat, TextIsOneKeyValueLine) {
+  EXPECT_EQ(observe::format_access_text(sample(), "T"),
+            "ts=T event=access client=127.0.0.1:5000 listener=tls server_name=a.test "
+            "backend=127.0.0.1:9000 bytes_in=517 bytes_out=1024 duration_ms=12 mode=splice "
+            "outcome=ok\n");
+}
+
+TEST(AccessLogFormat, TextMarksMissingNamesAndQuotesDetail) {
+  observe::AccessRecord r = sample();
+  r.server_name.clear();
+  r.backend.clear();
+  r.mode.clear();
+  r.outcome = observe::Outcome::hello_rejected;
+  r.detail = "not tls";
+  EXPECT_EQ(observe::format_access_text(r, "T"),
+            "ts=T event=access client=127.0.0.1:5000 listener=tls server_name=- backend=- "
+            "bytes_in=517 bytes_out=1024 duration_ms=12 mode=- outcome=hello_rejected "
+            "detail=\"not tls\"\n");
+}
+
+TEST(AccessLogFormat, JsonEscapesAndUsesNumbers) {
+  observe::AccessRecord r = sample();
+  r.detail = "quote\" and \x01";
+  EXPECT_EQ(observe::format_access_json(r, "T"),
+            "{\"ts\":\"T\",\"event\":\"access\",\"client\":\"127.0.0.1:5000\",\"listener\":\"tls\","
+            "\"server_name\":\"a.test\",\"backend\":\"127.0.0.1:9000\",\"bytes_in\":517,"
+            "\"bytes_out\":1024,\"duration_ms\":12,\"mode\":\"splice\",\"outcome\":\"ok\","
+            "\"detail\":\"quote\\\" and \\u0001\"}\n");
+}
+
+}  // namespace
+}  // namespace sniproxy::proxy

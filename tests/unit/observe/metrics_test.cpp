@@ -1,0 +1,142 @@
+// The /metrics counters and their exposition: histogram buckets, route
+// counters that survive lookups by value, label escaping, and a document
+// in which every sample belongs to a declared family.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <sstream>
+
+#include "observe/admin_server.hpp"
+#include "observe/metrics.hpp"
+#include "observe/metrics_exposition.hpp"
+
+namespace sniproxy::proxy {
+namespace {
+
+using std::chrono::microseconds;
+using std::chrono::milliseconds;
+
+TEST(LatencyHistogramTest, BucketsAreCumulativeAndBoundsInclusive) {
+  observe::LatencyHistogram h;
+  h.observe(microseconds(50));          // <= 0.0001
+  h.observe(microseconds(100));         // == 0.0001: `le` includes the bound
+  h.observe(milliseconds(3));           // <= 0.005
+  h.observe(std::chrono::seconds(10));  // above every bound
+  const auto s = h.snapshot();
+  EXPECT_EQ(s.cumulative[0], 2u);
+  EXPECT_EQ(s.cumulative[4], 2u);  // 0.0025
+  EXPECT_EQ(s.cumulative[5], 3u);  // 0.005
+  EXPECT_EQ(s.cumulative.back(), 3u);
+  EXPECT_EQ(s.count, 4u);
+  EXPECT_NEAR(s.sum_seconds, 10.00315, 1e-9);
+}
+
+TEST(MetricsTest, RoutesAreKeptByTableAndPattern) {
+  observe::Metrics m(1);
+  observe::RouteMetrics& a = m.route("t", "a.example");
+  observe::bump(a.connections);
+  EXPECT_EQ(&m.route("t", "a.example"), &a);  // a reload finds the same counters
+  EXPECT_NE(&m.route("u", "a.example"), &a);
+  const auto routes = m.routes();
+  ASSERT_EQ(routes.size(), 2u);
+  EXPECT_EQ(routes[0].table, "t");
+  EXPECT_EQ(routes[0].pattern, "a.example");
+  EXPECT_EQ(observe::read(routes[0].metrics->connections), 1u);
+}
+
+TEST(MetricsTest, HelloFailuresByReason) {
+  observe::Metrics m(1);
+  m.hello_failure("not_tls");
+  m.hello_failure("not_tls");
+  m.hello_failure("too_large");
+  const auto f = m.hello_failures();
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f[0], (std::pair<std::string, std::uint64_t>{"not_tls", 2}));
+  EXPECT_EQ(f[1], (std::pair<std::string, std::uint64_t>{"too_large", 1}));
+}
+
+TEST(ExpositionTest, EscapesLabelValues) {
+  EXPECT_EQ(observe::escape_label_value(R"(~^a\.b"c)"), R"(~^a\\.b\"c)");
+  EXPECT_EQ(observe::escape_label_value("x\ny"), "x\\ny");
+}
+
+TEST(ExpositionTest, EverySampleFollowsItsFamilysTypeLine) {
+  observe::Metrics m(2);
+  observe::bump(m.listener(0).accepted, 3);
+  observe::bump(m.listener(0).closed[static_cast<std::size_t>(observe::Outcome::ok)], 2);
+  observe::bump(m.route("default", R"(~^api[0-9]+\.example$)").connections);
+  observe::bump(m.accept_pauses, 2);
+  observe::bump(m.descriptor_waits, 7);
+  m.hello_failure("not_tls");
+  m.connect_latency.observe(microseconds(700));
+  observe::ExpositionContext ctx;
+  ctx.version = "1.2.3";
+  ctx.listeners = {{"tls", "copy"}, {"http", "splice"}};
+  ctx.xdp_packets = {{"passed", 5}};
+  const std::string text = observe::render_prometheus(m, ctx);
+
+  std::istringstream in(text);
+  std::set<std::string> families;
+  std::string current;
+  int samples = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("# TYPE ", 0) == 0) {
+      current = line.substr(7, line.find(' ', 7) - 7);
+      EXPECT_TRUE(families.insert(current).second) << "family declared twice: " << current;
+      continue;
+    }
+    if (line.rfind("# HELP ", 0) == 0) continue;
+    ASSERT_FALSE(line.empty());
+    EXPECT_EQ(line.rfind(current, 0), 0u) << line << " is not in family " << current;
+    ++samples;
+  }
+  EXPECT_GT(samples, 40);
+  auto has = [&](const std::string& s) { return text.find(s + "\n") != std::string::npos; };
+  EXPECT_TRUE(has(R"(sniproxy_connections_accepted_total{listener="tls"} 3)"));
+  EXPECT_TRUE(has(R"(sniproxy_connections_active{listener="tls"} 1)"));
+  EXPECT_TRUE(has(R"(sniproxy_connections_active{listener="http"} 0)"));
+  EXPECT_TRUE(has(R"(sniproxy_connections_closed_total{listener="tls",outcome="ok"} 2)"));
+  EXPECT_TRUE(
+      has(R"(sniproxy_route_connections_total{table="default",route="~^api[0-9]+\\.example$"} 1)"));
+  EXPECT_TRUE(has(R"(sniproxy_hello_failures_total{reason="not_tls"} 1)"));
+  EXPECT_TRUE(has("sniproxy_accept_pauses_total 2"));
+  EXPECT_TRUE(has("sniproxy_descriptor_waits_total 7"));
+  EXPECT_TRUE(has(R"(sniproxy_upstream_connect_seconds_bucket{le="0.0005"} 0)"));
+  EXPECT_TRUE(has(R"(sniproxy_upstream_connect_seconds_bucket{le="0.001"} 1)"));
+  EXPECT_TRUE(has(R"(sniproxy_upstream_connect_seconds_bucket{le="+Inf"} 1)"));
+  EXPECT_TRUE(has(R"(sniproxy_listener_forwarding_mode{listener="http",mode="splice"} 1)"));
+  EXPECT_TRUE(has(R"(sniproxy_xdp_packets_total{verdict="passed"} 5)"));
+  EXPECT_TRUE(has(R"(sniproxy_build_info{version="1.2.3"} 1)"));
+}
+
+TEST(ExpositionTest, NoXdpFamilyWithoutXdp) {
+  observe::Metrics m(0);
+  EXPECT_EQ(observe::render_prometheus(m, observe::ExpositionContext{}).find("xdp"),
+            std::string::npos);
+}
+
+TEST(ExpositionTest, SockmapFamiliesOnlyInSockmapMode) {
+  observe::Metrics m(0);
+  EXPECT_EQ(observe::render_prometheus(m, observe::ExpositionContext{}).find("sniproxy_sockmap_"),
+            std::string::npos);
+  observe::bump(m.sockmap.kernel_bytes, 1000);
+  observe::bump(m.sockmap.trimmed_bytes, 24);
+  observe::ExpositionContext ctx;
+  ctx.sockmap = true;
+  const std::string text = observe::render_prometheus(m, ctx);
+  EXPECT_NE(text.find("sniproxy_sockmap_bytes_total{path=\"kernel\"} 1000\n"), std::string::npos);
+  EXPECT_NE(text.find("sniproxy_sockmap_bytes_total{path=\"userspace\"} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("sniproxy_sockmap_trimmed_bytes_total 24\n"), std::string::npos);
+  EXPECT_NE(text.find("sniproxy_sockmap_connections 0\n"), std::string::npos);
+  EXPECT_NE(text.find("sniproxy_sockmap_fallbacks_total 0\n"), std::string::npos);
+}
+
+TEST(AdminResponseTest, HasLengthAndClosesTheConnection) {
+  observe::AdminReply r{.status = 404, .content_type = "text/plain", .body = "nope\n"};
+  EXPECT_EQ(observe::http_response(r),
+            "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n"
+            "Connection: close\r\nCache-Control: no-store\r\n\r\nnope\n");
+}
+
+}  // namespace
+}  // namespace sniproxy::proxy
