@@ -28,10 +28,6 @@ declare -A allowed=(
 pure_dirs="protocol routing"
 io_headers='<(sys/[a-z_]+|unistd|fcntl|poll|netdb|arpa/inet|netinet/[a-z_]+|liburing)\.h>'
 
-# Files that still drive io_uring directly until they move onto the reactor
-# interface (issue 17's second step); the list only shrinks.
-uring_pending="proxy/ observe/admin_server."
-
 breaches=0
 breach() { echo "src/$1: $2"; breaches=$((breaches + 1)); }
 
@@ -65,14 +61,8 @@ while IFS= read -r file; do
     fi
   done
   if [ "$folder" != reactor ]; then
-    pending=0
-    for p in $uring_pending; do
-      case $file in "$p"*) pending=1 ;; esac
-    done
-    if [ $pending = 0 ] && grep -qE 'liburing\.h|io_uring_prep_|io_uring_sqe|io_uring_cqe' "$file"; then
-      breach "$(grep -nE 'liburing\.h|io_uring_prep_|io_uring_sqe|io_uring_cqe' "$file" | head -1 | cut -d: -f1 | sed "s|^|$file:|")" \
-        "only src/reactor/ may use io_uring"
-    fi
+    uring=$(grep -nE 'liburing\.h|io_uring_(prep_|sqe|cqe|get_sqe|submit)' "$file" | head -1 | cut -d: -f1 || true)
+    [ -z "$uring" ] || breach "$file:$uring" "only src/reactor/ may use io_uring"
   fi
 done < <(find . -name '*.cpp' -o -name '*.hpp' | sed 's|^\./||' | sort)
 

@@ -69,8 +69,8 @@ AdminServer::AdminServer(const config::Admin& config, AdminHandler handler, Uniq
 
 AdminServer::~AdminServer() = default;
 
-void AdminServer::start(reactor::Ring& ring, reactor::TimerQueue& timers) {
-  ring_ = &ring;
+void AdminServer::start(reactor::Reactor& reactor, reactor::TimerQueue& timers) {
+  reactor_ = &reactor;
   timers_ = &timers;
   arm_accept();
   log::info("admin_listening", "address={} max_clients={}", config_.listen.to_string(),
@@ -78,18 +78,17 @@ void AdminServer::start(reactor::Ring& ring, reactor::TimerQueue& timers) {
 }
 
 void AdminServer::arm_accept() {
-  io_uring_sqe* s = ring_->sqe(&accept_);
-  io_uring_prep_multishot_accept(s, listen_fd_.get(), nullptr, nullptr,
-                                 SOCK_NONBLOCK | SOCK_CLOEXEC);
+  reactor_->accept_multishot(listen_fd_.get(), &accept_);
   accept_armed_ = true;
 }
 
-void AdminServer::Accept::on_complete(int res, unsigned flags) {
-  server->on_accept(res, flags);
+void AdminServer::Accept::on_complete(const reactor::Event& event) {
+  server->on_accept(event);
 }
 
-void AdminServer::on_accept(int res, unsigned flags) {
-  if ((flags & IORING_CQE_F_MORE) == 0) accept_armed_ = false;
+void AdminServer::on_accept(const reactor::Event& event) {
+  const int res = event.res;
+  if (!event.more) accept_armed_ = false;
   if (res >= 0) {
     UniqueFd fd(res);
     if (stopping_) return;
@@ -121,8 +120,7 @@ void AdminServer::on_accept(int res, unsigned flags) {
       }
       // A recv is pending: cancel it; its completion answers 408.
       late.timed_out = true;
-      io_uring_sqe* s = self->ring_->sqe_ignored();
-      io_uring_prep_cancel(s, &late.op, 0);
+      self->reactor_->cancel(&late.op);
     });
     arm_recv(ref);
     return;
@@ -140,21 +138,23 @@ void AdminServer::on_accept(int res, unsigned flags) {
 }
 
 void AdminServer::arm_recv(Client& c) {
-  io_uring_sqe* s = ring_->sqe(&c.op);
-  io_uring_prep_recv(s, c.fd.get(), c.buffer.data() + c.used, c.buffer.size() - c.used, 0);
+  reactor_->recv(
+      c.fd.get(),
+      {reinterpret_cast<std::uint8_t*>(c.buffer.data()) + c.used, c.buffer.size() - c.used}, &c.op);
   c.in_flight = true;
 }
 
 void AdminServer::arm_send(Client& c) {
-  io_uring_sqe* s = ring_->sqe(&c.op);
-  io_uring_prep_send(s, c.fd.get(), c.buffer.data() + c.used, c.buffer.size() - c.used,
-                     MSG_NOSIGNAL);
+  reactor_->send(
+      c.fd.get(),
+      {reinterpret_cast<const std::uint8_t*>(c.buffer.data()) + c.used, c.buffer.size() - c.used},
+      &c.op);
   c.in_flight = true;
 }
 
-void AdminServer::ClientOp::on_complete(int res, unsigned) {
+void AdminServer::ClientOp::on_complete(const reactor::Event& event) {
   client->in_flight = false;
-  client->server->on_client(*client, res);
+  client->server->on_client(*client, event.res);
 }
 
 void AdminServer::on_client(Client& c, int res) {
@@ -231,10 +231,7 @@ void AdminServer::end(Client& c) {
     c.closing = true;
     if (c.deadline != 0) timers_->cancel(c.deadline);
     c.deadline = 0;
-    if (c.in_flight) {
-      io_uring_sqe* s = ring_->sqe_ignored();
-      io_uring_prep_cancel(s, &c.op, 0);
-    }
+    if (c.in_flight) reactor_->cancel(&c.op);
   }
   release_if_done(c);
 }
@@ -245,13 +242,10 @@ void AdminServer::release_if_done(Client& c) {
 }
 
 void AdminServer::stop() {
-  if (stopping_ || ring_ == nullptr) return;
+  if (stopping_ || reactor_ == nullptr) return;
   stopping_ = true;
   ::shutdown(listen_fd_.get(), SHUT_RDWR);
-  if (accept_armed_) {
-    io_uring_sqe* s = ring_->sqe_ignored();
-    io_uring_prep_cancel(s, &accept_, 0);
-  }
+  if (accept_armed_) reactor_->cancel(&accept_);
   std::vector<Client*> open;
   for (auto& [id, c] : clients_) open.push_back(c.get());
   for (Client* c : open) end(*c);

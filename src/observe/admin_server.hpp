@@ -3,7 +3,7 @@
 // request head (bounded in size and time), answer from a handler, close.
 // One request per connection (Connection: close), at most max_clients in
 // progress; more are answered 503 at once. Nothing here blocks the reactor:
-// every read and write is an io_uring operation.
+// every read and write is a reactor operation.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -15,8 +15,8 @@
 #include "common/unique_fd.hpp"
 #include "config/config.hpp"
 #include "protocol/http_head.hpp"
+#include "reactor/reactor.hpp"
 #include "reactor/timer_queue.hpp"
-#include "reactor/uring/ring.hpp"
 
 namespace sniproxy::observe {
 
@@ -40,28 +40,28 @@ class AdminServer {
   AdminServer& operator=(const AdminServer&) = delete;
 
   // On the serving worker's thread, before its loop: starts accepting.
-  void start(reactor::Ring& ring, reactor::TimerQueue& timers);
+  void start(reactor::Reactor& reactor, reactor::TimerQueue& timers);
   // Stops accepting and ends requests in progress (drain).
   void stop();
-  // Nothing of ours is left in the ring: the server may be destroyed.
+  // No operation of ours is in flight: the server may be destroyed.
   [[nodiscard]] bool quiet() const;
 
  private:
   struct Client;
   struct Accept final : reactor::Completion {
     AdminServer* server = nullptr;
-    void on_complete(int res, unsigned flags) override;
+    void on_complete(const reactor::Event& event) override;
   };
   struct ClientOp final : reactor::Completion {
     Client* client = nullptr;
-    void on_complete(int res, unsigned flags) override;
+    void on_complete(const reactor::Event& event) override;
   };
   struct Client {
     AdminServer* server = nullptr;
     std::uint64_t id = 0;
     UniqueFd fd;
     ClientOp op;
-    bool in_flight = false;  // op is in the ring
+    bool in_flight = false;  // op is in flight
     bool closing = false;
     bool responding = false;
     bool timed_out = false;  // the request deadline passed while reading
@@ -74,7 +74,7 @@ class AdminServer {
 
   AdminServer(const config::Admin& config, AdminHandler handler, UniqueFd fd);
   void arm_accept();
-  void on_accept(int res, unsigned flags);
+  void on_accept(const reactor::Event& event);
   void on_client(Client& c, int res);
   void arm_recv(Client& c);
   void respond(Client& c, AdminReply reply);
@@ -85,7 +85,7 @@ class AdminServer {
   config::Admin config_;
   AdminHandler handler_;
   UniqueFd listen_fd_;
-  reactor::Ring* ring_ = nullptr;
+  reactor::Reactor* reactor_ = nullptr;
   reactor::TimerQueue* timers_ = nullptr;
   Accept accept_;
   bool accept_armed_ = false;

@@ -14,6 +14,12 @@
 #include "common/server_name.hpp"
 #include "config/names.hpp"
 #include "protocol/proxy_protocol.hpp"
+#include "proxy/ending.hpp"
+#include "proxy/forward/copy_forwarder.hpp"
+#include "proxy/forward/sockmap_forwarder.hpp"
+#include "proxy/forward/sockmap_session.hpp"
+#include "proxy/forward/splice_forwarder.hpp"
+#include "proxy/forwarding_choice.hpp"
 #include "proxy/upstream_socket.hpp"
 #include "proxy/worker.hpp"
 
@@ -25,14 +31,6 @@ constexpr std::size_t kInitialHelloBuffer = 4096;
 // TLS alert descriptions (RFC 8446 6.2).
 constexpr std::uint8_t kAlertAccessDenied = 49;
 constexpr std::uint8_t kAlertUnrecognizedName = 112;
-
-__kernel_timespec to_timespec(std::chrono::nanoseconds d) {
-  if (d < std::chrono::nanoseconds(0)) d = std::chrono::nanoseconds(0);
-  __kernel_timespec ts{};
-  ts.tv_sec = d.count() / 1'000'000'000;
-  ts.tv_nsec = d.count() % 1'000'000'000;
-  return ts;
-}
 
 void send_best_effort(int fd, const void* data, std::size_t size) {
   // A refusal is a courtesy: if the client's socket buffer cannot take a few
@@ -53,11 +51,24 @@ void set_linger_zero(int fd) {
 }
 }  // namespace
 
-void ConnOp::on_complete(int res, unsigned flags) {
+void ConnOp::on_complete(const reactor::Event& event) {
   Connection* c = conn;
-  --c->pending_;
-  (c->*handler)(dir, res, flags);
-  if (c->closing() && c->pending() == 0) c->worker_.reap(c);
+  --c->in_flight_;
+  (c->*handler)(dir, side, event);
+  if (c->closing() && c->in_flight() == 0) c->retire();
+}
+
+void Connection::retire() {
+  // Closed and no completion left that points at it: the worker finishes
+  // and frees it after the current batch of completions. Once.
+  if (reaped_) return;
+  reaped_ = true;
+  worker_.reap(this);
+}
+
+reactor::Completion* Connection::begin(ConnOp& op) {
+  ++in_flight_;
+  return &op;
 }
 
 Connection::Connection(Worker& worker, std::uint64_t id, std::shared_ptr<const Runtime> runtime,
@@ -77,13 +88,14 @@ Connection::Connection(Worker& worker, std::uint64_t id, std::shared_ptr<const R
     op.handler = h;
   };
   bind(hello_poll_op_, &Connection::on_hello_poll);
-  bind(timeout_op_, &Connection::on_link_timeout);
   bind(connect_op_, &Connection::on_connect);
   for (int d = 0; d < 2; ++d) {
-    bind(dirs_[d].recv_op, &Connection::on_recv);
-    bind(dirs_[d].send_op, &Connection::on_send);
-    dirs_[d].recv_op.dir = d;
-    dirs_[d].send_op.dir = d;
+    for (auto side : {forward::Side::source, forward::Side::peer}) {
+      ConnOp& slot = dirs_[d].slots[static_cast<int>(side)];
+      bind(slot, &Connection::on_forwarding_op);
+      slot.dir = d;
+      slot.side = side;
+    }
   }
   started_ = Clock::now();
   last_active_ = started_;
@@ -107,20 +119,12 @@ void Connection::submit_hello_poll() {
   // Peek until the name is known, so a kernel forwarding mode can leave the
   // hello in the socket. SO_RCVLOWAT (set by peek_hello) makes this poll wait
   // for more bytes than already peeked instead of firing at once.
-  hello_ts_ = to_timespec(hello_deadline_ - Clock::now());
-  io_uring_sqe* s = worker_.ring().sqe(&hello_poll_op_, 2);
-  io_uring_prep_poll_add(s, client_.get(), POLLIN | POLLRDHUP);
-  s->flags |= IOSQE_IO_LINK;
-  io_uring_sqe* t = worker_.ring().sqe(&timeout_op_);
-  io_uring_prep_link_timeout(t, &hello_ts_, 0);
-  pending_ += 2;
+  worker_.reactor().poll(client_.get(), POLLIN | POLLRDHUP, hello_deadline_ - Clock::now(),
+                         begin(hello_poll_op_));
 }
 
-void Connection::on_link_timeout(int, int, unsigned) {
-  // The linked operation reports the outcome (-ECANCELED when this fired).
-}
-
-void Connection::on_hello_poll(int, int res, unsigned) {
+void Connection::on_hello_poll(int, forward::Side, const reactor::Event& event) {
+  const int res = event.res;
   if (state_ == State::closing) return;
   if (res == -ECANCELED) {
     close(observe::Outcome::hello_timeout, false);
@@ -373,14 +377,9 @@ void Connection::connect_backend() {
   }
   upstream_ = std::move(sock).value();
   const unsigned len = backend_.to_sockaddr(connect_addr_);
-  connect_ts_ = to_timespec(runtime_->config.timeouts.connect);
   connect_started_ = Clock::now();
-  io_uring_sqe* s = worker_.ring().sqe(&connect_op_, 2);
-  io_uring_prep_connect(s, upstream_.get(), reinterpret_cast<sockaddr*>(&connect_addr_), len);
-  s->flags |= IOSQE_IO_LINK;
-  io_uring_sqe* t = worker_.ring().sqe(&timeout_op_);
-  io_uring_prep_link_timeout(t, &connect_ts_, 0);
-  pending_ += 2;
+  worker_.reactor().connect(upstream_.get(), reinterpret_cast<sockaddr*>(&connect_addr_), len,
+                            runtime_->config.timeouts.connect, begin(connect_op_));
 }
 
 // A client the proxy has accepted is not failed for want of a descriptor
@@ -409,7 +408,8 @@ bool Connection::wait_for_descriptor() {
   return true;
 }
 
-void Connection::on_connect(int, int res, unsigned) {
+void Connection::on_connect(int, forward::Side, const reactor::Event& event) {
+  const int res = event.res;
   if (state_ == State::closing) return;
   if (res == 0) {
     worker_.shared().metrics.connect_latency.observe(Clock::now() - connect_started_);
@@ -431,16 +431,7 @@ void Connection::on_connect(int, int res, unsigned) {
 void Connection::start_forwarding() {
   state_ = State::forwarding;
   state_reached_forwarding_ = true;
-  const config::Target& t = *target_;
-  if (t.proxy_protocol != config::ProxyProtocol::none) {
-    const Endpoint destination = local_endpoint(client_.get()).value_or(listener().address);
-    if (t.proxy_protocol == config::ProxyProtocol::v1) {
-      auto h = protocol::proxy_v1_header(client_address_, destination);
-      initial_.assign(h.begin(), h.end());
-    } else {
-      initial_ = protocol::proxy_v2_header(client_address_, destination, server_name_);
-    }
-  }
+  std::vector<std::uint8_t> preamble = proxy_header();
   index_sockets();
   dirs_[0].from = client_.get();
   dirs_[0].to = upstream_.get();
@@ -448,18 +439,169 @@ void Connection::start_forwarding() {
   dirs_[1].to = client_.get();
   worker_.touch(this);
   mode_ = listener().mode.value_or(runtime_->config.forwarding.mode);
-  if (mode_ == config::ForwardingMode::splice) {
-    start_splice();
-    return;
+  switch (mode_) {
+    case config::ForwardingMode::sockmap:
+      start_sockmap(std::move(preamble));
+      return;
+    case config::ForwardingMode::splice:
+      // The hello is still queued on the client socket (it was only
+      // peeked), so the first splice carries it, after any PROXY header.
+      install(0, std::make_unique<forward::SpliceForwarder>(hosts_[0], dirs_[0].from, dirs_[0].to,
+                                                            std::move(preamble), false));
+      install(1, std::make_unique<forward::SpliceForwarder>(hosts_[1], dirs_[1].from, dirs_[1].to,
+                                                            std::vector<std::uint8_t>{}, true));
+      return;
+    case config::ForwardingMode::copy:
+    case config::ForwardingMode::automatic: {
+      const std::uint64_t hello_size = hello_.size();
+      if (!take_hello()) return;
+      forward::CopyOptions to_backend;
+      to_backend.preamble = std::move(preamble);
+      to_backend.preamble.insert(to_backend.preamble.end(), hello_.begin(), hello_.end());
+      to_backend.preamble_from_source = hello_size;  // the PROXY header is ours
+      std::vector<std::uint8_t>().swap(hello_);
+      forward::CopyOptions to_client;
+      if (mode_ == config::ForwardingMode::automatic)
+        to_backend.splice_after = to_client.splice_after = kAutoSpliceAfterBytes;
+      install(0, std::make_unique<forward::CopyForwarder>(hosts_[0], dirs_[0].from, dirs_[0].to,
+                                                          std::move(to_backend)));
+      if (state_ != State::forwarding) return;
+      install(1, std::make_unique<forward::CopyForwarder>(hosts_[1], dirs_[1].from, dirs_[1].to,
+                                                          std::move(to_client)));
+      return;
+    }
   }
-  if (mode_ == config::ForwardingMode::sockmap) {
-    start_sockmap();
-    return;
+}
+
+std::vector<std::uint8_t> Connection::proxy_header() const {
+  const config::Target& t = *target_;
+  if (t.proxy_protocol == config::ProxyProtocol::none) return {};
+  const Endpoint destination = local_endpoint(client_.get()).value_or(listener().address);
+  if (t.proxy_protocol == config::ProxyProtocol::v1) {
+    auto h = protocol::proxy_v1_header(client_address_, destination);
+    return {h.begin(), h.end()};
   }
-  consume_hello();
+  return protocol::proxy_v2_header(client_address_, destination, server_name_);
+}
+
+bool Connection::take_hello() {
+  // The hello was only peeked: take exactly those bytes off the socket (they
+  // are at its head) and forward them from our copy.
+  ssize_t n = 0;
+  do {
+    n = ::recv(client_.get(), hello_.data(), hello_.size(), MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n == static_cast<ssize_t>(hello_.size())) return true;
+  close(observe::Outcome::reset, true, "hello vanished from the socket");
+  return false;
+}
+
+void Connection::start_sockmap(std::vector<std::uint8_t> preamble) {
+  bpf::Sockmap* map = worker_.shared().sockmap;
+  observe::SockmapMetrics& counted = worker_.shared().metrics.sockmap;
+  std::string reason;
+  if (map != nullptr) {
+    auto opened =
+        forward::SockmapSession::open(*map, counted, client_.get(), upstream_.get(),
+                                      runtime_->config.forwarding.sockmap_queue_cap, preamble);
+    if (auto* session = std::get_if<std::shared_ptr<forward::SockmapSession>>(&opened)) {
+      // The kernel forwards the peeked hello itself; that is not activity
+      // after the start (the idle sweep compares against it).
+      const std::uint64_t hello_size = hello_.size();
+      std::vector<std::uint8_t>().swap(hello_);
+      const std::uint64_t cap = runtime_->config.forwarding.sockmap_queue_cap;
+      install(0, std::make_unique<forward::SockmapForwarder>(
+                     hosts_[0], *session, bpf::Direction::client_to_backend, dirs_[0].from,
+                     dirs_[0].to, cap, hello_size));
+      if (state_ != State::forwarding) return;
+      install(1, std::make_unique<forward::SockmapForwarder>(hosts_[1], std::move(*session),
+                                                             bpf::Direction::backend_to_client,
+                                                             dirs_[1].from, dirs_[1].to, cap, 0));
+      return;
+    }
+    reason = std::get<std::string>(opened);
+  }
+  observe::bump(counted.fallbacks);
+  // Not loaded at start-up is logged once then (event=sockmap_unavailable):
+  // counted, but not a line per connection.
+  if (map != nullptr)
+    log::info("sockmap_fallback", "id={} reason={} now=splice fallbacks_total={}", id_,
+              log::quote(reason), observe::read(counted.fallbacks));
+  sockmap_fell_back_ = true;
+  install(0, std::make_unique<forward::SpliceForwarder>(hosts_[0], dirs_[0].from, dirs_[0].to,
+                                                        std::move(preamble), false));
   if (state_ != State::forwarding) return;
-  send_initial();
-  arm_recv(1);
+  install(1, std::make_unique<forward::SpliceForwarder>(hosts_[1], dirs_[1].from, dirs_[1].to,
+                                                        std::vector<std::uint8_t>{}, true));
+}
+
+void Connection::install(int d, std::unique_ptr<forward::Forwarder> forwarder) {
+  Direction& dir = dirs_[d];
+  if (forwarder->mode() == forward::Mode::splice) dir.spliced = true;
+  dir.forwarder = std::move(forwarder);
+  dir.forwarder->start();
+}
+
+void Connection::change_mode(int d, forward::Mode next) {
+  Direction& dir = dirs_[d];
+  // The direction has no operation in flight here (forwarders change only
+  // between a completed operation and the next), so nothing can reorder.
+  dir.carried += dir.forwarder->bytes_moved();
+  dir.forwarder->stop();
+  dir.retired.push_back(std::move(dir.forwarder));
+  if (next == forward::Mode::splice) {
+    install(d, std::make_unique<forward::SpliceForwarder>(hosts_[d], dir.from, dir.to,
+                                                          std::vector<std::uint8_t>{}, true));
+    return;
+  }
+  forward::CopyOptions options;
+  if (mode_ == config::ForwardingMode::automatic) options.splice_after = kAutoSpliceAfterBytes;
+  install(
+      d, std::make_unique<forward::CopyForwarder>(hosts_[d], dir.from, dir.to, std::move(options)));
+}
+
+void Connection::on_forwarding_op(int d, forward::Side side, const reactor::Event& event) {
+  Direction& dir = dirs_[d];
+  if (dir.forwarder) dir.forwarder->on_complete(side, event);
+  dir.retired.clear();
+}
+
+void Connection::resume(int d) {
+  Direction& dir = dirs_[d];
+  if (state_ != State::forwarding || !dir.forwarder) return;
+  dir.forwarder->resume();
+  dir.retired.clear();
+}
+
+bool Connection::forwarded_in_kernel() {
+  if (state_ != State::forwarding) return false;
+  bool moved = false;
+  for (Direction& dir : dirs_)
+    if (dir.forwarder && dir.forwarder->moved_unseen()) moved = true;
+  if (moved) touch();
+  return moved;
+}
+
+reactor::Completion* Connection::DirectionHost::begin(forward::Side side) {
+  return c_.begin(c_.dirs_[d_].slots[static_cast<int>(side)]);
+}
+reactor::Reactor& Connection::DirectionHost::reactor() {
+  return c_.worker_.reactor();
+}
+reactor::TimerQueue& Connection::DirectionHost::timers() {
+  return c_.worker_.timers();
+}
+PipePool& Connection::DirectionHost::pipes() {
+  return c_.worker_.pipes();
+}
+void Connection::DirectionHost::wait_for_buffer() {
+  c_.worker_.wait_for_buffer(c_.id_, d_);
+}
+void Connection::DirectionHost::wait_for_pipe() {
+  c_.worker_.wait_for_pipe(c_.id_, d_);
+}
+void Connection::DirectionHost::abort(std::string detail) {
+  c_.close(observe::Outcome::reset, true, std::move(detail));
 }
 
 void Connection::index_sockets() {
@@ -512,65 +654,74 @@ void Connection::close(observe::Outcome outcome, bool reset, std::string detail)
     if (fd < 0) continue;
     if (reset) set_linger_zero(fd);
     // Wake every operation still pending on the fd; they complete with
-    // -ECANCELED and count down pending_.
-    io_uring_sqe* s = worker_.ring().sqe_ignored();
-    io_uring_prep_cancel_fd(s, fd, IORING_ASYNC_CANCEL_ALL);
+    // -ECANCELED and count down in_flight_.
+    worker_.reactor().cancel_fd(fd);
   }
-  if (pending_ == 0) worker_.reap(this);
+  if (in_flight_ == 0) retire();
 }
 
-void Connection::count_finished(std::uint64_t from_client, std::uint64_t from_backend) {
+void Connection::count_route_and_mode(std::uint64_t from_client, std::uint64_t from_backend) {
   observe::Metrics& m = worker_.shared().metrics;
-  observe::ListenerMetrics& l = m.listener(listener_index_);
-  observe::bump(l.closed[static_cast<std::size_t>(outcome_)]);
-  observe::bump(l.bytes_from_client, from_client);
-  observe::bump(l.bytes_from_backend, from_backend);
   if (route_metrics_ != nullptr) {
     observe::bump(route_metrics_->bytes_from_client, from_client);
     observe::bump(route_metrics_->bytes_from_backend, from_backend);
   }
   if (!state_reached_forwarding_) return;
+  const bool spliced = dirs_[0].spliced || dirs_[1].spliced;
   observe::ForwardedBy by = observe::ForwardedBy::copy;
   if (mode_ == config::ForwardingMode::splice) by = observe::ForwardedBy::splice;
   if (mode_ == config::ForwardingMode::automatic)
-    by = dirs_[0].splice || dirs_[1].splice ? observe::ForwardedBy::auto_splice
-                                            : observe::ForwardedBy::auto_copy;
+    by = spliced ? observe::ForwardedBy::auto_splice : observe::ForwardedBy::auto_copy;
   if (mode_ == config::ForwardingMode::sockmap)
     by = sockmap_fell_back_ ? observe::ForwardedBy::sockmap_splice : observe::ForwardedBy::sockmap;
   observe::bump(m.forwarded(by));
 }
 
+std::uint64_t Connection::bytes_from(int d) const {
+  const Direction& dir = dirs_[d];
+  const std::uint64_t moved = dir.carried + (dir.forwarder ? dir.forwarder->bytes_moved() : 0);
+  // From the client, at least the hello it sent: all there is before
+  // forwarding, and what a kernel mode may not have moved yet.
+  return d == 0 ? std::max(moved, static_cast<std::uint64_t>(fed_)) : moved;
+}
+
+std::string Connection::mode_label() const {
+  std::string label(config::to_string(mode_));
+  // auto: what it became (splice once either direction moved to it).
+  if (mode_ == config::ForwardingMode::automatic)
+    label += dirs_[0].spliced || dirs_[1].spliced ? "/splice" : "/copy";
+  if (mode_ == config::ForwardingMode::sockmap && sockmap_fell_back_) label += "/splice";
+  return label;
+}
+
 void Connection::finish() {
+  // The forwarders first, while the fds are open: they give back buffers
+  // and pipes, and sockmap's reads its byte counts and leaves the map.
+  for (Direction& dir : dirs_) {
+    if (dir.forwarder) dir.forwarder->stop();
+    dir.retired.clear();
+  }
+  if (descriptor_timer_ != 0) worker_.timers().cancel(descriptor_timer_);
   observe::AccessRecord r;
   r.client = client_address_.to_string();
   r.listener = listener().name;
   r.server_name = server_name_;
   if (backend_known_) r.backend = backend_.to_string();
-  sockmap_release();  // before the fds close; fills in the sockmap byte counts
-  if (descriptor_timer_ != 0) worker_.timers().cancel(descriptor_timer_);
-  // Bytes received from each peer; before forwarding, the hello peeked.
-  r.bytes_in = std::max<std::uint64_t>(dirs_[0].bytes, fed_);
-  r.bytes_out = dirs_[1].bytes;
+  r.bytes_in = bytes_from(0);
+  r.bytes_out = bytes_from(1);
   r.duration_ms = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_).count());
-  if (state_reached_forwarding_) {
-    r.mode = std::string(config::to_string(mode_));
-    // auto: what it became (splice once either direction moved to it).
-    if (mode_ == config::ForwardingMode::automatic)
-      r.mode += dirs_[0].splice || dirs_[1].splice ? "/splice" : "/copy";
-    if (mode_ == config::ForwardingMode::sockmap && sockmap_fell_back_) r.mode += "/splice";
-  }
+  if (state_reached_forwarding_) r.mode = mode_label();
   r.outcome = outcome_;
   r.detail = detail_;
-  count_finished(r.bytes_in, r.bytes_out);
-  for (Direction& d : dirs_) return_pipe(d);
+  count_route_and_mode(r.bytes_in, r.bytes_out);
   if (observe::SocketIndex* index = worker_.shared().sockets.get())
     for (const auto& key : socket_keys_)
       if (key) index->remove(*key);
   upstream_.reset();
   client_.reset();
   worker_.shared().limits.release(client_address_.ip);
-  runtime_->access_log->write(r);
+  record_ending(worker_.shared().metrics, *runtime_, listener_index_, r);
 }
 
 }  // namespace sniproxy::proxy

@@ -1,10 +1,9 @@
 #pragma once
-// One proxied connection: its two sockets, its hello, its route, and the
-// forwarding between them (copy_forwarding.cpp, splice_forwarding.cpp,
-// sockmap_forwarding.cpp). It
-// owns both fds and releases everything in one place (finish()), after the
-// last of its io_uring operations has completed.
-#include <linux/time_types.h>
+// One proxied connection: its two sockets, its hello, its route, its
+// connect, and its two directions, each moved by one forwarder
+// (proxy/forward/) that this class chooses and never looks into. It owns
+// both fds and releases everything in one place (finish()), after the last
+// of its reactor operations has completed.
 #include <sys/socket.h>
 
 #include <chrono>
@@ -23,32 +22,29 @@
 #include "observe/socket_index.hpp"
 #include "protocol/client_hello.hpp"
 #include "protocol/http_head.hpp"
-#include "proxy/pipe_pool.hpp"
+#include "proxy/forward/forwarder.hpp"
+#include "proxy/idle_list.hpp"
 #include "proxy/runtime.hpp"
+#include "reactor/reactor.hpp"
 #include "reactor/timer_queue.hpp"
-#include "reactor/uring/ring.hpp"
-
-namespace sniproxy::bpf {
-struct SockPair;
-struct ForwardState;
-struct ForwardControl;
-}  // namespace sniproxy::bpf
 
 namespace sniproxy::proxy {
 
 class Worker;
 class Connection;
 
-// An io_uring operation slot of a connection: counts in-flight operations so
-// the connection outlives every CQE that points at it.
+// A reactor operation slot of a connection. Connection::begin() counts it in
+// flight and its completion counts it out: the one place that keeps the
+// connection alive until every completion that points at it has come.
 struct ConnOp final : reactor::Completion {
-  // `dir` is the forwarding direction an operation belongs to (0 for the
-  // others), so one handler serves both directions.
-  using Handler = void (Connection::*)(int dir, int res, unsigned flags);
+  // `dir` and `side` say which forwarding slot it is (for the others only
+  // the handler matters), so one handler serves both directions.
+  using Handler = void (Connection::*)(int dir, forward::Side side, const reactor::Event& event);
   Connection* conn = nullptr;
   Handler handler = nullptr;
   int dir = 0;
-  void on_complete(int res, unsigned flags) override;
+  forward::Side side = forward::Side::source;
+  void on_complete(const reactor::Event& event) override;
 };
 
 class Connection {
@@ -62,69 +58,71 @@ class Connection {
   void start();
   // Ends the connection with `outcome`; `reset` sends RST to both peers.
   void close(observe::Outcome outcome, bool reset, std::string detail = {});
-  // Called by the worker when a buffer frees up after -ENOBUFS.
-  void resume_receive(int direction);
-  // Called by the worker when a pipe frees up after the pool ran out.
-  void resume_splice(int direction);
+  // Called by the worker when a buffer or a pipe the direction waited for
+  // is free again.
+  void resume(int direction);
   // Called by the worker's idle sweep and drain.
   [[nodiscard]] bool forwarding() const { return state_ == State::forwarding; }
   [[nodiscard]] std::chrono::steady_clock::time_point last_active() const { return last_active_; }
-  // Sockmap: whether the kernel forwarded bytes since the last call; if so
-  // the connection counts as active (touched). Userspace sees none of them.
+  // Whether bytes moved in the kernel since the last call (sockmap, where
+  // userspace sees none of them); if so the connection counts as active.
   bool forwarded_in_kernel();
 
   [[nodiscard]] std::uint64_t id() const { return id_; }
   [[nodiscard]] bool closing() const { return state_ == State::closing; }
-  [[nodiscard]] int pending() const { return pending_; }
+  [[nodiscard]] int in_flight() const { return in_flight_; }
   // Frees fds, counts and writes the access log line. Called once.
   void finish();
 
-  // Idle LRU links, owned by Worker.
-  Connection* idle_prev = nullptr;
-  Connection* idle_next = nullptr;
-  bool in_idle_list = false;
-  bool reaped = false;
+  // Its place in the worker's IdleList (only the list touches it).
+  IdleLink& idle_link() { return idle_link_; }
 
  private:
   friend struct ConnOp;
   enum class State : std::uint8_t { hello, resolving, connecting, forwarding, closing };
 
-  // One direction of forwarding: from -> to. At most one operation reads
-  // `from` (recv_op) and one writes `to` (send_op) at any time.
+  // What a direction's forwarder sees of this connection (forward::Host).
+  class DirectionHost final : public forward::Host {
+   public:
+    DirectionHost(Connection& c, int d) : c_(c), d_(d) {}
+    reactor::Completion* begin(forward::Side side) override;
+    reactor::Reactor& reactor() override;
+    reactor::TimerQueue& timers() override;
+    PipePool& pipes() override;
+    void wait_for_buffer() override;
+    void wait_for_pipe() override;
+    void active() override { c_.touch(); }
+    void end_of_stream() override { c_.end_of_stream(d_); }
+    void failed(bool reading, int err) override { c_.direction_failed(d_, reading, err); }
+    void abort(std::string detail) override;
+    void change_mode(forward::Mode next) override { c_.change_mode(d_, next); }
+    [[nodiscard]] bool closing() const override { return c_.closing(); }
+    [[nodiscard]] std::uint64_t connection_id() const override { return c_.id_; }
+    [[nodiscard]] int direction() const override { return d_; }
+
+   private:
+    Connection& c_;
+    int d_;
+  };
+
+  // One direction of forwarding: from -> to, moved by `forwarder`.
   struct Direction {
     int from = -1;
     int to = -1;
-    ConnOp recv_op;
-    ConnOp send_op;
-    // copy: the buffer being sent
-    const std::uint8_t* data = nullptr;
-    std::size_t offset = 0;
-    std::size_t length = 0;
-    int buffer_id = -1;  // provided buffer in use, or -1 (initial payload)
-    // splice: the pipe held while bytes pass through it
-    bool splice = false;
-    std::unique_ptr<Pipe> pipe;
-    std::size_t in_pipe = 0;
+    ConnOp slots[2];  // forward::Side::source, forward::Side::peer
+    std::unique_ptr<forward::Forwarder> forwarder;
+    // Forwarders replaced from inside their own calls, destroyed later.
+    std::vector<std::unique_ptr<forward::Forwarder>> retired;
+    std::uint64_t carried = 0;  // bytes moved by forwarders it replaced
+    bool spliced = false;       // a splice forwarder moved it at some point
     bool eof = false;
-    std::uint64_t bytes = 0;
-    // sockmap: the source's wake-up, the recheck timer, whether a POLLOUT
-    // on the peer is armed, and a scratch buffer for passed bytes.
-    bool poll_armed = false;
-    bool peer_full = false;
-    reactor::TimerQueue::Id recheck_timer = 0;
-    std::chrono::steady_clock::time_point recheck_due{};
-    std::chrono::milliseconds wait_delay{1};       // backoff while waiting on the kernel
-    std::chrono::microseconds look_delay{10'000};  // between looks at the bound
-    std::uint64_t sockmap_redirected_seen = 0;     // state.redirected at the last look
-    std::chrono::steady_clock::time_point sockmap_last_look{};
-    std::vector<std::uint8_t> passed;
-    std::uint64_t sockmap_passed_bytes = 0;
   };
 
   const config::Listener& listener() const;
+  reactor::Completion* begin(ConnOp& op);
+  void retire();
   void submit_hello_poll();
-  void on_hello_poll(int, int res, unsigned flags);
-  void on_link_timeout(int, int res, unsigned flags);
+  void on_hello_poll(int, forward::Side, const reactor::Event& event);
   bool peek_hello(bool peer_closed);
   void hello_complete();
   void route_tls();
@@ -141,44 +139,29 @@ class Connection {
   // Out of descriptors for the backend socket: connect_backend again when
   // one may be free, until the connect timeout. False once it is over.
   bool wait_for_descriptor();
-  void on_connect(int, int res, unsigned flags);
+  void on_connect(int, forward::Side, const reactor::Event& event);
   void start_forwarding();
+  // The bytes that go upstream before the client's: a PROXY header.
+  std::vector<std::uint8_t> proxy_header() const;
+  // Takes the peeked hello off the client socket (copy forwarding sends it
+  // from memory); false when it is gone (the connection is closed then).
+  bool take_hello();
+  void start_sockmap(std::vector<std::uint8_t> preamble);
+  void install(int d, std::unique_ptr<forward::Forwarder> forwarder);
+  void change_mode(int d, forward::Mode next);
+  void on_forwarding_op(int d, forward::Side side, const reactor::Event& event);
   void end_of_stream(int d);
   // [retrans]: makes both sockets findable by 4-tuple until finish().
   void index_sockets();
-  // The connection's share of the /metrics counters, once, at its end.
-  void count_finished(std::uint64_t from_client, std::uint64_t from_backend);
+  // Bytes received from each peer, for the access log and the counters.
+  [[nodiscard]] std::uint64_t bytes_from(int d) const;
+  // What the access log calls the forwarding ("auto/splice", ...).
+  [[nodiscard]] std::string mode_label() const;
+  // Its route's bytes and how it was forwarded, once, at its end (the
+  // listener's counters and the access line: record_ending).
+  void count_route_and_mode(std::uint64_t from_client, std::uint64_t from_backend);
   void direction_failed(int d, bool reading, int res);
   void touch();
-  // copy_forwarding.cpp
-  void consume_hello();
-  void send_initial();
-  void arm_recv(int d);
-  void arm_send(int d);
-  void on_recv(int d, int res, unsigned flags);
-  void on_send(int d, int res, unsigned flags);
-  void release_buffer(Direction& d);
-  // splice_forwarding.cpp
-  void start_splice();
-  void splice_wait_readable(int d);
-  void on_splice_readable(int d, int res, unsigned flags);
-  bool take_pipe(int d);
-  void splice_pump(int d);
-  void on_splice_writable(int d, int res, unsigned flags);
-  void return_pipe(Direction& d);
-  // sockmap_forwarding.cpp
-  void start_sockmap();
-  void sockmap_fallback(const std::string& reason);
-  void sockmap_wait(int d);
-  void on_sockmap_event(int d, int res, unsigned flags);
-  void sockmap_recheck_later(int d);
-  void sockmap_look_later(int d, std::chrono::microseconds delay);
-  void sockmap_recheck(int d);
-  void sockmap_step(int d, bool woken);
-  bool sockmap_move_passed(int d, const bpf::ForwardState& state, bpf::ForwardControl& control);
-  void on_sockmap_writable(int d, int res, unsigned flags);
-  void sockmap_finish_direction(int d);
-  void sockmap_release();
 
   Worker& worker_;
   std::uint64_t id_;
@@ -188,7 +171,7 @@ class Connection {
   UniqueFd upstream_;
   Endpoint client_address_;
   State state_ = State::hello;
-  int pending_ = 0;
+  int in_flight_ = 0;
 
   // Hello: bytes peeked (and later consumed) from the client.
   std::vector<std::uint8_t> hello_;
@@ -198,11 +181,8 @@ class Connection {
   std::variant<protocol::ClientHelloParser, protocol::HttpHeadParser> parser_;
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point hello_deadline_;
-  __kernel_timespec hello_ts_{};
-  __kernel_timespec connect_ts_{};
   std::chrono::steady_clock::time_point connect_started_;
   ConnOp hello_poll_op_;
-  ConnOp timeout_op_;
   ConnOp connect_op_;
 
   // Routing and connecting.
@@ -224,16 +204,16 @@ class Connection {
   // Forwarding: [0] client -> upstream, [1] upstream -> client.
   config::ForwardingMode mode_ = config::ForwardingMode::copy;
   bool state_reached_forwarding_ = false;
+  DirectionHost hosts_[2] = {DirectionHost(*this, 0), DirectionHost(*this, 1)};
   Direction dirs_[2];
   std::optional<observe::SocketKey> socket_keys_[2];  // [0] client side, [1] backend side
-  std::vector<std::uint8_t> initial_;                 // PROXY header + hello, sent first upstream
-  std::unique_ptr<bpf::SockPair> sockpair_;           // while in the sockmap
-  std::uint64_t kernel_bytes_seen_ = 0;               // redirected both ways, at the last look
   bool sockmap_fell_back_ = false;
   std::chrono::steady_clock::time_point last_active_;
 
   observe::Outcome outcome_ = observe::Outcome::ok;
   std::string detail_;
+  IdleLink idle_link_;
+  bool reaped_ = false;  // handed to the worker to finish (once)
 };
 
 }  // namespace sniproxy::proxy

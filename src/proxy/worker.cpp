@@ -12,13 +12,14 @@
 #include "common/listen_socket.hpp"
 #include "common/log.hpp"
 #include "proxy/connection.hpp"
+#include "proxy/ending.hpp"
+#include "reactor/backend.hpp"
 
 namespace sniproxy::proxy {
 
 namespace {
 using namespace std::chrono_literals;
 constexpr unsigned kRingEntries = 4096;
-constexpr std::uint16_t kBufferGroup = 1;
 constexpr auto kMaxWait = 1000ms;
 constexpr auto kIdleSweepEvery = 250ms;
 constexpr auto kAcceptBackoffMin = 10ms;
@@ -29,13 +30,13 @@ Result<std::unique_ptr<Worker>> Worker::create(unsigned index, SharedState& shar
   std::unique_ptr<Worker> w(new Worker(index, shared));
   auto rt = shared.runtime.load();
   const auto& cfg = rt->config;
-  auto ring = reactor::Ring::create(kRingEntries);
-  if (!ring) return ring.error();
-  w->ring_ = std::move(ring).value();
-  auto buffers = reactor::BufferRing::create(
-      *w->ring_, kBufferGroup, cfg.forwarding.buffers_per_worker, cfg.forwarding.buffer_size);
-  if (!buffers) return buffers.error();
-  w->buffers_ = std::move(buffers).value();
+  reactor::ReactorOptions options;
+  options.entries = kRingEntries;
+  options.buffer_count = cfg.forwarding.buffers_per_worker;
+  options.buffer_size = cfg.forwarding.buffer_size;
+  auto created = reactor::create_reactor(options);
+  if (!created) return created.error();
+  w->reactor_ = std::move(created).value();
   w->pipes_ = std::make_unique<PipePool>(cfg.forwarding.pipe_size, cfg.forwarding.pipes_per_worker);
   auto resolver = dns::Resolver::create(cfg.dns, *w);
   if (!resolver) return make_error("dns: " + resolver.error().message);
@@ -76,11 +77,12 @@ void Worker::stop() {
 }
 
 void Worker::arm_wake() {
-  io_uring_sqe* s = ring_->sqe(&wake_op_);
-  io_uring_prep_read(s, wake_fd_.get(), &wake_op_.value, sizeof wake_op_.value, 0);
+  reactor_->read(wake_fd_.get(),
+                 {reinterpret_cast<std::uint8_t*>(&wake_op_.value), sizeof wake_op_.value},
+                 &wake_op_);
 }
 
-void Worker::WakeOp::on_complete(int, unsigned) {
+void Worker::WakeOp::on_complete(const reactor::Event&) {
   if (worker->shared_.stopping.load()) {
     worker->begin_drain();
     return;
@@ -97,12 +99,12 @@ void Worker::run() {
               log::quote(rt->config.listeners[slot->index].name),
               rt->config.listeners[slot->index].address.to_string());
   }
-  if (admin_) admin_->start(*ring_, timers_);
+  if (admin_) admin_->start(*reactor_, timers_);
   auto next_sweep = reactor::Clock::now() + kIdleSweepEvery;
   for (;;) {
     auto now = reactor::Clock::now();
     const auto until_sweep = std::chrono::ceil<std::chrono::milliseconds>(next_sweep - now);
-    ring_->run_once(
+    reactor_->run_once(
         timers_.wait_time(now, std::clamp<std::chrono::milliseconds>(until_sweep, 0ms, kMaxWait)));
     now = reactor::Clock::now();
     timers_.fire_due(now);
@@ -130,18 +132,18 @@ void Worker::run() {
 
 // --- accepting ---------------------------------------------------------------
 
-void ListenerSlot::on_complete(int res, unsigned flags) {
-  worker->on_accept(*this, res, flags);
+void ListenerSlot::on_complete(const reactor::Event& event) {
+  worker->on_accept(*this, event);
 }
 
 void Worker::arm_accept(ListenerSlot& slot) {
-  io_uring_sqe* s = ring_->sqe(&slot);
-  io_uring_prep_multishot_accept(s, slot.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  reactor_->accept_multishot(slot.fd.get(), &slot);
   slot.armed = true;
 }
 
-void Worker::on_accept(ListenerSlot& slot, int res, unsigned flags) {
-  const bool more = (flags & IORING_CQE_F_MORE) != 0;
+void Worker::on_accept(ListenerSlot& slot, const reactor::Event& event) {
+  const int res = event.res;
+  const bool more = event.more;
   if (!more) slot.armed = false;
   if (res >= 0) {
     slot.backoff = 0ms;
@@ -162,10 +164,7 @@ void Worker::on_accept(ListenerSlot& slot, int res, unsigned flags) {
                 log::quote(std::strerror(-res)), slot.backoff.count());
       fd_exhaustion_logged_ = true;
     }
-    if (more) {
-      io_uring_sqe* s = ring_->sqe_ignored();
-      io_uring_prep_cancel(s, &slot, 0);
-    }
+    if (more) reactor_->cancel(&slot);
     timers_.schedule(reactor::Clock::now() + slot.backoff, [this, &slot] {
       slot.paused = false;
       if (!slot.armed && !draining_) arm_accept(slot);
@@ -204,9 +203,7 @@ void Worker::accept_connection(ListenerSlot& slot, int raw_fd) {
                                                             : "max_connections_per_source";
     linger l{1, 0};  // refuse with RST: cheapest for us, clear for the client
     setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
-    observe::bump(shared_.metrics.listener(slot.index)
-                      .closed[static_cast<std::size_t>(observe::Outcome::limit)]);
-    rt->access_log->write(r);
+    record_ending(shared_.metrics, *rt, slot.index, r);
     return;
   }
   const std::uint64_t id = next_id_++;
@@ -228,9 +225,8 @@ void Worker::begin_drain() {
     // the accept completes with an error and the fd is closed then.
     ::shutdown(slot->fd.get(), SHUT_RDWR);
     if (slot->armed) {
-      io_uring_sqe* s = ring_->sqe_ignored();
       // (fd closed when the cancelled accept completes)
-      io_uring_prep_cancel(s, slot.get(), 0);
+      reactor_->cancel(slot.get());
     } else {
       slot->fd.reset();
     }
@@ -247,8 +243,6 @@ Connection* Worker::find(std::uint64_t id) {
 }
 
 void Worker::reap(Connection* c) {
-  if (c->reaped) return;
-  c->reaped = true;
   reap_.push_back(c);
 }
 
@@ -257,10 +251,10 @@ void Worker::wait_for_buffer(std::uint64_t id, int direction) {
 }
 
 void Worker::resume_buffer_waiters() {
-  while (!buffer_waiters_.empty() && buffers_->available() > 0) {
+  while (!buffer_waiters_.empty() && reactor_->buffers().available() > 0) {
     auto [id, direction] = buffer_waiters_.front();
     buffer_waiters_.pop_front();
-    if (Connection* c = find(id)) c->resume_receive(direction);
+    if (Connection* c = find(id)) c->resume(direction);
   }
 }
 
@@ -272,42 +266,22 @@ void Worker::resume_pipe_waiters() {
   while (!pipe_waiters_.empty() && !pipes_->exhausted()) {
     auto [id, direction] = pipe_waiters_.front();
     pipe_waiters_.pop_front();
-    if (Connection* c = find(id)) c->resume_splice(direction);
+    if (Connection* c = find(id)) c->resume(direction);
   }
 }
 
 void Worker::touch(Connection* c) {
-  if (c->in_idle_list) {
-    if (idle_tail_ == c) return;
-    forget_idle(c);
-  }
-  c->in_idle_list = true;
-  c->idle_prev = idle_tail_;
-  c->idle_next = nullptr;
-  if (idle_tail_ != nullptr) idle_tail_->idle_next = c;
-  idle_tail_ = c;
-  if (idle_head_ == nullptr) idle_head_ = c;
+  idle_.touch(c);
 }
 
 void Worker::forget_idle(Connection* c) {
-  if (!c->in_idle_list) return;
-  if (c->idle_prev != nullptr)
-    c->idle_prev->idle_next = c->idle_next;
-  else
-    idle_head_ = c->idle_next;
-  if (c->idle_next != nullptr)
-    c->idle_next->idle_prev = c->idle_prev;
-  else
-    idle_tail_ = c->idle_prev;
-  c->idle_prev = c->idle_next = nullptr;
-  c->in_idle_list = false;
+  idle_.remove(c);
 }
 
 void Worker::sweep_idle() {
   const auto now = reactor::Clock::now();
   const auto limit = shared_.runtime.load()->config.timeouts.idle;
-  while (idle_head_ != nullptr) {
-    Connection* c = idle_head_;
+  while (Connection* c = idle_.oldest()) {
     if (c->last_active() + limit > now) break;
     if (c->forwarded_in_kernel()) continue;  // touched: now at the tail
     c->close(observe::Outcome::idle_timeout, false, "no data either way");  // unlinks c
@@ -323,8 +297,7 @@ void Worker::watch(int fd, bool readable, bool writable) {
     DnsWatch* old = it->second.get();
     if (old->in_flight) {
       old->live = false;
-      io_uring_sqe* s = ring_->sqe_ignored();
-      io_uring_prep_poll_remove(s, reinterpret_cast<__u64>(old));
+      reactor_->poll_remove(old);
       dns_retired_.push_back(std::move(it->second));
     }
     dns_watches_.erase(it);
@@ -340,12 +313,12 @@ void Worker::watch(int fd, bool readable, bool writable) {
 }
 
 void Worker::arm_dns_watch(DnsWatch* w) {
-  io_uring_sqe* s = ring_->sqe(w);
-  io_uring_prep_poll_add(s, w->fd, w->events);
+  reactor_->poll(w->fd, w->events, w);
   w->in_flight = true;
 }
 
-void Worker::DnsWatch::on_complete(int res, unsigned) {
+void Worker::DnsWatch::on_complete(const reactor::Event& event) {
+  int res = event.res;
   Worker* wk = worker;
   in_flight = false;
   if (!live) {

@@ -1,5 +1,5 @@
 #pragma once
-// One worker thread: its own io_uring ring, provided buffers, SO_REUSEPORT
+// One worker thread: its own reactor (with its receive buffers), SO_REUSEPORT
 // listeners, DNS resolver and connections. Nothing here is shared with other
 // workers except SharedState.
 #include <sys/eventfd.h>
@@ -15,11 +15,11 @@
 #include "common/unique_fd.hpp"
 #include "dns/resolver.hpp"
 #include "observe/admin_server.hpp"
+#include "proxy/idle_list.hpp"
 #include "proxy/pipe_pool.hpp"
 #include "proxy/shared_state.hpp"
+#include "reactor/reactor.hpp"
 #include "reactor/timer_queue.hpp"
-#include "reactor/uring/buffer_ring.hpp"
-#include "reactor/uring/ring.hpp"
 
 namespace sniproxy::proxy {
 
@@ -35,7 +35,7 @@ struct ListenerSlot final : reactor::Completion {
   bool paused = false;   // backing off after EMFILE/ENFILE
   bool closing = false;  // draining: close the fd when the accept ends
   std::chrono::milliseconds backoff{0};
-  void on_complete(int res, unsigned flags) override;
+  void on_complete(const reactor::Event& event) override;
 };
 
 class Worker final : public dns::IoDriver {
@@ -52,15 +52,15 @@ class Worker final : public dns::IoDriver {
   void serve_admin(std::unique_ptr<observe::AdminServer> admin) { admin_ = std::move(admin); }
 
   // --- for Connection ---
-  reactor::Ring& ring() { return *ring_; }
-  reactor::BufferRing& buffers() { return *buffers_; }
+  reactor::Reactor& reactor() { return *reactor_; }
+  reactor::BufferPool& buffers() { return reactor_->buffers(); }
   dns::Resolver& resolver() { return *resolver_; }
   reactor::TimerQueue& timers() { return timers_; }
   SharedState& shared() { return shared_; }
   [[nodiscard]] unsigned index() const { return index_; }
   Connection* find(std::uint64_t id);
-  // A connection whose last operation completed after close(): freed after
-  // the current batch of completions.
+  // A connection closed with no operation left in flight (it calls this
+  // once): finished and freed after the current batch of completions.
   void reap(Connection* c);
   // A receive that found no free buffer waits here for one.
   void wait_for_buffer(std::uint64_t id, int direction);
@@ -80,7 +80,7 @@ class Worker final : public dns::IoDriver {
   // Out of line, like the destructor: Connection is incomplete here.
   Worker(unsigned index, SharedState& shared);
   void arm_accept(ListenerSlot& slot);
-  void on_accept(ListenerSlot& slot, int res, unsigned flags);
+  void on_accept(ListenerSlot& slot, const reactor::Event& event);
   void accept_connection(ListenerSlot& slot, int fd);
   void begin_drain();
   void sweep_idle();
@@ -91,7 +91,7 @@ class Worker final : public dns::IoDriver {
   struct WakeOp final : reactor::Completion {
     Worker* worker = nullptr;
     std::uint64_t value = 0;
-    void on_complete(int res, unsigned flags) override;
+    void on_complete(const reactor::Event& event) override;
   };
   struct DnsWatch final : reactor::Completion {
     Worker* worker = nullptr;
@@ -99,14 +99,13 @@ class Worker final : public dns::IoDriver {
     unsigned events = 0;
     bool live = true;
     bool in_flight = false;
-    void on_complete(int res, unsigned flags) override;
+    void on_complete(const reactor::Event& event) override;
   };
   void arm_dns_watch(DnsWatch* w);
 
   unsigned index_;
   SharedState& shared_;
-  std::unique_ptr<reactor::Ring> ring_;
-  std::unique_ptr<reactor::BufferRing> buffers_;
+  std::unique_ptr<reactor::Reactor> reactor_;
   std::unique_ptr<dns::Resolver> resolver_;
   reactor::TimerQueue timers_;
   std::vector<std::unique_ptr<ListenerSlot>> listeners_;
@@ -124,9 +123,7 @@ class Worker final : public dns::IoDriver {
   std::deque<std::pair<std::uint64_t, int>> buffer_waiters_;
   std::unique_ptr<PipePool> pipes_;
   std::deque<std::pair<std::uint64_t, int>> pipe_waiters_;
-  // Intrusive LRU of forwarding connections (see Connection::idle_prev/next).
-  Connection* idle_head_ = nullptr;
-  Connection* idle_tail_ = nullptr;
+  IdleList idle_;  // forwarding connections, least recently active first
   bool fd_exhaustion_logged_ = false;
   std::unique_ptr<observe::AdminServer> admin_;  // worker 0 only, when [admin] is set
 };

@@ -8,28 +8,29 @@
 #include <span>
 
 #include "common/result.hpp"
+#include "reactor/reactor.hpp"
 #include "reactor/uring/ring.hpp"
 
 namespace sniproxy::reactor {
 
-class BufferRing {
+class BufferRing final : public BufferPool {
  public:
   // count must be a power of two (<= 32768).
   static Result<std::unique_ptr<BufferRing>> create(Ring& ring, std::uint16_t group,
                                                     std::uint32_t count, std::uint32_t size);
-  ~BufferRing();
+  ~BufferRing() override;
   BufferRing(const BufferRing&) = delete;
   BufferRing& operator=(const BufferRing&) = delete;
 
   [[nodiscard]] std::uint16_t group() const { return group_; }
-  [[nodiscard]] std::uint32_t buffer_size() const { return size_; }
-  std::span<std::uint8_t> buffer(std::uint16_t id) {
+  [[nodiscard]] std::uint32_t buffer_size() const override { return size_; }
+  std::span<std::uint8_t> buffer(std::uint16_t id) override {
     return {data_ + static_cast<std::size_t>(id) * size_, size_};
   }
   // Hands buffer `id` back to the kernel.
-  void recycle(std::uint16_t id);
-  // Buffers the kernel may pick right now (for diagnostics and tests).
-  [[nodiscard]] std::uint32_t available() const { return available_; }
+  void recycle(std::uint16_t id) override;
+  // Buffers the kernel may pick right now.
+  [[nodiscard]] std::uint32_t available() const override { return available_; }
   // Called when a completion consumed one of our buffers.
   void note_taken() { --available_; }
 

@@ -1,5 +1,7 @@
 #include "reactor/uring/ring.hpp"
 
+#include "reactor/uring/buffer_ring.hpp"
+
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -46,11 +48,21 @@ Ring::~Ring() {
   io_uring_queue_exit(&ring_);
 }
 
+void Ring::submit() {
+  io_uring_submit(&ring_);
+  release_timespecs();
+}
+
+void Ring::release_timespecs() {
+  // Only once the kernel has taken every SQE (a submit may stop short).
+  if (io_uring_sq_ready(&ring_) == 0) timespecs_.clear();
+}
+
 io_uring_sqe* Ring::sqe(Completion* completion, unsigned needed) {
-  if (io_uring_sq_space_left(&ring_) < needed) io_uring_submit(&ring_);
+  if (io_uring_sq_space_left(&ring_) < needed) submit();
   io_uring_sqe* s = io_uring_get_sqe(&ring_);
   while (s == nullptr) {  // cannot happen after a submit, but never return null
-    io_uring_submit(&ring_);
+    submit();
     s = io_uring_get_sqe(&ring_);
   }
   io_uring_sqe_set_data(s, completion);
@@ -63,6 +75,14 @@ io_uring_sqe* Ring::sqe_ignored(unsigned needed) {
   return s;
 }
 
+__kernel_timespec* Ring::timespec_for(Timeout timeout) {
+  if (timeout < Timeout::zero()) timeout = Timeout::zero();
+  __kernel_timespec& ts = timespecs_.emplace_back();
+  ts.tv_sec = timeout.count() / 1'000'000'000;
+  ts.tv_nsec = timeout.count() % 1'000'000'000;
+  return &ts;
+}
+
 unsigned Ring::run_once(std::chrono::milliseconds timeout) {
   __kernel_timespec ts{};
   ts.tv_sec = timeout.count() / 1000;
@@ -70,6 +90,7 @@ unsigned Ring::run_once(std::chrono::milliseconds timeout) {
   io_uring_cqe* cqe = nullptr;
   int rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, timeout.count() >= 0 ? &ts : nullptr,
                                             nullptr);
+  release_timespecs();
   if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY) {
     // Nothing to dispatch; the caller's loop comes back after its timers.
     return 0;
@@ -79,11 +100,16 @@ unsigned Ring::run_once(std::chrono::milliseconds timeout) {
   io_uring_for_each_cqe(&ring_, head, cqe) {
     ++count;
     auto* completion = static_cast<Completion*>(io_uring_cqe_get_data(cqe));
-    const int res = cqe->res;
-    const unsigned flags = cqe->flags;
+    Event event;
+    event.res = cqe->res;
+    event.more = (cqe->flags & IORING_CQE_F_MORE) != 0;
+    if ((cqe->flags & IORING_CQE_F_BUFFER) != 0) {
+      event.buffer = static_cast<int>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+      if (buffers_ != nullptr) buffers_->note_taken();
+    }
     // Advance before dispatching: a handler may submit and wait again.
     io_uring_cq_advance(&ring_, 1);
-    if (completion != nullptr) completion->on_complete(res, flags);
+    if (completion != nullptr) completion->on_complete(event);
   }
   return count;
 }

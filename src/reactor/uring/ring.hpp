@@ -1,24 +1,20 @@
 #pragma once
-// The io_uring ring of one worker thread. Every operation submitted carries a
-// pointer to a Completion, which is called once per CQE (several times for a
-// multishot operation).
+// The io_uring ring of one worker thread (the uring backend's core). Every
+// SQE carries a pointer to the reactor::Completion its CQE is delivered to,
+// once per CQE (several times for a multishot operation).
 #include <liburing.h>
+#include <linux/time_types.h>
 
 #include <chrono>
+#include <deque>
 #include <memory>
 
 #include "common/result.hpp"
+#include "reactor/reactor.hpp"
 
 namespace sniproxy::reactor {
 
-class Completion {
- public:
-  // res and flags are the CQE's.
-  virtual void on_complete(int res, unsigned flags) = 0;
-
- protected:
-  ~Completion() = default;
-};
+class BufferRing;
 
 class Ring {
  public:
@@ -32,9 +28,15 @@ class Ring {
   // An SQE for `completion`, never null: submits pending SQEs when the queue
   // is full. `needed` SQEs are guaranteed contiguous (for linked chains).
   io_uring_sqe* sqe(Completion* completion, unsigned needed = 1);
-  // An SQE whose CQE is ignored (cancellations whose outcome we learn from
-  // the cancelled operation itself).
+  // An SQE whose CQE is dropped (cancellations and linked timeouts, whose
+  // outcome the operation they act on reports).
   io_uring_sqe* sqe_ignored(unsigned needed = 1);
+  // Storage for a linked timeout's timespec, valid until the next submit
+  // (the kernel copies it when the SQE is submitted).
+  __kernel_timespec* timespec_for(Timeout timeout);
+
+  // The buffer ring whose buffers CQEs with IORING_CQE_F_BUFFER took.
+  void track_buffers(BufferRing* buffers) { buffers_ = buffers; }
 
   // Submits, waits up to `timeout` for at least one CQE, and dispatches all
   // CQEs that are ready. Returns the number dispatched.
@@ -44,7 +46,11 @@ class Ring {
 
  private:
   Ring() = default;
+  void submit();
+  void release_timespecs();
   io_uring ring_{};
+  BufferRing* buffers_ = nullptr;
+  std::deque<__kernel_timespec> timespecs_;  // deque: stable addresses
 };
 
 }  // namespace sniproxy::reactor

@@ -1,0 +1,106 @@
+#include "proxy/forward/copy_forwarder.hpp"
+
+#include <cerrno>
+
+namespace sniproxy::proxy::forward {
+
+CopyForwarder::CopyForwarder(Host& host, int from, int to, CopyOptions options)
+    : host_(host), from_(from), to_(to), options_(std::move(options)) {}
+
+void CopyForwarder::start() {
+  if (options_.preamble.empty()) {
+    arm_recv();
+    return;
+  }
+  bytes_ = options_.preamble_from_source;
+  data_ = options_.preamble.data();
+  offset_ = 0;
+  length_ = options_.preamble.size();
+  arm_send();
+}
+
+void CopyForwarder::arm_recv() {
+  host_.reactor().recv_pooled(from_, host_.begin(Side::source));
+}
+
+void CopyForwarder::arm_send() {
+  host_.reactor().send(to_, {data_ + offset_, length_ - offset_}, host_.begin(Side::peer));
+}
+
+void CopyForwarder::on_complete(Side side, const reactor::Event& event) {
+  if (side == Side::source)
+    on_recv(event);
+  else
+    on_sent(event);
+}
+
+void CopyForwarder::on_recv(const reactor::Event& event) {
+  if (event.buffer >= 0) buffer_ = event.buffer;
+  if (host_.closing() || stopped_) {
+    release_buffer();
+    return;
+  }
+  if (event.res == -ENOBUFS) {
+    host_.wait_for_buffer();
+    return;
+  }
+  if (event.res < 0) {
+    release_buffer();
+    host_.failed(true, event.res);
+    return;
+  }
+  if (event.res == 0) {
+    release_buffer();
+    host_.end_of_stream();
+    return;
+  }
+  data_ = host_.reactor().buffers().buffer(static_cast<std::uint16_t>(buffer_)).data();
+  offset_ = 0;
+  length_ = static_cast<std::size_t>(event.res);
+  bytes_ += static_cast<std::uint64_t>(event.res);
+  host_.active();
+  arm_send();
+}
+
+void CopyForwarder::on_sent(const reactor::Event& event) {
+  if (host_.closing() || stopped_) {
+    release_buffer();
+    return;
+  }
+  if (event.res < 0) {
+    release_buffer();
+    host_.failed(false, event.res);
+    return;
+  }
+  offset_ += static_cast<std::size_t>(event.res);
+  if (offset_ < length_) {
+    arm_send();  // short send: the rest, before anything newer
+    return;
+  }
+  release_buffer();
+  if (!options_.preamble.empty()) std::vector<std::uint8_t>().swap(options_.preamble);
+  // Between a completed send and the next receive the direction holds no
+  // bytes, so handing it to splice here cannot reorder anything.
+  if (options_.splice_after != 0 && bytes_ >= options_.splice_after) {
+    host_.change_mode(Mode::splice);
+    return;
+  }
+  arm_recv();
+}
+
+void CopyForwarder::resume() {
+  if (!host_.closing() && !stopped_) arm_recv();
+}
+
+void CopyForwarder::stop() {
+  stopped_ = true;
+  release_buffer();
+}
+
+void CopyForwarder::release_buffer() {
+  if (buffer_ < 0) return;
+  host_.reactor().buffers().recycle(static_cast<std::uint16_t>(buffer_));
+  buffer_ = -1;
+}
+
+}  // namespace sniproxy::proxy::forward

@@ -1,0 +1,328 @@
+#include "proxy/forward/sockmap_forwarder.hpp"
+
+#include <linux/sockios.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include <fmt/format.h>
+
+namespace sniproxy::proxy::forward {
+
+namespace {
+constexpr std::chrono::milliseconds kFirstRecheck{1};
+constexpr std::chrono::milliseconds kMaxRecheck{100};
+constexpr std::size_t kPassedChunk = 64 * 1024;
+constexpr int kChunksPerStep = 16;
+
+int socket_error(int fd) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return errno;
+  return err;
+}
+}  // namespace
+
+SockmapForwarder::SockmapForwarder(Host& host, std::shared_ptr<SockmapSession> session,
+                                   bpf::Direction direction, int from, int to,
+                                   std::uint64_t queue_cap, std::uint64_t already_seen)
+    : host_(host),
+      session_(std::move(session)),
+      direction_(direction),
+      from_(from),
+      to_(to),
+      queue_cap_(queue_cap),
+      kernel_seen_(already_seen) {}
+
+SockmapForwarder::~SockmapForwarder() {
+  cancel_timer();
+}
+
+void SockmapForwarder::start() {
+  last_look_ = reactor::Clock::now();
+  look_later(look_delay_);
+  wait();
+}
+
+void SockmapForwarder::wait() {
+  if (poll_armed_) return;
+  poll_armed_ = true;
+  host_.reactor().poll(from_, POLLIN | POLLRDHUP, host_.begin(Side::source));
+}
+
+void SockmapForwarder::on_complete(Side side, const reactor::Event& event) {
+  if (side == Side::source)
+    poll_armed_ = false;
+  else
+    peer_full_ = false;
+  if (host_.closing() || stopped_) return;
+  if (event.res < 0) {
+    host_.failed(side == Side::source, event.res);
+    return;
+  }
+  step(side == Side::source);
+}
+
+void SockmapForwarder::recheck_later() {
+  const auto delay = wait_delay_;
+  wait_delay_ = std::min(wait_delay_ * 2, kMaxRecheck);
+  look_later(delay);
+}
+
+void SockmapForwarder::look_later(std::chrono::microseconds delay) {
+  const auto due = reactor::Clock::now() + delay;
+  // One timer: a sooner look replaces a later one (a wait for the kernel's
+  // queue must not sit behind an idle look a second away).
+  if (timer_ != 0) {
+    if (timer_due_ <= due) return;
+    host_.timers().cancel(timer_);
+  }
+  timer_due_ = due;
+  timer_ = host_.timers().schedule(due, [this] {
+    timer_ = 0;
+    if (!host_.closing() && !stopped_) step(false);
+  });
+}
+
+void SockmapForwarder::cancel_timer() {
+  if (timer_ == 0) return;
+  host_.timers().cancel(timer_);
+  timer_ = 0;
+}
+
+void SockmapForwarder::step(bool woken) {
+  if (eof_ || peer_full_) return;  // finished, or waiting for room in the peer
+  bpf::Sockmap& map = session_->map();
+  const bpf::SockPair& pair = session_->pair();
+  pollfd source{from_, POLLIN | POLLRDHUP, 0};
+  (void)::poll(&source, 1, 0);
+  // POLLHUP alone is no error: it also means both directions of the socket
+  // are shut down (our SHUT_WR after the peer's FIN). A reset sets SO_ERROR.
+  if ((source.revents & POLLERR) != 0) {
+    if (const int err = socket_error(from_); err != 0) {
+      host_.failed(true, -err);
+      return;
+    }
+  }
+  const bool at_eof = (source.revents & (POLLRDHUP | POLLHUP)) != 0;
+
+  bool progressed = false;
+  auto state = map.state(pair, direction_);
+  auto control = map.control(pair, direction_);
+  if (!state || !control) {
+    host_.abort((state ? control.error() : state.error()).message);
+    return;
+  }
+  if (state->untrimmed != 0) {
+    host_.abort(
+        fmt::format("sockmap: {} bytes of a retransmit that overlapped bytes already forwarded "
+                    "could not be cut off; reset rather than send them twice",
+                    state->untrimmed));
+    return;
+  }
+  // Passed bytes, a bounded number of chunks per step so one connection
+  // cannot hold the reactor.
+  for (int chunk = 0; chunk < kChunksPerStep && state->passed > control->consumed; ++chunk) {
+    if (!move_passed(*state, *control)) return;  // waiting; resumes itself
+    progressed = true;
+    state = map.state(pair, direction_);
+    control = map.control(pair, direction_);
+    if (!state || !control) {
+      host_.abort((state ? control.error() : state.error()).message);
+      return;
+    }
+  }
+  // Moving bytes is progress: the next look comes soon, not after a backoff
+  // that grew while the kernel's queue was flushing.
+  if (progressed) wait_delay_ = kFirstRecheck;
+  // Slide the limit: the verdict may queue up to cap bytes for the peer
+  // beyond what its psock queue holds now. Raised while bytes flow, it is
+  // reached only when the peer stops taking them (the bound); raised while
+  // over, it hands the direction back to the kernel.
+  // From the counters just read, not Sockmap::unflushed() (which reads them
+  // again): a stale count only moves the limit, never the order of bytes.
+  auto forwarded = map.forwarded_bytes(pair, direction_);
+  if (!forwarded) {
+    host_.abort(forwarded.error().message);
+    return;
+  }
+  const std::uint64_t unflushed =
+      bpf::unflushed_bytes(state->redirected, control->consumed, *forwarded);
+  const std::uint64_t limit = bpf::resume_limit(state->redirected, queue_cap_, unflushed);
+  if (limit > control->limit) {
+    control->limit = limit;
+    if (auto set = map.set_control(pair, direction_, *control); !set) {
+      host_.abort(set.error().message);
+      return;
+    }
+    if (state->over) progressed = true;
+  }
+  if (state->passed > control->consumed) {
+    // Passed bytes still to move (waiting for the kernel's queue to flush,
+    // or more than one step moves): soon again.
+    recheck_later();
+    return;
+  }
+  if (at_eof) {
+    finish();
+    return;
+  }
+  const auto now = reactor::Clock::now();
+  const std::uint64_t moved = state->redirected - redirected_seen_;
+  if (moved != 0 || progressed) host_.active();
+  // The next look: before the bytes flowing now could use up half the room
+  // the limit leaves, or later and later while nothing flows. Passed bytes,
+  // EOF and errors wake the poll meanwhile.
+  look_delay_ = bpf::next_look(
+      control->limit - state->redirected, moved,
+      std::chrono::duration_cast<std::chrono::microseconds>(now - last_look_), look_delay_);
+  redirected_seen_ = state->redirected;
+  last_look_ = now;
+  look_later(look_delay_);
+  // A wake-up that found nothing to do (bytes the verdict had not yet judged,
+  // say) polls again only after a short backoff: a level-triggered poll on
+  // such a socket would otherwise spin. Not after the look's delay, which
+  // can be a second: the poll is what sees EOF and resets.
+  if (woken && !progressed)
+    recheck_later();
+  else
+    wait();
+}
+
+bool SockmapForwarder::move_passed(const bpf::ForwardState& state, bpf::ForwardControl& control) {
+  bpf::Sockmap& map = session_->map();
+  const bpf::SockPair& pair = session_->pair();
+  // Bytes still queued in the kernel for the peer come first in its stream.
+  auto unflushed = map.unflushed(pair, direction_);
+  if (!unflushed) {
+    host_.abort(unflushed.error().message);
+    return false;
+  }
+  if (*unflushed != 0) {
+    recheck_later();
+    return false;
+  }
+  // Only what already sits in the psock's queue of passed bytes (SIOCINQ
+  // reports exactly that on a socket with a verdict). Passed skbs can still
+  // wait in the psock backlog behind bytes redirected to this socket, and a
+  // recv() that finds the psock queue empty may read the TCP receive queue
+  // itself: bytes the verdict has not judged yet, out of order.
+  int readable = 0;
+  if (::ioctl(from_, SIOCINQ, &readable) != 0 || readable <= 0) {
+    recheck_later();
+    return false;
+  }
+  if (passed_.empty()) passed_.resize(kPassedChunk);
+  const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(
+      {passed_.size(), state.passed - control.consumed, static_cast<std::uint64_t>(readable)}));
+  // Peek, send, report, and only then take the bytes off the source. The
+  // report must come before the recv(): the recv() frees receive memory and
+  // may reopen the sender's window, and the verdict hands the direction back
+  // to the kernel only if, when the next skb arrives, every passed byte is
+  // already reported as sent (passed == consumed). Reported first, the last
+  // chunk of a stalled sender ends the userspace run; reported after, a
+  // sender as fast as this loop would keep the direction here for good.
+  ssize_t peeked = 0;
+  do {
+    peeked = ::recv(from_, passed_.data(), want, MSG_PEEK | MSG_DONTWAIT);
+  } while (peeked < 0 && errno == EINTR);
+  // Passed bytes may still sit in the source's psock backlog (the verdict
+  // queues them there behind earlier skbs) and not be readable yet; a FIN
+  // already seen makes recv() say EOF meanwhile. Either way: look again.
+  if (peeked == 0 || (peeked < 0 && errno == EAGAIN)) {
+    recheck_later();
+    return false;
+  }
+  if (peeked < 0) {
+    host_.failed(true, -errno);
+    return false;
+  }
+  std::size_t sent = 0;
+  while (sent < static_cast<std::size_t>(peeked)) {
+    const ssize_t n = ::send(to_, passed_.data() + sent, static_cast<std::size_t>(peeked) - sent,
+                             MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    if (n <= 0) {
+      host_.failed(false, -errno);
+      return false;
+    }
+    sent += static_cast<std::size_t>(n);
+  }
+  if (sent == 0) {
+    // The peer is full: wait for room; the bytes stay on the source.
+    peer_full_ = true;
+    host_.reactor().poll(to_, POLLOUT, host_.begin(Side::peer));
+    return false;
+  }
+  control.consumed += sent;
+  if (auto set = map.set_control(pair, direction_, control); !set) {
+    host_.abort(set.error().message);
+    return false;
+  }
+  ssize_t taken = 0;
+  do {
+    taken = ::recv(from_, passed_.data(), sent, MSG_DONTWAIT);
+  } while (taken < 0 && errno == EINTR);
+  if (taken != static_cast<ssize_t>(sent)) {
+    // The bytes just peeked are at the head of the psock queue; anything
+    // else means the stream is no longer what was sent.
+    host_.abort(fmt::format("sockmap: took {} of {} passed bytes just sent", taken, sent));
+    return false;
+  }
+  passed_bytes_ += sent;
+  return true;
+}
+
+void SockmapForwarder::finish() {
+  auto drained = session_->map().drained(session_->pair(), direction_);
+  if (!drained) {
+    host_.abort(drained.error().message);
+    return;
+  }
+  if (!*drained) {
+    // Received bytes are still on their way to the peer (or passed and not
+    // yet moved): step again later; the FIN must come after them.
+    recheck_later();
+    return;
+  }
+  eof_ = true;
+  host_.end_of_stream();
+}
+
+bool SockmapForwarder::moved_unseen() {
+  if (stopped_) return false;
+  auto state = session_->map().state(session_->pair(), direction_);
+  if (!state || state->redirected == kernel_seen_) return false;
+  kernel_seen_ = state->redirected;
+  return true;
+}
+
+std::uint64_t SockmapForwarder::bytes_moved() const {
+  return final_bytes_;
+}
+
+void SockmapForwarder::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  cancel_timer();
+  bpf::Sockmap& map = session_->map();
+  // Bytes for the access log, from TCP's counters: what entered the peer's
+  // stream since the insert (not what the proxy wrote before it). At its
+  // end the direction shut its peer down: that FIN is in the peer's
+  // counters even once the socket is CLOSED.
+  if (auto forwarded = map.forwarded_bytes(session_->pair(), direction_, eof_))
+    final_bytes_ = *forwarded;
+  observe::SockmapMetrics& counted = session_->counted();
+  if (auto state = map.state(session_->pair(), direction_)) {
+    observe::bump(counted.kernel_bytes, state->redirected);
+    observe::bump(counted.userspace_bytes, passed_bytes_);
+    observe::bump(counted.trimmed_bytes, state->trimmed);
+  }
+  session_.reset();  // the last direction out removes the pair
+}
+
+}  // namespace sniproxy::proxy::forward

@@ -1,0 +1,76 @@
+#pragma once
+// Sockmap forwarding: both sockets are in the BPF sockhash and the kernel
+// moves the bytes (bpf_c/sockmap.bpf.c); userspace only watches.
+//
+// The direction keeps one wake-up armed on its source socket: a poll for
+// POLLIN | POLLRDHUP. Redirected bytes never wake it (they leave the socket
+// inside the kernel); it fires for the three things userspace must act on:
+//  - bytes the verdict passed because the direction reached its memory
+//    bound (the peer stopped reading): take them, send them to the peer
+//    once the kernel's queue for it is flushed, report them as consumed,
+//    and hand the direction back to the kernel when the peer has drained
+//    (the duties in src/bpf/sockmap/sockmap_flow.hpp);
+//  - end of stream (POLLRDHUP): once every received byte is in the peer's
+//    TCP stream, the peer is shut down for writing, so the FIN follows the
+//    last byte;
+//  - a reset or error (POLLERR/POLLHUP): reset both peers.
+// Waiting for the kernel (its queue for the peer to flush, the peer to
+// drain) is a worker timer with a growing backoff, never a busy loop.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "bpf/sockmap/sockmap_flow.hpp"
+#include "proxy/forward/forwarder.hpp"
+#include "proxy/forward/sockmap_session.hpp"
+
+namespace sniproxy::proxy::forward {
+
+class SockmapForwarder final : public Forwarder {
+ public:
+  // `already_seen`: bytes of this direction the kernel forwards that are not
+  // activity after the start (the peeked hello).
+  SockmapForwarder(Host& host, std::shared_ptr<SockmapSession> session, bpf::Direction direction,
+                   int from, int to, std::uint64_t queue_cap, std::uint64_t already_seen);
+  ~SockmapForwarder() override;
+  [[nodiscard]] Mode mode() const override { return Mode::sockmap; }
+  void start() override;
+  void on_complete(Side side, const reactor::Event& event) override;
+  void resume() override {}
+  void stop() override;
+  [[nodiscard]] std::uint64_t bytes_moved() const override;
+  bool moved_unseen() override;
+
+ private:
+  void wait();
+  void recheck_later();
+  void look_later(std::chrono::microseconds delay);
+  void step(bool woken);
+  bool move_passed(const bpf::ForwardState& state, bpf::ForwardControl& control);
+  void finish();
+  void cancel_timer();
+
+  Host& host_;
+  std::shared_ptr<SockmapSession> session_;
+  bpf::Direction direction_;
+  int from_;
+  int to_;
+  std::uint64_t queue_cap_;
+  bool poll_armed_ = false;
+  bool peer_full_ = false;  // a POLLOUT on the peer is armed
+  bool eof_ = false;        // the FIN was carried to the peer
+  reactor::TimerQueue::Id timer_ = 0;
+  reactor::Clock::time_point timer_due_{};
+  std::chrono::milliseconds wait_delay_{1};       // backoff while waiting on the kernel
+  std::chrono::microseconds look_delay_{10'000};  // between looks at the bound
+  std::uint64_t redirected_seen_ = 0;             // state.redirected at the last look
+  reactor::Clock::time_point last_look_{};
+  std::uint64_t kernel_seen_ = 0;  // state.redirected at the last moved_unseen()
+  std::vector<std::uint8_t> passed_;
+  std::uint64_t passed_bytes_ = 0;  // moved through userspace
+  std::uint64_t final_bytes_ = 0;   // forwarded, read at stop()
+  bool stopped_ = false;
+};
+
+}  // namespace sniproxy::proxy::forward

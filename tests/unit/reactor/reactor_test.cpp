@@ -1,0 +1,292 @@
+// The reactor's operations against real loopback sockets, through the
+// factory the workers use (so a second backend runs the same tests).
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "common/unique_fd.hpp"
+#include "reactor/backend.hpp"
+#include "reactor/reactor.hpp"
+
+namespace sniproxy::reactor {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Records every event it gets.
+struct Recorder final : Completion {
+  std::vector<Event> events;
+  void on_complete(const Event& event) override { events.push_back(event); }
+};
+
+class ReactorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ReactorOptions options;
+    options.entries = 64;
+    options.buffer_count = 8;
+    options.buffer_size = 4096;
+    auto created = create_reactor(options);
+    ASSERT_TRUE(created) << created.error().message;
+    reactor_ = std::move(created).value();
+  }
+
+  // Runs the loop until `done` or two seconds pass.
+  bool run_until(const std::function<bool()>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + 2s;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      reactor_->run_once(20ms);
+    }
+    return true;
+  }
+
+  static UniqueFd tcp_listener(sockaddr_in& address, int backlog = 16) {
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    address = {};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof address;
+    EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), len), 0);
+    EXPECT_EQ(::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &len), 0);
+    EXPECT_EQ(::listen(fd.get(), backlog), 0);
+    return fd;
+  }
+
+  static UniqueFd blocking_client(const sockaddr_in& to) {
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    EXPECT_EQ(::connect(fd.get(), reinterpret_cast<const sockaddr*>(&to), sizeof to), 0);
+    return fd;
+  }
+
+  // A connected pair: a client and the server side accepted from it.
+  std::pair<UniqueFd, UniqueFd> tcp_pair() {
+    sockaddr_in address{};
+    UniqueFd listener = tcp_listener(address);
+    UniqueFd client = blocking_client(address);
+    UniqueFd server(::accept4(listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    return {std::move(client), std::move(server)};
+  }
+
+  std::unique_ptr<Reactor> reactor_;
+};
+
+TEST_F(ReactorTest, NamesItsBackend) {
+  EXPECT_EQ(reactor_->backend_name(), "io_uring");
+}
+
+TEST_F(ReactorTest, MultishotAcceptDeliversEveryClientUntilCancelled) {
+  sockaddr_in address{};
+  UniqueFd listener = tcp_listener(address);
+  Recorder accepts;
+  reactor_->accept_multishot(listener.get(), &accepts);
+  std::vector<UniqueFd> clients;
+  for (int i = 0; i < 3; ++i) clients.push_back(blocking_client(address));
+  ASSERT_TRUE(run_until([&] { return accepts.events.size() >= 3; }));
+  for (const Event& e : accepts.events) {
+    EXPECT_GE(e.res, 0);
+    EXPECT_TRUE(e.more);
+    UniqueFd accepted(e.res);
+    EXPECT_NE(::fcntl(accepted.get(), F_GETFL) & O_NONBLOCK, 0);
+  }
+  reactor_->cancel(&accepts);
+  ASSERT_TRUE(run_until([&] { return !accepts.events.back().more; }));
+  EXPECT_EQ(accepts.events.back().res, -ECANCELED);
+}
+
+TEST_F(ReactorTest, PooledReceiveNamesItsBufferAndSendIsWhole) {
+  auto [client, server] = tcp_pair();
+  const std::string message = "hello through the reactor";
+  Recorder sent;
+  reactor_->send(client.get(),
+                 {reinterpret_cast<const std::uint8_t*>(message.data()), message.size()}, &sent);
+  Recorder received;
+  const auto free_before = reactor_->buffers().available();
+  reactor_->recv_pooled(server.get(), &received);
+  ASSERT_TRUE(run_until([&] { return !sent.events.empty() && !received.events.empty(); }));
+  EXPECT_EQ(sent.events[0].res, static_cast<int>(message.size()));
+  const Event& got = received.events[0];
+  ASSERT_EQ(got.res, static_cast<int>(message.size()));
+  ASSERT_GE(got.buffer, 0);
+  EXPECT_EQ(reactor_->buffers().available(), free_before - 1);
+  auto bytes = reactor_->buffers().buffer(static_cast<std::uint16_t>(got.buffer));
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(bytes.data()), message.size()), message);
+  reactor_->buffers().recycle(static_cast<std::uint16_t>(got.buffer));
+  EXPECT_EQ(reactor_->buffers().available(), free_before);
+}
+
+TEST_F(ReactorTest, PlainReceiveFillsTheCallersMemoryAndSeesEndOfStream) {
+  auto [client, server] = tcp_pair();
+  ASSERT_EQ(::send(client.get(), "abc", 3, 0), 3);
+  client.reset();
+  std::vector<std::uint8_t> into(16);
+  Recorder first;
+  reactor_->recv(server.get(), into, &first);
+  ASSERT_TRUE(run_until([&] { return !first.events.empty(); }));
+  EXPECT_EQ(first.events[0].res, 3);
+  EXPECT_EQ(first.events[0].buffer, -1);
+  EXPECT_EQ(std::memcmp(into.data(), "abc", 3), 0);
+  Recorder eof;
+  reactor_->recv(server.get(), into, &eof);
+  ASSERT_TRUE(run_until([&] { return !eof.events.empty(); }));
+  EXPECT_EQ(eof.events[0].res, 0);
+}
+
+TEST_F(ReactorTest, ConnectSucceedsIsRefusedOrTimesOut) {
+  sockaddr_in address{};
+  // Backlog 0 takes one connection; the next SYN is dropped, so its connect
+  // hangs until the timeout.
+  UniqueFd listener = tcp_listener(address, 0);
+  UniqueFd ok(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  Recorder connected;
+  reactor_->connect(ok.get(), reinterpret_cast<sockaddr*>(&address), sizeof address, 2s,
+                    &connected);
+  ASSERT_TRUE(run_until([&] { return !connected.events.empty(); }));
+  EXPECT_EQ(connected.events[0].res, 0);
+
+  UniqueFd late(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  Recorder timed_out;
+  const auto started = std::chrono::steady_clock::now();
+  reactor_->connect(late.get(), reinterpret_cast<sockaddr*>(&address), sizeof address, 150ms,
+                    &timed_out);
+  ASSERT_TRUE(run_until([&] { return !timed_out.events.empty(); }));
+  EXPECT_EQ(timed_out.events[0].res, -ECANCELED);
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 140ms);
+
+  listener.reset();  // nothing listens on the port now
+  UniqueFd refused(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  Recorder refusal;
+  reactor_->connect(refused.get(), reinterpret_cast<sockaddr*>(&address), sizeof address, 2s,
+                    &refusal);
+  ASSERT_TRUE(run_until([&] { return !refusal.events.empty(); }));
+  EXPECT_EQ(refusal.events[0].res, -ECONNREFUSED);
+}
+
+TEST_F(ReactorTest, PollReportsReadinessTimesOutAndCanBeRemoved) {
+  auto [client, server] = tcp_pair();
+  Recorder idle;
+  reactor_->poll(server.get(), POLLIN, 50ms, &idle);
+  ASSERT_TRUE(run_until([&] { return !idle.events.empty(); }));
+  EXPECT_EQ(idle.events[0].res, -ECANCELED);
+
+  Recorder removed;
+  reactor_->poll(server.get(), POLLIN, &removed);
+  reactor_->run_once(0ms);
+  reactor_->poll_remove(&removed);
+  ASSERT_TRUE(run_until([&] { return !removed.events.empty(); }));
+  EXPECT_EQ(removed.events[0].res, -ECANCELED);
+
+  Recorder ready;
+  reactor_->poll(server.get(), POLLIN | POLLRDHUP, 2s, &ready);
+  ASSERT_EQ(::send(client.get(), "x", 1, 0), 1);
+  ASSERT_TRUE(run_until([&] { return !ready.events.empty(); }));
+  EXPECT_NE(ready.events[0].res & POLLIN, 0);
+}
+
+TEST_F(ReactorTest, TimeoutFiresOrIsCancelled) {
+  Recorder fired;
+  reactor_->timeout(20ms, &fired);
+  ASSERT_TRUE(run_until([&] { return !fired.events.empty(); }));
+  EXPECT_EQ(fired.events[0].res, -ETIME);
+
+  Recorder cancelled;
+  reactor_->timeout(10s, &cancelled);
+  reactor_->run_once(0ms);
+  reactor_->cancel(&cancelled);
+  ASSERT_TRUE(run_until([&] { return !cancelled.events.empty(); }));
+  EXPECT_EQ(cancelled.events[0].res, -ECANCELED);
+}
+
+TEST_F(ReactorTest, CancellingAnFdEndsEveryOperationOnIt) {
+  auto [client, server] = tcp_pair();
+  Recorder reading;
+  Recorder polling;
+  reactor_->recv_pooled(server.get(), &reading);
+  reactor_->poll(server.get(), POLLIN, &polling);
+  reactor_->run_once(0ms);
+  reactor_->cancel_fd(server.get());
+  ASSERT_TRUE(run_until([&] { return !reading.events.empty() && !polling.events.empty(); }));
+  EXPECT_EQ(reading.events[0].res, -ECANCELED);
+  EXPECT_EQ(polling.events[0].res, -ECANCELED);
+}
+
+TEST_F(ReactorTest, ReadsAnEventfd) {
+  UniqueFd fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  std::uint64_t value = 0;
+  Recorder read;
+  reactor_->read(fd.get(), {reinterpret_cast<std::uint8_t*>(&value), sizeof value}, &read);
+  const std::uint64_t seven = 7;
+  ASSERT_EQ(::write(fd.get(), &seven, sizeof seven), static_cast<ssize_t>(sizeof seven));
+  ASSERT_TRUE(run_until([&] { return !read.events.empty(); }));
+  EXPECT_EQ(read.events[0].res, static_cast<int>(sizeof value));
+  EXPECT_EQ(value, 7u);
+}
+
+TEST_F(ReactorTest, DatagramsArriveWithTheirPeerAndGoOutBySendmsg) {
+  auto udp = [] {
+    UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    return fd;
+  };
+  auto port_of = [](int fd) {
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    return a;
+  };
+  UniqueFd listener = udp();
+  UniqueFd peer = udp();
+  const sockaddr_in listener_address = port_of(listener.get());
+  const sockaddr_in peer_address = port_of(peer.get());
+
+  Recorder received;
+  reactor_->recvmsg_multishot(listener.get(), &received);
+  std::vector<std::string> messages = {"first datagram", "second"};
+  std::vector<Recorder> sends(messages.size());
+  std::vector<iovec> iov(messages.size());
+  std::vector<msghdr> headers(messages.size());
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    iov[i] = {messages[i].data(), messages[i].size()};
+    headers[i].msg_name = const_cast<sockaddr_in*>(&listener_address);
+    headers[i].msg_namelen = sizeof listener_address;
+    headers[i].msg_iov = &iov[i];
+    headers[i].msg_iovlen = 1;
+    reactor_->sendmsg(peer.get(), &headers[i], &sends[i]);
+  }
+  ASSERT_TRUE(run_until([&] { return received.events.size() >= 2; }));
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    EXPECT_EQ(sends[i].events.at(0).res, static_cast<int>(messages[i].size()));
+    const Event& e = received.events[i];
+    EXPECT_TRUE(e.more);
+    auto d = reactor_->datagram(e);
+    ASSERT_TRUE(d);
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(d->payload.data()), d->payload.size()),
+              messages[i]);
+    EXPECT_FALSE(d->truncated);
+    ASSERT_EQ(d->peer.ss_family, AF_INET);
+    EXPECT_EQ(reinterpret_cast<const sockaddr_in*>(&d->peer)->sin_port, peer_address.sin_port);
+    reactor_->buffers().recycle(static_cast<std::uint16_t>(e.buffer));
+  }
+  reactor_->cancel(&received);
+  ASSERT_TRUE(run_until([&] { return !received.events.back().more; }));
+  EXPECT_FALSE(reactor_->datagram(received.events.back()));
+}
+
+}  // namespace
+}  // namespace sniproxy::reactor
