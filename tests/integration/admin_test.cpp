@@ -55,8 +55,7 @@ class AdminTest : public ProxyTest {
 };
 
 TEST_P(AdminTest, MetricsCountAProxiedConnectionLikeTheAccessLog) {
-  auto rec = std::make_shared<Recording>();
-  Backend backend(recording_handler(rec, "hello from the backend"));
+  RecordingBackend backend("hello from the backend");
   ConfigSpec spec = admin_config();
   spec.table("default").push_back({.match = "a.test", .backend = backend.address()});
   ASSERT_NO_FATAL_FAILURE(start_with_admin(spec));
@@ -81,7 +80,7 @@ TEST_P(AdminTest, MetricsCountAProxiedConnectionLikeTheAccessLog) {
   ASSERT_EQ(send_all(c.get(), hello, Deadline::in(milliseconds(3000))), IoStatus::ok);
   std::vector<std::uint8_t> greeting;
   ASSERT_EQ(read_exact(c.get(), 22, greeting, Deadline::in(milliseconds(3000))), IoStatus::ok);
-  rec->wait_bytes(0, hello.size(), Deadline::in(milliseconds(3000)));
+  backend.recording().wait_bytes(0, hello.size(), Deadline::in(milliseconds(3000)));
   c.reset();
   auto entry = access_entry(client_port);
   ASSERT_TRUE(entry);
