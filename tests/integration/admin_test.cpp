@@ -25,13 +25,7 @@ class AdminTest : public ProxyTest {
     spec.extra += fmt::format("[admin]\nlisten = \"127.0.0.1:{}\"\n{}\n", admin_port_, admin_extra);
     return spec;
   }
-  void start_with_admin(const ConfigSpec& spec) {
-    write_file(config_path(), spec.to_toml());
-    proxy_ = std::make_unique<ProxyProcess>(sniproxy_binary(), config_path(), dir_.path());
-    auto ports = spec.ports();
-    ports.push_back(admin_port_);
-    ASSERT_EQ(proxy_->start(ports), "") << spec.to_toml();
-  }
+  void start_with_admin(const ConfigSpec& spec) { start_proxy(spec, {admin_port_}); }
   Scrape scrape() {
     HttpAnswer a = http_get(admin_port_, "/metrics");
     EXPECT_EQ(a.status, 200) << a.head;

@@ -32,8 +32,9 @@ class ProxyTest : public ::testing::TestWithParam<std::string> {
   // mode, access log in the temp dir.
   ConfigSpec base_config();
   // Writes the config and starts the proxy; fails the test (fatally) if it
-  // does not come up. Use with ASSERT_NO_FATAL_FAILURE.
-  void start_proxy(const ConfigSpec& spec);
+  // does not come up (its listeners and `more_ports`, such as an admin port
+  // set in `extra`, all accept). Use with ASSERT_NO_FATAL_FAILURE.
+  void start_proxy(const ConfigSpec& spec, const std::vector<std::uint16_t>& more_ports = {});
   // Adds `routes` to table "default" of `spec` (base_config() when not
   // given) and starts the proxy on it as start_proxy does.
   void start_routing(ConfigSpec& spec, const std::vector<RouteSpec>& routes);
