@@ -37,10 +37,9 @@ TEST_P(BackpressureTest, BackendsThatNeverReadStallTheirClientsOnlyAndBoundMemor
   ConfigSpec spec = base_config();
   spec.idle_timeout = "60s";
   spec.forwarding_extra = "buffers_per_worker = " + std::to_string(kBuffersPerWorker) + "\n";
-  spec.table("default").push_back({.match = "stuck.test", .backend = stuck.address()});
-  spec.table("default").push_back({.match = "exact.test", .backend = exact.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  const std::uint16_t port = spec.listeners[0].port;
+  ASSERT_NO_FATAL_FAILURE(
+      start_routing(spec, {route("stuck.test", stuck), route("exact.test", exact)}));
+  const std::uint16_t port = listener_port();
   const std::uint64_t rss_before = resident_kib(proxy_->pid());
 
   std::vector<UniqueFd> pushing;

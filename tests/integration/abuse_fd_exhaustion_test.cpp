@@ -53,17 +53,16 @@ class LimitedBinary {
 class FdExhaustionTest : public ProxyTest {};
 
 TEST_P(FdExhaustionTest, AcceptPausesWhenOutOfDescriptorsAndResumesAfter) {
-  Backend backend(recording_handler(std::make_shared<Recording>(), "g"));
+  RecordingBackend backend("g");
   ConfigSpec spec = base_config();
   spec.hello_timeout = "30s";  // the crowd must hold its descriptors until we close it
-  spec.table("default").push_back({.match = "fd.test", .backend = backend.address()});
   const std::uint16_t admin_port = free_port();
   spec.extra += fmt::format("[admin]\nlisten = \"127.0.0.1:{}\"\n", admin_port);
   {
     const LimitedBinary limited(dir_.file("sniproxy-limited.sh"), kProxyFdLimit);
-    ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+    ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("fd.test", backend)}));
   }
-  const std::uint16_t port = spec.listeners[0].port;
+  const std::uint16_t port = listener_port();
   const auto hello = hello_for("fd.test");
   ASSERT_TRUE(first_byte_latency_us(port, hello)) << "not served before the crowd";
   const int held = open_fds(proxy_->pid());
@@ -140,14 +139,13 @@ class DescriptorWaitTest : public ProxyTest {};
 // descriptor (the ring's multishot accept keeps the limit it was armed
 // with, so the accept still succeeds; socket(2) sees the new one).
 TEST_P(DescriptorWaitTest, ABackendSocketWaitsForADescriptorUntilTheConnectTimeout) {
-  Backend backend(recording_handler(std::make_shared<Recording>(), "g"));
+  RecordingBackend backend("g");
   ConfigSpec spec = base_config();
   spec.connect_timeout = "1500ms";
   const std::uint16_t admin_port = free_port();
   spec.extra += fmt::format("[admin]\nlisten = \"127.0.0.1:{}\"\n", admin_port);
-  spec.table("default").push_back({.match = "fd.test", .backend = backend.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  const std::uint16_t port = spec.listeners[0].port;
+  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("fd.test", backend)}));
+  const std::uint16_t port = listener_port();
   const auto hello = hello_for("fd.test");
   ASSERT_TRUE(first_byte_latency_us(port, hello)) << "not served before the limit";
   const pid_t pid = proxy_->pid();
@@ -214,9 +212,7 @@ class PipeDescriptorTest : public ProxyTest {};
 // socket's descriptors but not a pipe's two.
 TEST_P(PipeDescriptorTest, ADirectionWithoutAPipeCarriesOnCopying) {
   Backend backend(echo_handler());
-  ConfigSpec spec = base_config();
-  spec.table("default").push_back({.match = "echo.test", .backend = backend.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+  ASSERT_NO_FATAL_FAILURE(start_routing({route("echo.test", backend)}));
   // Counted only once the proxy is whole: its port answers before every
   // worker holds its ring, and the readiness probe's connection holds a
   // descriptor until the proxy sees it close.
@@ -228,7 +224,7 @@ TEST_P(PipeDescriptorTest, ADirectionWithoutAPipeCarriesOnCopying) {
   const pid_t pid = proxy_->pid();
   ASSERT_NO_FATAL_FAILURE(set_soft_fd_limit(pid, static_cast<rlim_t>(nth_free_fd(pid, 2))));
 
-  UniqueFd c = connect_to(spec.listeners[0].port);
+  UniqueFd c = connect_to(listener_port());
   ASSERT_TRUE(c);
   const std::uint16_t client_port = local_endpoint(c.get()).port;
   std::vector<std::uint8_t> sent = hello_for("echo.test");

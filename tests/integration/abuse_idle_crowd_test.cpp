@@ -123,12 +123,11 @@ class IdleCrowdTest : public ProxyTest {
 TEST_P(IdleCrowdTest, SilentAndTricklingClientsCloseAtHelloDeadlineWhileOthersAreServed) {
   const std::size_t n = crowd_size();
   raise_own_fd_limit(2 * n + 4096);  // the crowd here, the proxy inherits the hard limit
-  Backend backend(recording_handler(std::make_shared<Recording>(), "g"));
+  RecordingBackend backend("g");
   ConfigSpec spec = base_config();
   spec.hello_timeout = "1s";
-  spec.table("default").push_back({.match = "normal.test", .backend = backend.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  const std::uint16_t port = spec.listeners[0].port;
+  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("normal.test", backend)}));
+  const std::uint16_t port = listener_port();
   const auto hello = hello_for("normal.test");
 
   std::vector<double> baseline_samples;

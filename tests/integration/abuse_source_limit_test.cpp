@@ -32,12 +32,11 @@ class SourceLimitTest : public ProxyTest {
 };
 
 TEST_P(SourceLimitTest, ConnectionPastThePerSourceLimitIsResetAndOthersAreServed) {
-  Backend backend(recording_handler(std::make_shared<Recording>(), "g"));
+  RecordingBackend backend("g");
   ConfigSpec spec = base_config();
   spec.extra += "[limits]\nmax_connections_per_source = " + std::to_string(kPerSource) + "\n";
-  spec.table("default").push_back({.match = "limit.test", .backend = backend.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  const std::uint16_t port = spec.listeners[0].port;
+  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("limit.test", backend)}));
+  const std::uint16_t port = listener_port();
   const IpAddress first = IpAddress::v4(127, 0, 0, 1);
   const IpAddress second = IpAddress::v4(127, 0, 0, 2);
 

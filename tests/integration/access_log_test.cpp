@@ -45,10 +45,8 @@ class AccessLogTest : public ProxyTest {
 
 TEST_P(AccessLogTest, TextLineHasCountsAndOutcome) {
   Backend backend(answer_after_eof());
-  ConfigSpec spec = base_config();
-  spec.table("default").push_back({.match = "log.test", .backend = backend.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  Exchange ex = exchange(spec.listeners[0].port);
+  ASSERT_NO_FATAL_FAILURE(start_routing({route("log.test", backend)}));
+  Exchange ex = exchange(listener_port());
   ASSERT_NE(ex.client_port, 0);
   auto entry = access_entry(ex.client_port);
   ASSERT_TRUE(entry) << "no access-log line for client port " << ex.client_port;
@@ -76,11 +74,9 @@ TEST_P(AccessLogTest, TextLineHasCountsAndOutcome) {
 
 TEST_P(AccessLogTest, OneLinePerConnection) {
   Backend backend(answer_after_eof());
-  ConfigSpec spec = base_config();
-  spec.table("default").push_back({.match = "log.test", .backend = backend.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+  ASSERT_NO_FATAL_FAILURE(start_routing({route("log.test", backend)}));
   std::vector<std::uint16_t> ports;
-  for (int i = 0; i < 5; ++i) ports.push_back(exchange(spec.listeners[0].port).client_port);
+  for (int i = 0; i < 5; ++i) ports.push_back(exchange(listener_port()).client_port);
   for (auto p : ports) ASSERT_TRUE(access_entry(p)) << "no line for client port " << p;
   int lines_for_ours = 0;
   for (const auto& line : split_lines(read_file(access_log_path()))) {
@@ -95,9 +91,8 @@ TEST_P(AccessLogTest, JsonLineParsesAsAnObjectWithTheSameKeys) {
   Backend backend(answer_after_eof());
   ConfigSpec spec = base_config();
   spec.access_log_format = "json";
-  spec.table("default").push_back({.match = "log.test", .backend = backend.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  Exchange ex = exchange(spec.listeners[0].port);
+  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("log.test", backend)}));
+  Exchange ex = exchange(listener_port());
   auto line = wait_access_line(access_log_path(), ex.client_port, Deadline::in(milliseconds(5000)));
   ASSERT_TRUE(line) << "no access-log line for client port " << ex.client_port;
   EXPECT_EQ(line->front(), '{') << *line;
@@ -117,12 +112,10 @@ TEST_P(AccessLogTest, JsonLineParsesAsAnObjectWithTheSameKeys) {
 }
 
 TEST_P(AccessLogTest, RefusedConnectionsAreLoggedWithTheirOutcome) {
-  ConfigSpec spec = base_config();
-  spec.table("default").push_back({.match = "denied.test", .deny = true});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+  ASSERT_NO_FATAL_FAILURE(start_routing({{.match = "denied.test", .deny = true}}));
   for (const auto& [name, outcome] : std::vector<std::pair<std::string, std::string>>{
            {"denied.test", "denied"}, {"other.test", "no_route"}}) {
-    UniqueFd c = connect_to(spec.listeners[0].port);
+    UniqueFd c = connect_to(listener_port());
     ASSERT_TRUE(c);
     const std::uint16_t client_port = local_endpoint(c.get()).port;
     const auto hello = hello_for(name);

@@ -25,13 +25,7 @@ class AdminTest : public ProxyTest {
     spec.extra += fmt::format("[admin]\nlisten = \"127.0.0.1:{}\"\n{}\n", admin_port_, admin_extra);
     return spec;
   }
-  void start_with_admin(const ConfigSpec& spec) {
-    write_file(config_path(), spec.to_toml());
-    proxy_ = std::make_unique<ProxyProcess>(sniproxy_binary(), config_path(), dir_.path());
-    auto ports = spec.ports();
-    ports.push_back(admin_port_);
-    ASSERT_EQ(proxy_->start(ports), "") << spec.to_toml();
-  }
+  void start_with_admin(const ConfigSpec& spec) { start_proxy(spec, {admin_port_}); }
   Scrape scrape() {
     HttpAnswer a = http_get(admin_port_, "/metrics");
     EXPECT_EQ(a.status, 200) << a.head;
@@ -55,8 +49,7 @@ class AdminTest : public ProxyTest {
 };
 
 TEST_P(AdminTest, MetricsCountAProxiedConnectionLikeTheAccessLog) {
-  auto rec = std::make_shared<Recording>();
-  Backend backend(recording_handler(rec, "hello from the backend"));
+  RecordingBackend backend("hello from the backend");
   ConfigSpec spec = admin_config();
   spec.table("default").push_back({.match = "a.test", .backend = backend.address()});
   ASSERT_NO_FATAL_FAILURE(start_with_admin(spec));
@@ -81,7 +74,7 @@ TEST_P(AdminTest, MetricsCountAProxiedConnectionLikeTheAccessLog) {
   ASSERT_EQ(send_all(c.get(), hello, Deadline::in(milliseconds(3000))), IoStatus::ok);
   std::vector<std::uint8_t> greeting;
   ASSERT_EQ(read_exact(c.get(), 22, greeting, Deadline::in(milliseconds(3000))), IoStatus::ok);
-  rec->wait_bytes(0, hello.size(), Deadline::in(milliseconds(3000)));
+  backend.recording().wait_bytes(0, hello.size(), Deadline::in(milliseconds(3000)));
   c.reset();
   auto entry = access_entry(client_port);
   ASSERT_TRUE(entry);

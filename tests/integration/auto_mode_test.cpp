@@ -17,11 +17,9 @@ TEST_P(AutoModeTest, LongStreamMovesToSpliceMidwayAndArrivesIntact) {
     if (read_exact(c.fd.get(), hello_for("auto.test").size(), hello, d) != IoStatus::ok) return;
     send_all(c.fd.get(), pattern_bytes(7, kReply), d);
   });
-  ConfigSpec spec = base_config();
-  spec.table("default").push_back({.match = "auto.test", .backend = backend.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+  ASSERT_NO_FATAL_FAILURE(start_routing({route("auto.test", backend)}));
 
-  UniqueFd c = connect_to(spec.listeners[0].port);
+  UniqueFd c = connect_to(listener_port());
   ASSERT_TRUE(c);
   const std::uint16_t port = local_endpoint(c.get()).port;
   ASSERT_EQ(send_all(c.get(), hello_for("auto.test"), Deadline::in(milliseconds(3000))),
@@ -38,9 +36,7 @@ TEST_P(AutoModeTest, LongStreamMovesToSpliceMidwayAndArrivesIntact) {
 }
 
 TEST_P(AutoModeTest, StartUpSaysWhatAutoWillDoAndWhy) {
-  ConfigSpec spec = base_config();
-  spec.table("default").push_back({.match = "a.test", .deny = true});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+  ASSERT_NO_FATAL_FAILURE(start_routing({{.match = "a.test", .deny = true}}));
   const std::string log = proxy_->log();
   EXPECT_NE(
       log.find("event=forwarding_auto listeners=tls policy=\"copy, then splice once a "

@@ -97,9 +97,8 @@ TEST_P(ChurnTest, RandomSizesAndResetsStayByteExact) {
   ConfigSpec spec = base_config();
   spec.hello_timeout = "10s";  // a hello may wait behind hundreds of others on two busy cores
   spec.idle_timeout = "30s";
-  spec.table("default").push_back({.match = "churn.test", .backend = backend.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  const std::uint16_t port = spec.listeners[0].port;
+  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("churn.test", backend)}));
+  const std::uint16_t port = listener_port();
   const std::uint64_t rss_before = resident_kib(proxy_->pid());
 
   ClientTally tally;

@@ -13,10 +13,8 @@ namespace {
 class HalfCloseTest : public ProxyTest {
  protected:
   std::uint16_t start_with(Backend& backend) {
-    ConfigSpec spec = base_config();
-    spec.table("default").push_back({.match = "half.test", .backend = backend.address()});
-    start_proxy(spec);
-    return spec.listeners[0].port;
+    start_routing({route("half.test", backend)});
+    return listener_port();
   }
 };
 

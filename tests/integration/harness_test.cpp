@@ -88,18 +88,17 @@ TEST(HarnessBackend, EchoDuplexDirect) {
 }
 
 TEST(HarnessBackend, RecordingSeesBytesAndGreets) {
-  auto rec = std::make_shared<Recording>();
-  Backend b(recording_handler(rec, "hi"));
+  RecordingBackend b("hi");
   auto c = connect_tcp(b.endpoint(), Deadline::in(milliseconds(2000)));
   ASSERT_TRUE(c.fd);
   std::vector<std::uint8_t> got;
   ASSERT_EQ(read_exact(c.fd.get(), 2, got, Deadline::in(milliseconds(2000))), IoStatus::ok);
   EXPECT_EQ(to_text(got), "hi");
   ASSERT_EQ(send_all(c.fd.get(), "hello", Deadline::in(milliseconds(2000))), IoStatus::ok);
-  auto seen = rec->wait_bytes(0, 5, Deadline::in(milliseconds(2000)));
+  auto seen = b.recording().wait_bytes(0, 5, Deadline::in(milliseconds(2000)));
   EXPECT_EQ(to_text(seen.bytes), "hello");
   c.fd.reset();
-  EXPECT_TRUE(rec->wait_closed(0, Deadline::in(milliseconds(2000))).closed);
+  EXPECT_TRUE(b.recording().wait_closed(0, Deadline::in(milliseconds(2000))).closed);
 }
 
 TEST(HarnessBackend, ResetIsSeenAsReset) {
@@ -112,13 +111,12 @@ TEST(HarnessBackend, ResetIsSeenAsReset) {
 }
 
 TEST(HarnessBackend, ClientResetIsSeenByBackend) {
-  auto rec = std::make_shared<Recording>();
-  Backend b(recording_handler(rec));
+  RecordingBackend b;
   auto c = connect_tcp(b.endpoint(), Deadline::in(milliseconds(2000)));
   ASSERT_TRUE(c.fd);
   ASSERT_TRUE(b.wait_accepted(1, Deadline::in(milliseconds(2000))));
   close_with_reset(c.fd);
-  auto seen = rec->wait_closed(0, Deadline::in(milliseconds(2000)));
+  auto seen = b.recording().wait_closed(0, Deadline::in(milliseconds(2000)));
   EXPECT_TRUE(seen.closed);
   EXPECT_EQ(seen.close_status, IoStatus::reset);
 }

@@ -40,15 +40,11 @@ class HttpRoutingTest : public ProxyTest {
 };
 
 TEST_P(HttpRoutingTest, HostRoutesAndRequestIsForwardedExactly) {
-  auto rec_a = std::make_shared<Recording>();
-  auto rec_b = std::make_shared<Recording>();
-  Backend a(recording_handler(rec_a, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA"));
-  Backend b(recording_handler(rec_b, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nB"));
+  RecordingBackend a("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA");
+  RecordingBackend b("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nB");
   ConfigSpec spec = http_config();
-  spec.table("default").push_back({.match = "a.test", .backend = a.address()});
-  spec.table("default").push_back({.match = "b.test", .backend = b.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  const std::uint16_t port = spec.listeners[0].port;
+  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("a.test", a), route("b.test", b)}));
+  const std::uint16_t port = listener_port();
 
   const std::string req_a =
       "POST /x HTTP/1.1\r\nHost: a.test:8080\r\nContent-Length: 5\r\nX-Odd:  spaced \r\n\r\nhello";
@@ -60,26 +56,26 @@ TEST_P(HttpRoutingTest, HostRoutesAndRequestIsForwardedExactly) {
   ASSERT_EQ(read_exact(c.get(), expected_answer.size(), got, Deadline::in(milliseconds(3000))),
             IoStatus::ok);
   EXPECT_EQ(to_text(got), expected_answer);
-  EXPECT_EQ(to_text(rec_a->wait_bytes(0, req_a.size(), Deadline::in(milliseconds(3000))).bytes),
-            req_a);
+  EXPECT_EQ(
+      to_text(a.recording().wait_bytes(0, req_a.size(), Deadline::in(milliseconds(3000))).bytes),
+      req_a);
 
   const std::string req_b = "GET / HTTP/1.1\r\nUser-Agent: t\r\nhost: B.TEST\r\n\r\n";
   UniqueFd c2 = connect_to(port);
   ASSERT_TRUE(c2);
   ASSERT_EQ(send_all(c2.get(), req_b, Deadline::in(milliseconds(3000))), IoStatus::ok);
-  EXPECT_EQ(to_text(rec_b->wait_bytes(0, req_b.size(), Deadline::in(milliseconds(3000))).bytes),
-            req_b);
+  EXPECT_EQ(
+      to_text(b.recording().wait_bytes(0, req_b.size(), Deadline::in(milliseconds(3000))).bytes),
+      req_b);
   EXPECT_EQ(a.accepted(), 1);
   EXPECT_EQ(b.accepted(), 1);
 }
 
 TEST_P(HttpRoutingTest, UnknownHostGets421) {
   ConfigSpec spec = http_config();
-  spec.table("default").push_back({.match = "a.test", .backend = "127.0.0.1:1"});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {{.match = "a.test", .backend = "127.0.0.1:1"}}));
   std::uint16_t client_port = 0;
-  auto r =
-      answer_to(spec.listeners[0].port, "GET / HTTP/1.1\r\nHost: other.test\r\n\r\n", &client_port);
+  auto r = answer_to(listener_port(), "GET / HTTP/1.1\r\nHost: other.test\r\n\r\n", &client_port);
   expect_status(r, "HTTP/1.1 421");
   auto entry = access_entry(client_port);
   ASSERT_TRUE(entry);
@@ -89,11 +85,9 @@ TEST_P(HttpRoutingTest, UnknownHostGets421) {
 
 TEST_P(HttpRoutingTest, DeniedHostGets403) {
   ConfigSpec spec = http_config();
-  spec.table("default").push_back({.match = "denied.test", .deny = true});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {{.match = "denied.test", .deny = true}}));
   std::uint16_t client_port = 0;
-  auto r = answer_to(spec.listeners[0].port, "GET / HTTP/1.1\r\nHost: denied.test\r\n\r\n",
-                     &client_port);
+  auto r = answer_to(listener_port(), "GET / HTTP/1.1\r\nHost: denied.test\r\n\r\n", &client_port);
   expect_status(r, "HTTP/1.1 403");
   auto entry = access_entry(client_port);
   ASSERT_TRUE(entry);
@@ -102,20 +96,17 @@ TEST_P(HttpRoutingTest, DeniedHostGets403) {
 
 TEST_P(HttpRoutingTest, MalformedRequestGets400) {
   ConfigSpec spec = http_config();
-  spec.table("default").push_back({.match = "a.test", .backend = "127.0.0.1:1"});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  auto r = answer_to(spec.listeners[0].port, "GARBAGE\r\n\r\n");
+  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {{.match = "a.test", .backend = "127.0.0.1:1"}}));
+  auto r = answer_to(listener_port(), "GARBAGE\r\n\r\n");
   expect_status(r, "HTTP/1.1 400");
 }
 
 TEST_P(HttpRoutingTest, RefusedBackendGets502) {
   ConfigSpec spec = http_config();
-  spec.table("default").push_back(
-      {.match = "a.test", .backend = loopback(closed_port()).to_string()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+  ASSERT_NO_FATAL_FAILURE(
+      start_routing(spec, {{.match = "a.test", .backend = loopback(closed_port()).to_string()}}));
   std::uint16_t client_port = 0;
-  auto r =
-      answer_to(spec.listeners[0].port, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n", &client_port);
+  auto r = answer_to(listener_port(), "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n", &client_port);
   expect_status(r, "HTTP/1.1 502");
   auto entry = access_entry(client_port);
   ASSERT_TRUE(entry);
@@ -133,12 +124,10 @@ TEST_P(HttpRoutingTest, UnansweredConnectGets504) {
   }
   ConfigSpec spec = http_config();
   spec.connect_timeout = "1s";
-  spec.table("default").push_back({.match = "a.test", .backend = hole.to_string()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {{.match = "a.test", .backend = hole.to_string()}}));
   std::uint16_t client_port = 0;
   const auto t0 = Clock::now();
-  auto r =
-      answer_to(spec.listeners[0].port, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n", &client_port);
+  auto r = answer_to(listener_port(), "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n", &client_port);
   const auto waited = std::chrono::duration_cast<milliseconds>(Clock::now() - t0);
   expect_status(r, "HTTP/1.1 504");
   EXPECT_GE(waited.count(), 700);

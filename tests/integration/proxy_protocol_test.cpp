@@ -16,26 +16,23 @@ class ProxyProtocolTest : public ProxyTest {
   };
 
   Seen run(const std::string& version, const std::string& name) {
-    auto rec = std::make_shared<Recording>();
-    Backend backend(recording_handler(rec, "ok"));
-    ConfigSpec spec = base_config();
-    spec.table("default").push_back(
-        {.match = name, .backend = backend.address(), .proxy_protocol = version});
-    start_proxy(spec);
+    RecordingBackend backend("ok");
+    start_routing({{.match = name, .backend = backend.address(), .proxy_protocol = version}});
     if (HasFatalFailure()) return {};
-    listener_port_ = spec.listeners[0].port;
     Seen s;
     s.hello = hello_for(name);
-    UniqueFd c = connect_to(listener_port_);
+    UniqueFd c = connect_to(listener_port());
     if (!c) return s;
     s.client = local_endpoint(c.get());
     EXPECT_EQ(send_all(c.get(), s.hello, Deadline::in(milliseconds(3000))), IoStatus::ok);
     std::vector<std::uint8_t> got;
     EXPECT_EQ(read_exact(c.get(), 2, got, Deadline::in(milliseconds(3000))), IoStatus::ok);
     // Header (at most 536 bytes for v2 with our TLV) + hello: wait for the hello's last byte.
-    auto seen = rec->wait_bytes(0, s.hello.size() + 16, Deadline::in(milliseconds(3000)));
+    auto seen =
+        backend.recording().wait_bytes(0, s.hello.size() + 16, Deadline::in(milliseconds(3000)));
     for (int i = 0; i < 50 && !ends_with(seen.bytes, s.hello); ++i)
-      seen = rec->wait_bytes(0, seen.bytes.size() + 1, Deadline::in(milliseconds(100)));
+      seen =
+          backend.recording().wait_bytes(0, seen.bytes.size() + 1, Deadline::in(milliseconds(100)));
     s.bytes = seen.bytes;
     return s;
   }
@@ -45,8 +42,6 @@ class ProxyProtocolTest : public ProxyTest {
     return all.size() >= tail.size() &&
            std::equal(tail.begin(), tail.end(), all.end() - static_cast<long>(tail.size()));
   }
-
-  std::uint16_t listener_port_ = 0;
 };
 
 TEST_P(ProxyProtocolTest, V1HeaderThenHello) {
@@ -54,7 +49,7 @@ TEST_P(ProxyProtocolTest, V1HeaderThenHello) {
   ASSERT_FALSE(HasFatalFailure());
   const std::string expected_header = "PROXY TCP4 127.0.0.1 127.0.0.1 " +
                                       std::to_string(s.client.port) + " " +
-                                      std::to_string(listener_port_) + "\r\n";
+                                      std::to_string(listener_port()) + "\r\n";
   ASSERT_GE(s.bytes.size(), expected_header.size());
   EXPECT_EQ(to_text(std::span(s.bytes.data(), expected_header.size())), expected_header);
   EXPECT_EQ(std::vector<std::uint8_t>(s.bytes.begin() + static_cast<long>(expected_header.size()),
@@ -65,7 +60,7 @@ TEST_P(ProxyProtocolTest, V1HeaderThenHello) {
   ASSERT_TRUE(parsed);
   EXPECT_EQ(parsed->version, 1);
   EXPECT_EQ(parsed->source, s.client);
-  EXPECT_EQ(parsed->destination, loopback(listener_port_));
+  EXPECT_EQ(parsed->destination, loopback(listener_port()));
 }
 
 TEST_P(ProxyProtocolTest, V2HeaderWithAuthorityThenHello) {
@@ -84,7 +79,7 @@ TEST_P(ProxyProtocolTest, V2HeaderWithAuthorityThenHello) {
   EXPECT_EQ(std::vector<std::uint8_t>(a, a + 8),
             (std::vector<std::uint8_t>{127, 0, 0, 1, 127, 0, 0, 1}));
   EXPECT_EQ(std::size_t(a[8]) << 8 | a[9], s.client.port);
-  EXPECT_EQ(std::size_t(a[10]) << 8 | a[11], listener_port_);
+  EXPECT_EQ(std::size_t(a[10]) << 8 | a[11], listener_port());
   // TLVs after the 12 address bytes: find PP2_TYPE_AUTHORITY (0x02).
   std::string authority;
   for (std::size_t off = 12; off + 3 <= len;) {
@@ -103,27 +98,26 @@ TEST_P(ProxyProtocolTest, V2HeaderWithAuthorityThenHello) {
   EXPECT_EQ(parsed->version, 2);
   EXPECT_FALSE(parsed->local);
   EXPECT_EQ(parsed->source, s.client);
-  EXPECT_EQ(parsed->destination, loopback(listener_port_));
+  EXPECT_EQ(parsed->destination, loopback(listener_port()));
   EXPECT_EQ(parsed->authority, name);
   EXPECT_EQ(parsed->size, 16 + len);
 }
 
 TEST_P(ProxyProtocolTest, HttpListenerV1HeaderThenRequest) {
-  auto rec = std::make_shared<Recording>();
-  Backend backend(recording_handler(rec));
+  RecordingBackend backend;
   ConfigSpec spec = base_config();
   spec.listeners[0].protocol = "http";
-  spec.table("default").push_back(
-      {.match = "a.test", .backend = backend.address(), .proxy_protocol = "v1"});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  UniqueFd c = connect_to(spec.listeners[0].port);
+  ASSERT_NO_FATAL_FAILURE(start_routing(
+      spec, {{.match = "a.test", .backend = backend.address(), .proxy_protocol = "v1"}}));
+  UniqueFd c = connect_to(listener_port());
   ASSERT_TRUE(c);
   const std::string request = "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n";
   ASSERT_EQ(send_all(c.get(), request, Deadline::in(milliseconds(3000))), IoStatus::ok);
   const std::string header = "PROXY TCP4 127.0.0.1 127.0.0.1 " +
                              std::to_string(local_endpoint(c.get()).port) + " " +
-                             std::to_string(spec.listeners[0].port) + "\r\n";
-  auto seen = rec->wait_bytes(0, header.size() + request.size(), Deadline::in(milliseconds(3000)));
+                             std::to_string(listener_port()) + "\r\n";
+  auto seen = backend.recording().wait_bytes(0, header.size() + request.size(),
+                                             Deadline::in(milliseconds(3000)));
   EXPECT_EQ(to_text(seen.bytes), header + request);
 }
 

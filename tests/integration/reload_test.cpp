@@ -48,9 +48,8 @@ TEST_P(ReloadTest, GoodFileAddsRouteAndExistingConnectionKeepsWorking) {
   Backend a(echo_handler());
   Backend b(echo_handler());
   ConfigSpec spec = base_config();
-  spec.table("default").push_back({.match = "a.test", .backend = a.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  const std::uint16_t port = spec.listeners[0].port;
+  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("a.test", a)}));
+  const std::uint16_t port = listener_port();
 
   UniqueFd old_conn = open_routed(port, "a.test");
   ASSERT_TRUE(old_conn);
@@ -75,9 +74,8 @@ TEST_P(ReloadTest, BadFileKeepsOldRoutesAndLogsWhere) {
   Backend a(echo_handler());
   Backend b(echo_handler());
   ConfigSpec spec = base_config();
-  spec.table("default").push_back({.match = "a.test", .backend = a.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  const std::uint16_t port = spec.listeners[0].port;
+  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("a.test", a)}));
+  const std::uint16_t port = listener_port();
 
   // A route for b.test followed by a line that is not TOML.
   spec.table("default").push_back({.match = "b.test", .backend = b.address()});

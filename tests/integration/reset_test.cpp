@@ -8,16 +8,13 @@ namespace {
 class ResetTest : public ProxyTest {
  protected:
   std::uint16_t start_routing_to(const std::string& backend) {
-    ConfigSpec spec = base_config();
-    spec.table("default").push_back({.match = "r.test", .backend = backend});
-    start_proxy(spec);
-    return spec.listeners[0].port;
+    start_routing({{.match = "r.test", .backend = backend}});
+    return listener_port();
   }
 };
 
 TEST_P(ResetTest, ClientResetClosesBackendPromptly) {
-  auto rec = std::make_shared<Recording>();
-  Backend backend(recording_handler(rec, "up"));
+  RecordingBackend backend("up");
   const std::uint16_t port = start_routing_to(backend.address());
   ASSERT_FALSE(HasFatalFailure());
   UniqueFd c = connect_to(port);
@@ -26,11 +23,13 @@ TEST_P(ResetTest, ClientResetClosesBackendPromptly) {
   ASSERT_EQ(send_all(c.get(), hello, Deadline::in(milliseconds(3000))), IoStatus::ok);
   std::vector<std::uint8_t> got;
   ASSERT_EQ(read_exact(c.get(), 2, got, Deadline::in(milliseconds(3000))), IoStatus::ok);
-  ASSERT_EQ(rec->wait_bytes(0, hello.size(), Deadline::in(milliseconds(3000))).bytes.size(),
+  ASSERT_EQ(backend.recording()
+                .wait_bytes(0, hello.size(), Deadline::in(milliseconds(3000)))
+                .bytes.size(),
             hello.size());
   const auto t0 = Clock::now();
   close_with_reset(c);
-  auto seen = rec->wait_closed(0, Deadline::in(milliseconds(2000)));
+  auto seen = backend.recording().wait_closed(0, Deadline::in(milliseconds(2000)));
   const auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - t0);
   EXPECT_TRUE(seen.closed) << "backend connection still open 2 s after the client's RST";
   EXPECT_TRUE(seen.close_status == IoStatus::eof || seen.close_status == IoStatus::reset);

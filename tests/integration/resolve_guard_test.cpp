@@ -10,10 +10,8 @@ class ResolveGuardTest : public ProxyTest {};
 
 TEST_P(ResolveGuardTest, LoopbackDestinationIsRefusedByDefault) {
   Backend backend(close_handler());
-  ConfigSpec spec = base_config();
-  spec.table("default").push_back({.match = "localhost", .resolve = backend.port()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  UniqueFd c = connect_to(spec.listeners[0].port);
+  ASSERT_NO_FATAL_FAILURE(start_routing({{.match = "localhost", .resolve = backend.port()}}));
+  UniqueFd c = connect_to(listener_port());
   ASSERT_TRUE(c);
   const std::uint16_t client_port = local_endpoint(c.get()).port;
   ASSERT_EQ(send_all(c.get(), hello_for("localhost"), Deadline::in(milliseconds(3000))),
@@ -27,13 +25,10 @@ TEST_P(ResolveGuardTest, LoopbackDestinationIsRefusedByDefault) {
 }
 
 TEST_P(ResolveGuardTest, AllowPrivateConnectsToTheName) {
-  auto rec = std::make_shared<Recording>();
-  Backend backend(recording_handler(rec, "R"));
-  ConfigSpec spec = base_config();
-  spec.table("default").push_back(
-      {.match = "localhost", .resolve = backend.port(), .allow_private = true});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  UniqueFd c = connect_to(spec.listeners[0].port);
+  RecordingBackend backend("R");
+  ASSERT_NO_FATAL_FAILURE(
+      start_routing({{.match = "localhost", .resolve = backend.port(), .allow_private = true}}));
+  UniqueFd c = connect_to(listener_port());
   ASSERT_TRUE(c);
   const std::uint16_t client_port = local_endpoint(c.get()).port;
   auto hello = hello_for("localhost");
@@ -41,7 +36,8 @@ TEST_P(ResolveGuardTest, AllowPrivateConnectsToTheName) {
   std::vector<std::uint8_t> got;
   ASSERT_EQ(read_exact(c.get(), 1, got, Deadline::in(milliseconds(5000))), IoStatus::ok);
   EXPECT_EQ(to_text(got), "R");
-  EXPECT_EQ(rec->wait_bytes(0, hello.size(), Deadline::in(milliseconds(3000))).bytes, hello);
+  EXPECT_EQ(backend.recording().wait_bytes(0, hello.size(), Deadline::in(milliseconds(3000))).bytes,
+            hello);
   c.reset();
   auto entry = access_entry(client_port);
   ASSERT_TRUE(entry);

@@ -43,47 +43,37 @@ class TlsRoutingTest : public ProxyTest {
 };
 
 TEST_P(TlsRoutingTest, TwoNamesReachTwoBackendsWithTheHelloFirst) {
-  auto rec_a = std::make_shared<Recording>();
-  auto rec_b = std::make_shared<Recording>();
-  Backend a(recording_handler(rec_a, "A"));
-  Backend b(recording_handler(rec_b, "B"));
-  ConfigSpec spec = base_config();
-  spec.table("default").push_back({.match = "a.test", .backend = a.address()});
-  spec.table("default").push_back({.match = "b.test", .backend = b.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  const std::uint16_t port = spec.listeners[0].port;
+  RecordingBackend a("A");
+  RecordingBackend b("B");
+  ASSERT_NO_FATAL_FAILURE(start_routing({route("a.test", a), route("b.test", b)}));
+  const std::uint16_t port = listener_port();
 
   auto hello_a = build_client_hello({.server_name = "a.test", .alpn = {"h2"}});
   auto with_data = hello_a;
   const std::string payload = "application bytes after the hello";
   with_data.insert(with_data.end(), payload.begin(), payload.end());
   send_and_expect_greeting(port, with_data, "A");
-  auto seen = rec_a->wait_bytes(0, with_data.size(), Deadline::in(milliseconds(3000)));
+  auto seen = a.recording().wait_bytes(0, with_data.size(), Deadline::in(milliseconds(3000)));
   EXPECT_EQ(seen.bytes, with_data);
 
   auto hello_b = hello_for("b.test");
   send_and_expect_greeting(port, hello_b, "B");
-  EXPECT_EQ(rec_b->wait_bytes(0, hello_b.size(), Deadline::in(milliseconds(3000))).bytes, hello_b);
+  EXPECT_EQ(b.recording().wait_bytes(0, hello_b.size(), Deadline::in(milliseconds(3000))).bytes,
+            hello_b);
   EXPECT_EQ(a.accepted(), 1);
   EXPECT_EQ(b.accepted(), 1);
 }
 
 TEST_P(TlsRoutingTest, NameMatchIsCaseInsensitive) {
-  auto rec = std::make_shared<Recording>();
-  Backend a(recording_handler(rec, "A"));
-  ConfigSpec spec = base_config();
-  spec.table("default").push_back({.match = "a.test", .backend = a.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  send_and_expect_greeting(spec.listeners[0].port, hello_for("A.Test"), "A");
+  RecordingBackend a("A");
+  ASSERT_NO_FATAL_FAILURE(start_routing({route("a.test", a)}));
+  send_and_expect_greeting(listener_port(), hello_for("A.Test"), "A");
 }
 
 TEST_P(TlsRoutingTest, WildcardMatchesSubdomains) {
-  auto rec = std::make_shared<Recording>();
-  Backend w(recording_handler(rec, "W"));
-  ConfigSpec spec = base_config();
-  spec.table("default").push_back({.match = "*.wild.test", .backend = w.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  const std::uint16_t port = spec.listeners[0].port;
+  RecordingBackend w("W");
+  ASSERT_NO_FATAL_FAILURE(start_routing({route("*.wild.test", w)}));
+  const std::uint16_t port = listener_port();
   send_and_expect_greeting(port, hello_for("x.wild.test"), "W");
   send_and_expect_greeting(port, hello_for("deep.er.wild.test"), "W");
   EXPECT_EQ(w.accepted(), 2);
@@ -93,10 +83,8 @@ TEST_P(TlsRoutingTest, WildcardMatchesSubdomains) {
 
 TEST_P(TlsRoutingTest, UnknownNameGetsUnrecognizedNameAlert) {
   Backend a(close_handler());
-  ConfigSpec spec = base_config();
-  spec.table("default").push_back({.match = "a.test", .backend = a.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  UniqueFd c = connect_to(spec.listeners[0].port);
+  ASSERT_NO_FATAL_FAILURE(start_routing({route("a.test", a)}));
+  UniqueFd c = connect_to(listener_port());
   ASSERT_TRUE(c);
   const std::uint16_t client_port = local_endpoint(c.get()).port;
   ASSERT_EQ(send_all(c.get(), hello_for("nope.test"), Deadline::in(milliseconds(3000))),
@@ -113,10 +101,8 @@ TEST_P(TlsRoutingTest, UnknownNameGetsUnrecognizedNameAlert) {
 }
 
 TEST_P(TlsRoutingTest, DeniedNameGetsAccessDeniedAlert) {
-  ConfigSpec spec = base_config();
-  spec.table("default").push_back({.match = "denied.test", .deny = true});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  UniqueFd c = connect_to(spec.listeners[0].port);
+  ASSERT_NO_FATAL_FAILURE(start_routing({{.match = "denied.test", .deny = true}}));
+  UniqueFd c = connect_to(listener_port());
   ASSERT_TRUE(c);
   const std::uint16_t client_port = local_endpoint(c.get()).port;
   ASSERT_EQ(send_all(c.get(), hello_for("denied.test"), Deadline::in(milliseconds(3000))),
@@ -130,37 +116,35 @@ TEST_P(TlsRoutingTest, DeniedNameGetsAccessDeniedAlert) {
 }
 
 TEST_P(TlsRoutingTest, FallbackTakesNoSniGarbageAndUnknownNames) {
-  auto rec_a = std::make_shared<Recording>();
-  auto rec_f = std::make_shared<Recording>();
-  Backend a(recording_handler(rec_a, "A"));
-  Backend f(recording_handler(rec_f, "F"));
+  RecordingBackend a("A");
+  RecordingBackend f("F");
   ConfigSpec spec = base_config();
   spec.listeners[0].fallback = f.address();
-  spec.table("default").push_back({.match = "a.test", .backend = a.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  const std::uint16_t port = spec.listeners[0].port;
+  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("a.test", a)}));
+  const std::uint16_t port = listener_port();
 
   auto no_sni = build_client_hello({});
   send_and_expect_greeting(port, no_sni, "F");
-  EXPECT_EQ(rec_f->wait_bytes(0, no_sni.size(), Deadline::in(milliseconds(3000))).bytes, no_sni);
+  EXPECT_EQ(f.recording().wait_bytes(0, no_sni.size(), Deadline::in(milliseconds(3000))).bytes,
+            no_sni);
 
   const std::string garbage = "GET / HTTP/1.0\r\n\r\n";
   send_and_expect_greeting(port, to_bytes(garbage), "F");
-  EXPECT_EQ(to_text(rec_f->wait_bytes(1, garbage.size(), Deadline::in(milliseconds(3000))).bytes),
-            garbage);
+  EXPECT_EQ(
+      to_text(f.recording().wait_bytes(1, garbage.size(), Deadline::in(milliseconds(3000))).bytes),
+      garbage);
 
   auto unknown = hello_for("unknown.test");
   send_and_expect_greeting(port, unknown, "F");
-  EXPECT_EQ(rec_f->wait_bytes(2, unknown.size(), Deadline::in(milliseconds(3000))).bytes, unknown);
+  EXPECT_EQ(f.recording().wait_bytes(2, unknown.size(), Deadline::in(milliseconds(3000))).bytes,
+            unknown);
   EXPECT_EQ(a.accepted(), 0);
 }
 
 TEST_P(TlsRoutingTest, GarbageWithoutFallbackIsClosed) {
   Backend a(close_handler());
-  ConfigSpec spec = base_config();
-  spec.table("default").push_back({.match = "a.test", .backend = a.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  UniqueFd c = connect_to(spec.listeners[0].port);
+  ASSERT_NO_FATAL_FAILURE(start_routing({route("a.test", a)}));
+  UniqueFd c = connect_to(listener_port());
   ASSERT_TRUE(c);
   // A handshake record holding a ServerHello header, not a ClientHello: it is
   // rejected as soon as it is read, well before the 500 ms hello timeout.
@@ -176,14 +160,11 @@ TEST_P(TlsRoutingTest, GarbageWithoutFallbackIsClosed) {
 }
 
 TEST_P(TlsRoutingTest, HelloSplitAcrossRecordsAndSegments) {
-  auto rec = std::make_shared<Recording>();
-  Backend a(recording_handler(rec, "A"));
-  ConfigSpec spec = base_config();
-  spec.table("default").push_back({.match = "split.test", .backend = a.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+  RecordingBackend a("A");
+  ASSERT_NO_FATAL_FAILURE(start_routing({route("split.test", a)}));
   auto hello = build_client_hello(
       {.server_name = "split.test", .pad_handshake_to = 1500, .max_record_payload = 64});
-  UniqueFd c = connect_to(spec.listeners[0].port);
+  UniqueFd c = connect_to(listener_port());
   ASSERT_TRUE(c);
   int one = 1;
   ::setsockopt(c.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -202,18 +183,17 @@ TEST_P(TlsRoutingTest, HelloSplitAcrossRecordsAndSegments) {
   std::vector<std::uint8_t> got;
   ASSERT_EQ(read_exact(c.get(), 1, got, Deadline::in(milliseconds(3000))), IoStatus::ok);
   EXPECT_EQ(to_text(got), "A");
-  EXPECT_EQ(rec->wait_bytes(0, hello.size(), Deadline::in(milliseconds(3000))).bytes, hello);
+  EXPECT_EQ(a.recording().wait_bytes(0, hello.size(), Deadline::in(milliseconds(3000))).bytes,
+            hello);
 }
 
 TEST_P(TlsRoutingTest, LargePaddedHello) {
-  auto rec = std::make_shared<Recording>();
-  Backend a(recording_handler(rec, "A"));
-  ConfigSpec spec = base_config();
-  spec.table("default").push_back({.match = "big.test", .backend = a.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+  RecordingBackend a("A");
+  ASSERT_NO_FATAL_FAILURE(start_routing({route("big.test", a)}));
   auto hello = build_client_hello({.server_name = "big.test", .pad_handshake_to = 12000});
-  send_and_expect_greeting(spec.listeners[0].port, hello, "A");
-  EXPECT_EQ(rec->wait_bytes(0, hello.size(), Deadline::in(milliseconds(3000))).bytes, hello);
+  send_and_expect_greeting(listener_port(), hello, "A");
+  EXPECT_EQ(a.recording().wait_bytes(0, hello.size(), Deadline::in(milliseconds(3000))).bytes,
+            hello);
 }
 
 SNIPROXY_INSTANTIATE_FOR_MODES(TlsRoutingTest);

@@ -32,9 +32,8 @@ TEST_P(ShutdownTest, ActiveTransferDrainsWhileNewConnectsAreRefused) {
   });
   ConfigSpec spec = base_config();
   spec.shutdown_timeout = "10s";
-  spec.table("default").push_back({.match = "drain.test", .backend = backend.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  const std::uint16_t port = spec.listeners[0].port;
+  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("drain.test", backend)}));
+  const std::uint16_t port = listener_port();
 
   UniqueFd c = connect_to(port);
   ASSERT_TRUE(c);
@@ -72,13 +71,11 @@ TEST_P(ShutdownTest, ActiveTransferDrainsWhileNewConnectsAreRefused) {
 }
 
 TEST_P(ShutdownTest, ConnectionsStillOpenAtTheDeadlineAreClosed) {
-  auto rec = std::make_shared<Recording>();
-  Backend backend(recording_handler(rec, "hi"));
+  RecordingBackend backend("hi");
   ConfigSpec spec = base_config();
   spec.shutdown_timeout = "1s";
-  spec.table("default").push_back({.match = "stuck.test", .backend = backend.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  UniqueFd c = connect_to(spec.listeners[0].port);
+  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("stuck.test", backend)}));
+  UniqueFd c = connect_to(listener_port());
   ASSERT_TRUE(c);
   const std::uint16_t client_port = local_endpoint(c.get()).port;
   ASSERT_EQ(send_all(c.get(), hello_for("stuck.test"), Deadline::in(milliseconds(3000))),
@@ -102,9 +99,7 @@ TEST_P(ShutdownTest, ConnectionsStillOpenAtTheDeadlineAreClosed) {
 }
 
 TEST_P(ShutdownTest, IdleProxyExitsAtOnceOnSigint) {
-  ConfigSpec spec = base_config();
-  spec.table("default").push_back({.match = "a.test", .backend = "127.0.0.1:1"});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+  ASSERT_NO_FATAL_FAILURE(start_routing({{.match = "a.test", .backend = "127.0.0.1:1"}}));
   proxy_->signal(SIGINT);
   auto code = proxy_->wait_exit(milliseconds(3000));
   ASSERT_TRUE(code.has_value()) << "still running 3 s after SIGINT with nothing to drain";

@@ -56,10 +56,9 @@ TEST_P(SlowReaderTest, BackendThatStopsReadingStallsTheClientAndLosesNothing) {
   Backend backend(slow_reader(hello.size(), result));
   ConfigSpec spec = base_config();
   spec.idle_timeout = "60s";
-  spec.table("default").push_back({.match = "slow.test", .backend = backend.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("slow.test", backend)}));
 
-  auto c = connect_tcp(loopback(spec.listeners[0].port), Deadline::in(milliseconds(3000)));
+  auto c = connect_tcp(loopback(listener_port()), Deadline::in(milliseconds(3000)));
   ASSERT_TRUE(c.fd);
   ASSERT_EQ(send_all(c.fd.get(), hello, Deadline::in(milliseconds(3000))), IoStatus::ok);
   PatternSender sender(kSeed);

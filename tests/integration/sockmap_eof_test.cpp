@@ -32,10 +32,9 @@ TEST_P(SockmapEofTest, AnswerAndCloseAfterAnUploadArriveAtOnce) {
   // A cap the upload never reaches: the looks at the bound come at their
   // slowest (every second), as for any flow far from its cap.
   spec.forwarding_extra = "sockmap_queue_cap = 17179869184\n";
-  spec.table("default").push_back({.match = "upload.test", .backend = backend.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("upload.test", backend)}));
   for (int round = 0; round < 2; ++round) {
-    UniqueFd c = connect_to(spec.listeners[0].port);
+    UniqueFd c = connect_to(listener_port());
     ASSERT_TRUE(c);
     ASSERT_EQ(send_all(c.get(), hello_for("upload.test"), Deadline::in(milliseconds(3000))),
               IoStatus::ok);

@@ -26,14 +26,13 @@ TEST_P(SockmapFallbackTest, FullMapFallsBackToSpliceAndSaysWhy) {
   Backend backend(echo_handler());
   ConfigSpec spec = base_config();
   spec.forwarding_extra = "sockmap_connections = 1\n";
-  spec.table("default").push_back({.match = "echo.test", .backend = backend.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("echo.test", backend)}));
   const auto hello = hello_for("echo.test");
 
-  UniqueFd first = connect_to(spec.listeners[0].port);
+  UniqueFd first = connect_to(listener_port());
   ASSERT_TRUE(first);
   ASSERT_NO_FATAL_FAILURE(expect_echo(first.get(), hello, "first, in the kernel"));
-  UniqueFd second = connect_to(spec.listeners[0].port);  // while the first holds the map
+  UniqueFd second = connect_to(listener_port());  // while the first holds the map
   ASSERT_TRUE(second);
   ASSERT_NO_FATAL_FAILURE(expect_echo(second.get(), hello, "second, spliced"));
   const std::uint16_t first_port = local_endpoint(first.get()).port;
@@ -57,18 +56,16 @@ TEST_P(SockmapFallbackTest, FullMapFallsBackToSpliceAndSaysWhy) {
 // tree) starts anyway, says so once, and splices every connection.
 TEST_P(SockmapFallbackTest, UnavailableSockmapSplicesEveryConnectionAndSaysWhyOnce) {
   Backend backend(echo_handler());
-  ConfigSpec spec = base_config();
-  spec.table("default").push_back({.match = "echo.test", .backend = backend.address()});
   const auto no_headers = dir_.file("no-kernel-headers");
   std::filesystem::create_directories(no_headers);
   ::setenv("BCC_KERNEL_SOURCE", no_headers.c_str(), 1);
-  start_proxy(spec);
+  start_routing({route("echo.test", backend)});
   ::unsetenv("BCC_KERNEL_SOURCE");
   ASSERT_FALSE(HasFatalFailure());
   const auto hello = hello_for("echo.test");
   std::vector<std::uint16_t> ports;
   for (int i = 0; i < 2; ++i) {
-    UniqueFd c = connect_to(spec.listeners[0].port);
+    UniqueFd c = connect_to(listener_port());
     ASSERT_TRUE(c);
     ASSERT_NO_FATAL_FAILURE(expect_echo(c.get(), hello, "spliced instead"));
     ports.push_back(local_endpoint(c.get()).port);

@@ -15,9 +15,8 @@ class TimeoutTest : public ProxyTest {
     Backend backend(close_handler());
     ConfigSpec spec = base_config();
     spec.hello_timeout = "500ms";
-    spec.table("default").push_back({.match = "slow.test", .backend = backend.address()});
-    ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-    UniqueFd c = connect_to(spec.listeners[0].port);
+    ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("slow.test", backend)}));
+    UniqueFd c = connect_to(listener_port());
     ASSERT_TRUE(c);
     const auto t0 = Clock::now();
     const std::uint16_t client_port = local_endpoint(c.get()).port;
@@ -48,18 +47,18 @@ TEST_P(TimeoutTest, HalfAHelloThenSilenceIsClosedAfterHelloTimeout) {
 }
 
 TEST_P(TimeoutTest, IdleConnectionIsClosedAfterIdleTimeout) {
-  auto rec = std::make_shared<Recording>();
-  Backend backend(recording_handler(rec));
+  RecordingBackend backend;
   ConfigSpec spec = base_config();
   spec.idle_timeout = "1s";
-  spec.table("default").push_back({.match = "idle.test", .backend = backend.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  UniqueFd c = connect_to(spec.listeners[0].port);
+  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("idle.test", backend)}));
+  UniqueFd c = connect_to(listener_port());
   ASSERT_TRUE(c);
   const std::uint16_t client_port = local_endpoint(c.get()).port;
   const auto hello = hello_for("idle.test");
   ASSERT_EQ(send_all(c.get(), hello, Deadline::in(milliseconds(1000))), IoStatus::ok);
-  ASSERT_EQ(rec->wait_bytes(0, hello.size(), Deadline::in(milliseconds(3000))).bytes.size(),
+  ASSERT_EQ(backend.recording()
+                .wait_bytes(0, hello.size(), Deadline::in(milliseconds(3000)))
+                .bytes.size(),
             hello.size());
   const auto t0 = Clock::now();
   auto r = read_until_closed(c.get(), Deadline::in(milliseconds(5000)));
@@ -67,7 +66,7 @@ TEST_P(TimeoutTest, IdleConnectionIsClosedAfterIdleTimeout) {
   EXPECT_TRUE(r.status == IoStatus::eof || r.status == IoStatus::reset) << to_string(r.status);
   EXPECT_GE(took, 0.6);
   EXPECT_LE(took, 3.0);
-  EXPECT_TRUE(rec->wait_closed(0, Deadline::in(milliseconds(2000))).closed);
+  EXPECT_TRUE(backend.recording().wait_closed(0, Deadline::in(milliseconds(2000))).closed);
   auto entry = access_entry(client_port);
   ASSERT_TRUE(entry);
   EXPECT_EQ((*entry)["outcome"], "idle_timeout");
@@ -79,9 +78,8 @@ TEST_P(TimeoutTest, TrafficKeepsAConnectionOpenPastTheIdleTimeout) {
   Backend backend(echo_handler());
   ConfigSpec spec = base_config();
   spec.idle_timeout = "1s";
-  spec.table("default").push_back({.match = "busy.test", .backend = backend.address()});
-  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
-  UniqueFd c = connect_to(spec.listeners[0].port);
+  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("busy.test", backend)}));
+  UniqueFd c = connect_to(listener_port());
   ASSERT_TRUE(c);
   const auto hello = hello_for("busy.test");
   ASSERT_EQ(send_all(c.get(), hello, Deadline::in(milliseconds(1000))), IoStatus::ok);

@@ -61,8 +61,7 @@ class TransferTest : public ProxyTest {
     spec.hello_timeout = "15s";
     spec.connect_timeout = "15s";
     spec.forwarding_extra = forwarding_extra;
-    spec.table("default").push_back({.match = "bulk.test", .backend = backend.address()});
-    ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+    ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("bulk.test", backend)}));
 
     std::vector<DuplexResult> results(connections);
     std::vector<std::string> errors(connections);
@@ -71,7 +70,7 @@ class TransferTest : public ProxyTest {
     const auto t0 = Clock::now();
     for (int i = 0; i < connections; ++i) {
       clients.emplace_back([&, i] {
-        auto c = connect_tcp(loopback(spec.listeners[0].port), deadline);
+        auto c = connect_tcp(loopback(listener_port()), deadline);
         if (!c.fd) {
           errors[i] = "connect failed";
           return;

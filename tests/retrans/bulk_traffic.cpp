@@ -13,7 +13,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "netns.hpp"
+#include "support/netns.hpp"
 
 namespace sniproxy::retrans_test {
 namespace {
@@ -61,7 +61,7 @@ Receiver::Receiver(const std::string& ns, std::string_view address) {
     error_ = "bad address";
     return;
   }
-  std::string in_ns = xdp_test::run_in(ns, [&] {
+  std::string in_ns = integration::run_in(ns, [&] {
     // Created in the namespace, the socket stays there whichever thread uses it.
     Endpoint any{*ip, 0};
     sockaddr_storage storage{};
@@ -136,7 +136,7 @@ Sender start_sender(const std::string& ns, const std::string& comm, const Endpoi
     return sender;
   }
   UniqueFd read_end(report[0]), write_end(report[1]);
-  std::string in_ns = xdp_test::run_in(ns, [&] {
+  std::string in_ns = integration::run_in(ns, [&] {
     // fork() copies this thread's network namespace into the child.
     sender.pid = ::fork();
     if (sender.pid == 0) {

@@ -5,11 +5,10 @@
 // retransmit. Everything is removed again when the LossyLink goes (the
 // namespaces take their devices and rules with them). Traffic never leaves
 // these namespaces.
-#include <memory>
 #include <string>
 #include <string_view>
 
-#include "netns.hpp"
+#include "support/netns.hpp"
 
 namespace sniproxy::retrans_test {
 
@@ -23,16 +22,13 @@ class LossyLink {
   // "" when ready, otherwise what failed.
   std::string setup();
 
-  [[nodiscard]] const std::string& sender_ns() const { return sender_name_; }
-  [[nodiscard]] const std::string& receiver_ns() const { return receiver_name_; }
+  [[nodiscard]] const std::string& sender_ns() const { return link_.a().ns; }
+  [[nodiscard]] const std::string& receiver_ns() const { return link_.b().ns; }
 
  private:
+  static integration::VethLink make_link();
   double drop_probability_;
-  std::string sender_name_, receiver_name_, sender_if_, receiver_if_;
-  std::unique_ptr<xdp_test::NetNs> sender_, receiver_;
+  integration::VethLink link_;
 };
-
-// Runs `ip netns exec NS COMMAND ARGS...` bounded in time; "" on success.
-std::string netns_exec(const std::string& ns, const std::vector<std::string>& command);
 
 }  // namespace sniproxy::retrans_test

@@ -13,10 +13,10 @@
 
 #include "bulk_traffic.hpp"
 #include "lossy_link.hpp"
-#include "netns.hpp"
 #include "retrans_support.hpp"
 #include "support/access_log.hpp"
 #include "support/admin_client.hpp"
+#include "support/netns.hpp"
 #include "support/ports.hpp"
 #include "support/proxy_process.hpp"
 #include "support/temp_dir.hpp"
@@ -39,7 +39,7 @@ void stream(int fd, const std::atomic<bool>& stop) {
 
 integration::Scrape scrape_in(const std::string& ns, std::uint16_t admin_port) {
   integration::Scrape scrape;
-  const std::string error = xdp_test::run_in(ns, [&] {
+  const std::string error = integration::run_in(ns, [&] {
     scrape = integration::parse_exposition(integration::http_get(admin_port, "/metrics").body);
   });
   if (!error.empty()) scrape.problems.push_back(error);
@@ -79,7 +79,7 @@ TEST(ProxyRetransAttribution, TwoServerNamesOverLossyPath) {
   // The proxy, its clients and the scrape all live in the sender namespace.
   std::string started;
   std::vector<UniqueFd> clients;
-  ASSERT_EQ(xdp_test::run_in(
+  ASSERT_EQ(integration::run_in(
                 link.sender_ns(),
                 [&] {
                   started = proxy.start({port, admin_port}, milliseconds(20'000));

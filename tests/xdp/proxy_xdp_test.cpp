@@ -127,7 +127,7 @@ TEST_F(XdpProxyTest, SynFloodFromOneSourceDoesNotStopALegitimateClient) {
   std::atomic<bool> flooding{true};
   const auto started = std::chrono::steady_clock::now();
   std::thread flooder([&] {
-    run_in(topology_.client_ns(), [&] {
+    integration::run_in(topology_.client_ns(), [&] {
       auto socket = frames::PacketSocket::open(topology_.client_if());
       if (!socket.ok()) return;
       constexpr std::size_t kSlice = 500;
@@ -312,7 +312,7 @@ TEST_F(XdpProxyTest, SomeoneElsesProgramIsNeverReplaced) {
   auto module = bpf::Module::load(bpf::ProgramSet{"other", {"probe.bpf.c"}, {}, {}});
   ASSERT_TRUE(module.ok()) << module.error().message;
   std::optional<bpf::Attachment> other;
-  run_in(topology_.server_ns(), [&] {
+  integration::run_in(topology_.server_ns(), [&] {
     auto attached = (*module)->attach_xdp(topology_.server_if(), "probe_xdp", bpf::XdpMode::native);
     if (attached.ok()) {
       other = std::move(*attached);

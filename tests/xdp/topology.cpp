@@ -1,53 +1,27 @@
 #include "topology.hpp"
 
-#include <unistd.h>
-
-#include <atomic>
-
 namespace sniproxy::xdp_test {
 
 IpAddress address(std::string_view text) {
   return IpAddress::parse(text).value();
 }
 
-Topology::Topology() {
-  static std::atomic<int> sequence{0};
-  const std::string tag = std::to_string(::getpid()) + "n" + std::to_string(sequence++);
-  server_name_ = "sniproxy-xdp-s" + tag;
-  client_name_ = "sniproxy-xdp-c" + tag;
-  server_if_ = "xs" + tag;  // at most 15 characters: "xs" + 7-digit pid + "n" + 2 digits
-  client_if_ = "xc" + tag;
-}
+Topology::Topology() : link_(make_link()) {}
 
-std::string Topology::setup() {
-  server_ = std::make_unique<NetNs>(server_name_);
-  if (!server_->error().empty()) return server_->error();
-  client_ = std::make_unique<NetNs>(client_name_);
-  if (!client_->error().empty()) return client_->error();
-  const std::string s = server_name_;
-  const std::string c = client_name_;
-  const std::vector<std::vector<std::string>> steps = {
-      // Both ends are born inside their namespaces: a failure can never
-      // leave a device behind in the host's namespace.
-      {"link", "add", client_if_, "netns", c, "type", "veth", "peer", "name", server_if_, "netns",
-       s},
-      {"-n", s, "link", "set", server_if_, "address", kServerMac.to_string()},
-      {"-n", c, "link", "set", client_if_, "address", kClientMac.to_string()},
-      {"-n", s, "addr", "add", std::string(kServer4) + "/24", "dev", server_if_},
-      {"-n", s, "addr", "add", std::string(kServer6) + "/64", "dev", server_if_, "nodad"},
-      {"-n", c, "addr", "add", std::string(kAllowed4) + "/24", "dev", client_if_},
-      {"-n", c, "addr", "add", std::string(kDenied4) + "/24", "dev", client_if_},
-      {"-n", c, "addr", "add", std::string(kAllowed6) + "/64", "dev", client_if_, "nodad"},
-      {"-n", c, "addr", "add", std::string(kDenied6) + "/64", "dev", client_if_, "nodad"},
-      {"-n", s, "link", "set", "lo", "up"},
-      {"-n", c, "link", "set", "lo", "up"},
-      {"-n", s, "link", "set", server_if_, "up"},
-      {"-n", c, "link", "set", client_if_, "up"},
+integration::VethLink Topology::make_link() {
+  const std::string tag = integration::unique_tag();
+  auto cidr = [](std::string_view address, int prefix) {
+    return std::string(address) + "/" + std::to_string(prefix);
   };
-  for (const auto& step : steps) {
-    if (auto error = ip(step); !error.empty()) return error;
-  }
-  return "";
+  return integration::VethLink({.ns = "sniproxy-xdp-s" + tag,
+                                .device = "xs" + tag,
+                                .mac = kServerMac.to_string(),
+                                .addresses = {cidr(kServer4, 24), cidr(kServer6, 64)}},
+                               {.ns = "sniproxy-xdp-c" + tag,
+                                .device = "xc" + tag,
+                                .mac = kClientMac.to_string(),
+                                .addresses = {cidr(kAllowed4, 24), cidr(kDenied4, 24),
+                                              cidr(kAllowed6, 64), cidr(kDenied6, 64)}});
 }
 
 }  // namespace sniproxy::xdp_test

@@ -6,12 +6,11 @@
 // test, so parallel runs do not collide, and everything goes when the
 // Topology does.
 #include <cstdint>
-#include <memory>
 #include <string>
 
 #include "common/address.hpp"
 #include "frames.hpp"
-#include "netns.hpp"
+#include "support/netns.hpp"
 
 namespace sniproxy::xdp_test {
 
@@ -30,16 +29,16 @@ class Topology {
  public:
   Topology();
   // Creates the namespaces, the veth pair and the addresses; "" or what failed.
-  std::string setup();
+  std::string setup() { return link_.setup(); }
 
-  [[nodiscard]] const std::string& server_ns() const { return server_name_; }
-  [[nodiscard]] const std::string& client_ns() const { return client_name_; }
-  [[nodiscard]] const std::string& server_if() const { return server_if_; }
-  [[nodiscard]] const std::string& client_if() const { return client_if_; }
+  [[nodiscard]] const std::string& server_ns() const { return link_.a().ns; }
+  [[nodiscard]] const std::string& client_ns() const { return link_.b().ns; }
+  [[nodiscard]] const std::string& server_if() const { return link_.a().device; }
+  [[nodiscard]] const std::string& client_if() const { return link_.b().device; }
 
  private:
-  std::string server_name_, client_name_, server_if_, client_if_;
-  std::unique_ptr<NetNs> server_, client_;
+  static integration::VethLink make_link();
+  integration::VethLink link_;
 };
 
 }  // namespace sniproxy::xdp_test

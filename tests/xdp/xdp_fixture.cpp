@@ -49,7 +49,7 @@ void XdpProxyTest::SetUp() {
   if (integration::sniproxy_binary().empty()) GTEST_SKIP() << "SNIPROXY_BIN is not set";
   const std::string error = topology_.setup();
   ASSERT_EQ(error, "");
-  const std::string entered = run_in(topology_.server_ns(), [&] {
+  const std::string entered = integration::run_in(topology_.server_ns(), [&] {
     backend_ = std::make_unique<integration::Backend>([](integration::BackendConnection& c) {
       std::vector<std::uint8_t> hello;
       if (integration::read_some(c.fd.get(), hello, c.within(5000ms)) != integration::IoStatus::ok)
@@ -98,15 +98,15 @@ std::string XdpProxyTest::start_proxy(const std::string& toml) {
   std::string started;
   // Started from inside the namespace: the child is born there, and the
   // readiness probe (a connect to 127.0.0.1:kPort) runs there too.
-  const std::string entered =
-      run_in(topology_.server_ns(), [&] { started = proxy_->start({kPort}, 20'000ms); });
+  const std::string entered = integration::run_in(
+      topology_.server_ns(), [&] { started = proxy_->start({kPort}, 20'000ms); });
   return entered.empty() ? started : entered;
 }
 
 integration::CommandResult XdpProxyTest::run_proxy_to_exit(const std::string& toml) {
   integration::write_file(file("proxy.toml"), toml);
   integration::CommandResult result;
-  const std::string entered = run_in(topology_.server_ns(), [&] {
+  const std::string entered = integration::run_in(topology_.server_ns(), [&] {
     result =
         integration::run_command(integration::sniproxy_binary(),
                                  {"--config", file("proxy.toml").string()}, dir_.path(), 20'000ms);
@@ -120,7 +120,7 @@ integration::ConnectResult XdpProxyTest::connect_from(std::string_view source,
   integration::ConnectResult result{UniqueFd(), EINVAL};
   const Endpoint from{address(source), 0};
   const Endpoint to{address(is_v4(source) ? kServer4 : kServer6), kPort};
-  run_in(topology_.client_ns(), [&] {
+  integration::run_in(topology_.client_ns(), [&] {
     sockaddr_storage local{};
     sockaddr_storage remote{};
     const unsigned local_len = from.to_sockaddr(local);
@@ -185,7 +185,7 @@ bool XdpProxyTest::silently_dropped_from(std::string_view source) {
 
 std::size_t XdpProxyTest::send_frames(const std::vector<frames::Bytes>& list) {
   std::size_t sent = 0;
-  const std::string entered = run_in(topology_.client_ns(), [&] {
+  const std::string entered = integration::run_in(topology_.client_ns(), [&] {
     auto socket = frames::PacketSocket::open(topology_.client_if());
     if (!socket.ok()) {
       ADD_FAILURE() << socket.error().message;
@@ -243,7 +243,7 @@ std::optional<bpf::XdpCounters> XdpProxyTest::wait_counters(
 
 bpf::XdpDevice XdpProxyTest::server_device() {
   bpf::XdpDevice device;
-  run_in(topology_.server_ns(), [&] {
+  integration::run_in(topology_.server_ns(), [&] {
     auto queried = bpf::query_xdp_device(topology_.server_if());
     if (queried.ok()) {
       device = *queried;

@@ -7,17 +7,20 @@
 #include <span>
 #include <string>
 
+#include "fuzz_parser.hpp"
 #include "protocol/proxy_protocol.hpp"
 
 namespace {
 
 using sniproxy::Endpoint;
 using sniproxy::Family;
+using sniproxy::fuzz::Bytes;
+using sniproxy::fuzz::require;
 using sniproxy::protocol::parse_proxy_header;
 
 constexpr std::size_t kEndpointBytes = 1 + 16 + 2;
 
-Endpoint endpoint_from(std::span<const std::uint8_t> bytes) {
+Endpoint endpoint_from(Bytes bytes) {
   Endpoint e;
   e.ip.family = (bytes[0] & 1) ? Family::v6 : Family::v4;
   const std::size_t n = e.ip.family == Family::v4 ? 4 : 16;
@@ -26,7 +29,7 @@ Endpoint endpoint_from(std::span<const std::uint8_t> bytes) {
   return e;
 }
 
-void round_trip(std::span<const std::uint8_t> data) {
+void round_trip(Bytes data) {
   if (data.size() < 2 * kEndpointBytes) return;
   const Endpoint source = endpoint_from(data.subspan(0, kEndpointBytes));
   const Endpoint destination = endpoint_from(data.subspan(kEndpointBytes, kEndpointBytes));
@@ -41,24 +44,24 @@ void round_trip(std::span<const std::uint8_t> data) {
   };
 
   const std::string v1 = sniproxy::protocol::proxy_v1_header(source, destination);
-  const auto p1 = parse_proxy_header(
-      std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(v1.data()), v1.size()));
-  if (!p1 || p1->version != 1 || p1->local || p1->size != v1.size()) __builtin_trap();
-  if (!matches(p1->source, source) || !matches(p1->destination, destination)) __builtin_trap();
+  const auto p1 =
+      parse_proxy_header(Bytes(reinterpret_cast<const std::uint8_t*>(v1.data()), v1.size()));
+  require(p1 && p1->version == 1 && !p1->local && p1->size == v1.size());
+  require(matches(p1->source, source) && matches(p1->destination, destination));
 
   const auto v2 = sniproxy::protocol::proxy_v2_header(source, destination, authority);
   const auto p2 = parse_proxy_header(v2);
-  if (!p2 || p2->version != 2 || p2->local || p2->size != v2.size()) __builtin_trap();
-  if (!matches(p2->source, source) || !matches(p2->destination, destination)) __builtin_trap();
-  if (p2->authority != authority) __builtin_trap();
+  require(p2 && p2->version == 2 && !p2->local && p2->size == v2.size());
+  require(matches(p2->source, source) && matches(p2->destination, destination));
+  require(p2->authority == authority);
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const std::span<const std::uint8_t> input(data, size);
+  const Bytes input(data, size);
   if (auto parsed = parse_proxy_header(input)) {
-    if (parsed->size == 0 || parsed->size > size) __builtin_trap();
+    require(parsed->size != 0 && parsed->size <= size);
   }
   round_trip(input);
   return 0;

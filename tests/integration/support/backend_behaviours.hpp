@@ -42,6 +42,23 @@ class Recording {
 // closes (or 30 s pass).
 BackendHandler recording_handler(std::shared_ptr<Recording> recording, std::string greeting = "");
 
+// A Backend running recording_handler, with its Recording at hand: what most
+// routing tests put behind a route.
+class RecordingBackend : public Backend {
+ public:
+  explicit RecordingBackend(std::string greeting = "")
+      : RecordingBackend(std::make_shared<Recording>(), std::move(greeting)) {}
+
+  [[nodiscard]] Recording& recording() const { return *recording_; }
+
+ private:
+  RecordingBackend(std::shared_ptr<Recording> recording, std::string greeting)
+      : Backend(recording_handler(recording, std::move(greeting))),
+        recording_(std::move(recording)) {}
+
+  std::shared_ptr<Recording> recording_;
+};
+
 struct SinkResult {
   std::mutex mutex;
   std::vector<std::uint64_t> bytes;  // per connection, when it closed

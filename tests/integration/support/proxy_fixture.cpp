@@ -56,13 +56,27 @@ ConfigSpec ProxyTest::base_config() {
   return spec;
 }
 
-void ProxyTest::start_proxy(const ConfigSpec& spec) {
+void ProxyTest::start_proxy(const ConfigSpec& spec, const std::vector<std::uint16_t>& more_ports) {
   const std::string binary = sniproxy_binary();
   ASSERT_FALSE(binary.empty()) << "SNIPROXY_BIN must name the sniproxy binary";
   write_file(config_path(), spec.to_toml());
+  listener_port_ = spec.listeners.empty() ? 0 : spec.listeners[0].port;
   proxy_ = std::make_unique<ProxyProcess>(binary, config_path(), dir_.path());
-  const std::string error = proxy_->start(spec.ports());
+  std::vector<std::uint16_t> ports = spec.ports();
+  ports.insert(ports.end(), more_ports.begin(), more_ports.end());
+  const std::string error = proxy_->start(ports);
   ASSERT_EQ(error, "") << "config was:\n" << spec.to_toml();
+}
+
+void ProxyTest::start_routing(ConfigSpec& spec, const std::vector<RouteSpec>& routes) {
+  auto& table = spec.table("default");
+  table.insert(table.end(), routes.begin(), routes.end());
+  start_proxy(spec);
+}
+
+void ProxyTest::start_routing(const std::vector<RouteSpec>& routes) {
+  ConfigSpec spec = base_config();
+  start_routing(spec, routes);
 }
 
 void ProxyTest::rewrite_config(const std::string& text) {

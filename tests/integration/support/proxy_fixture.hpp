@@ -32,8 +32,15 @@ class ProxyTest : public ::testing::TestWithParam<std::string> {
   // mode, access log in the temp dir.
   ConfigSpec base_config();
   // Writes the config and starts the proxy; fails the test (fatally) if it
-  // does not come up. Use with ASSERT_NO_FATAL_FAILURE.
-  void start_proxy(const ConfigSpec& spec);
+  // does not come up (its listeners and `more_ports`, such as an admin port
+  // set in `extra`, all accept). Use with ASSERT_NO_FATAL_FAILURE.
+  void start_proxy(const ConfigSpec& spec, const std::vector<std::uint16_t>& more_ports = {});
+  // Adds `routes` to table "default" of `spec` (base_config() when not
+  // given) and starts the proxy on it as start_proxy does.
+  void start_routing(ConfigSpec& spec, const std::vector<RouteSpec>& routes);
+  void start_routing(const std::vector<RouteSpec>& routes);
+  // The first listener's port of the config started last.
+  [[nodiscard]] std::uint16_t listener_port() const { return listener_port_; }
   // Rewrites the config file in place (for reload tests).
   void rewrite_config(const std::string& text);
 
@@ -47,7 +54,17 @@ class ProxyTest : public ::testing::TestWithParam<std::string> {
 
   TempDir dir_;
   std::unique_ptr<ProxyProcess> proxy_;
+
+ private:
+  std::uint16_t listener_port_ = 0;
 };
+
+// A route from server name `name` to `backend` (a Backend, a BackendPool:
+// anything with an address()).
+template <class AnyBackend>
+RouteSpec route(std::string name, const AnyBackend& backend) {
+  return {.match = std::move(name), .backend = backend.address()};
+}
 
 std::string mode_name(const ::testing::TestParamInfo<std::string>& info);
 
