@@ -61,6 +61,7 @@ void ProxyTest::start_proxy(const ConfigSpec& spec) {
   ASSERT_FALSE(binary.empty()) << "SNIPROXY_BIN must name the sniproxy binary";
   write_file(config_path(), spec.to_toml());
   proxy_ = std::make_unique<ProxyProcess>(binary, config_path(), dir_.path());
+  proxy_->set_env(proxy_env_);
   const std::string error = proxy_->start(spec.ports());
   ASSERT_EQ(error, "") << "config was:\n" << spec.to_toml();
 }

@@ -47,6 +47,8 @@ class ProxyTest : public ::testing::TestWithParam<std::string> {
 
   TempDir dir_;
   std::unique_ptr<ProxyProcess> proxy_;
+  // More environment for the proxy start_proxy() starts ("KEY=VALUE").
+  std::vector<std::string> proxy_env_;
 };
 
 std::string mode_name(const ::testing::TestParamInfo<std::string>& info);
