@@ -17,6 +17,7 @@
 #include "app/forwarding_announce.hpp"
 #include "app/privileges.hpp"
 #include "app/retrans_monitor.hpp"
+#include "app/systemd_notify.hpp"
 #include "app/xdp_control.hpp"
 #include "bpf/dns_mirror/dns_mirror.hpp"
 #include "bpf/loader/kernel_headers.hpp"
@@ -298,17 +299,26 @@ int run_proxy(const std::string& config_path) {
 
   std::vector<std::thread> threads;
   for (auto& w : workers) threads.emplace_back([&w] { w->run(); });
+  // Every listener was bound and listening in Worker::create; the kernel
+  // queues connections until the workers take them.
+  notify::ready(
+      fmt::format("running; {} listeners, {} workers", rt->config.listeners.size(), count));
 
   for (;;) {
     const int sig = wait_for_signal(signals, (*xdp)->time_to_next_log());
     (*xdp)->tick();
     if (sig == 0) continue;
     if (sig == SIGHUP) {
+      // `systemctl reload` waits for READY=1 after RELOADING=1, whatever the
+      // outcome; a failure shows in its status line and the journal.
+      notify::reloading();
       if (reload(*shared, config_path, **xdp)) {
         observe::bump(shared->metrics.reloads_ok);
         admin.config_loaded_ms.store(unix_ms_now());
+        notify::ready("running; config reloaded");
       } else {
         observe::bump(shared->metrics.reloads_failed);
+        notify::ready("running; reload failed, old config in force (see the journal)");
       }
       continue;
     }
@@ -316,8 +326,9 @@ int run_proxy(const std::string& config_path) {
       reopen_access_log(*shared);
       continue;
     }
-    log::info("shutdown", "signal={} drain_ms={}", strsignal(sig),
-              shared->runtime.load()->config.timeouts.shutdown.count());
+    const auto drain = shared->runtime.load()->config.timeouts.shutdown;
+    log::info("shutdown", "signal={} drain_ms={}", strsignal(sig), drain.count());
+    notify::stopping(drain);
     break;
   }
   shared->stopping.store(true);

@@ -18,14 +18,8 @@ class AccessLogReopenTest : public ProxyTest {
   // A connection through the proxy, forwarding (its hello came back) and
   // still open.
   UniqueFd open_connection(std::uint16_t port, std::uint16_t& client_port) {
-    UniqueFd c = connect_to(port);
-    if (!c) return c;
-    client_port = local_endpoint(c.get()).port;
-    const auto hello = hello_for("reopen.test");
-    EXPECT_EQ(send_all(c.get(), hello, Deadline::in(milliseconds(3000))), IoStatus::ok);
-    std::vector<std::uint8_t> echoed;
-    EXPECT_EQ(read_exact(c.get(), hello.size(), echoed, Deadline::in(milliseconds(3000))),
-              IoStatus::ok);
+    UniqueFd c = connect_echoed(port, "reopen.test");
+    if (c) client_port = local_endpoint(c.get()).port;
     return c;
   }
   static void finish(UniqueFd& c) {

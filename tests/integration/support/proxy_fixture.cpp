@@ -76,6 +76,20 @@ UniqueFd ProxyTest::connect_to(std::uint16_t port) {
   return std::move(c.fd);
 }
 
+UniqueFd ProxyTest::connect_echoed(std::uint16_t port, const std::string& name) {
+  UniqueFd c = connect_to(port);
+  if (!c) return c;
+  const auto hello = hello_for(name);
+  std::vector<std::uint8_t> echoed;
+  if (send_all(c.get(), hello, Deadline::in(milliseconds(3000))) != IoStatus::ok ||
+      read_exact(c.get(), hello.size(), echoed, Deadline::in(milliseconds(3000))) != IoStatus::ok ||
+      echoed != hello) {
+    ADD_FAILURE() << "the hello for " << name << " did not come back through port " << port;
+    return UniqueFd();
+  }
+  return c;
+}
+
 std::optional<AccessEntry> ProxyTest::access_entry(std::uint16_t client_port) {
   return wait_access_entry(access_log_path(), client_port, Deadline::in(milliseconds(5000)));
 }

@@ -39,6 +39,9 @@ class ProxyTest : public ::testing::TestWithParam<std::string> {
 
   // A connection to a listener; fails the test when the connect does.
   UniqueFd connect_to(std::uint16_t port);
+  // A connection whose hello for `name` went through to an echoing backend
+  // and came back: forwarding, and still open. Invalid (test failed) if not.
+  UniqueFd connect_echoed(std::uint16_t port, const std::string& name);
   // The access-log entry of the connection from client_port (waits up to 5 s).
   std::optional<AccessEntry> access_entry(std::uint16_t client_port);
 
