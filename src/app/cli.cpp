@@ -41,8 +41,11 @@ ParsedArgs parse_retrans(const std::vector<std::string>& args) {
 }  // namespace
 
 std::string usage() {
-  return "usage: sniproxy --config FILE           run the proxy\n"
-         "       sniproxy --check --config FILE   validate FILE; exit 0 if good, 2 if not\n"
+  return "usage: sniproxy -c|--config FILE        run the proxy with the config file FILE\n"
+         "       sniproxy --check|-t --config FILE\n"
+         "                                        validate FILE and exit: 0 if good, 2 if not\n"
+         "                                        (-c names the config file; it is not the\n"
+         "                                        check, as it is in haproxy)\n"
          "       sniproxy --probe [--json]        print what this kernel supports\n"
          "       sniproxy retrans [--interval SEC] [--json]\n"
          "                                        live TCP retransmits on this host with the\n"
@@ -51,7 +54,10 @@ std::string usage() {
          "                                        address every SEC seconds\n"
          "       sniproxy --version | --help\n"
          "\n"
+         "--json applies only to --probe and retrans.\n"
+         "\n"
          "Signals: SIGHUP reloads the config (validated first; a bad file keeps the old one),\n"
+         "SIGUSR1 reopens the access log file (after logrotate moved it),\n"
          "SIGTERM/SIGINT stop accepting and drain for [timeouts] shutdown.\n";
 }
 
@@ -62,7 +68,14 @@ ParsedArgs parse_args(const std::vector<std::string>& args) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--config" || a == "-c") {
-      if (i + 1 >= args.size()) return {std::nullopt, a + " needs a file name"};
+      if (i + 1 >= args.size()) {
+        // haproxy's -c is its check: say what ours is.
+        if (a == "-c")
+          return {std::nullopt,
+                  "-c needs a file name (-c is --config; to check a file: "
+                  "--check --config FILE)"};
+        return {std::nullopt, a + " needs a file name"};
+      }
       o.config_path = args[++i];
     } else if (a.rfind("--config=", 0) == 0) {
       o.config_path = a.substr(9);
@@ -83,6 +96,11 @@ ParsedArgs parse_args(const std::vector<std::string>& args) {
     }
   }
   if (o.command == Options::Command::probe) return {o, ""};
+  // Running or checking prints no report that JSON could shape; accepting
+  // the flag would only suggest it did something.
+  if (o.json)
+    return {std::nullopt, std::string("--json applies only to --probe and retrans, not to ") +
+                              (check ? "--check" : "running the proxy")};
   if (check) o.command = Options::Command::check;
   if (o.config_path.empty()) return {std::nullopt, "--config FILE is required"};
   return {o, ""};

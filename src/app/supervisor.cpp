@@ -17,6 +17,7 @@
 #include "app/forwarding_announce.hpp"
 #include "app/privileges.hpp"
 #include "app/retrans_monitor.hpp"
+#include "app/systemd_notify.hpp"
 #include "app/xdp_control.hpp"
 #include "bpf/dns_mirror/dns_mirror.hpp"
 #include "bpf/loader/kernel_headers.hpp"
@@ -72,7 +73,7 @@ bool reload(proxy::SharedState& shared, const std::string& path, XdpControl& xdp
                log::quote(why + "; restart to apply; old config stays in force"));
     return false;
   }
-  auto rt = proxy::Runtime::build(std::move(*loaded.config));
+  auto rt = proxy::Runtime::build(std::move(*loaded.config), current->access_log);
   if (!rt) {
     log::error("reload", "result=failed file={} detail={}", log::quote(path),
                log::quote(rt.error().message));
@@ -85,6 +86,27 @@ bool reload(proxy::SharedState& shared, const std::string& path, XdpControl& xdp
   xdp.reload(shared.runtime.load()->config);
   log::info("reload", "result=ok file={}", log::quote(path));
   return true;
+}
+
+// SIGUSR1 (logrotate's postrotate): the file moved away; open the path again.
+// Connections of every reload that kept this file write through the same
+// object, so all of them follow.
+void reopen_access_log(const proxy::SharedState& shared) {
+  const auto rt = shared.runtime.load();
+  observe::AccessLog& access_log = *rt->access_log;
+  if (!access_log.is_file()) {
+    log::info("access_log_reopened", "path={} detail={}", log::quote(access_log.path()),
+              log::quote("not a file; nothing to reopen"));
+    return;
+  }
+  auto reopened = access_log.reopen();
+  if (!reopened) {
+    log::error("access_log_reopen", "result=failed path={} errno={} detail={}",
+               log::quote(access_log.path()), reopened.error().sys_errno,
+               log::quote(reopened.error().message + "; still writing to the old file"));
+    return;
+  }
+  log::info("access_log_reopened", "path={}", log::quote(access_log.path()));
 }
 
 // The DNS cache's window in a BPF map, or null. Before the privileges are
@@ -106,7 +128,8 @@ std::unique_ptr<bpf::DnsMirror> start_dns_mirror(const config::Dns& dns, unsigne
 }
 
 // The access log file was opened with the start-up credentials; handing it
-// to the account keeps a SIGHUP (which reopens it) working after the switch.
+// to the account keeps a SIGHUP or SIGUSR1 (which reopen it) working after
+// the switch.
 void hand_over_access_log(const config::AccessLog& log_config, const Account& account) {
   const std::string& path = log_config.path;
   if (path == "off" || path == "stderr" || path == "stdout") return;
@@ -178,7 +201,7 @@ int run_proxy(const std::string& config_path) {
   // Workers inherit this mask: only the main thread takes signals.
   sigset_t signals;
   sigemptyset(&signals);
-  for (int s : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&signals, s);
+  for (int s : {SIGHUP, SIGTERM, SIGINT, SIGUSR1}) sigaddset(&signals, s);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -276,22 +299,36 @@ int run_proxy(const std::string& config_path) {
 
   std::vector<std::thread> threads;
   for (auto& w : workers) threads.emplace_back([&w] { w->run(); });
+  // Every listener was bound and listening in Worker::create; the kernel
+  // queues connections until the workers take them.
+  notify::ready(
+      fmt::format("running; {} listeners, {} workers", rt->config.listeners.size(), count));
 
   for (;;) {
     const int sig = wait_for_signal(signals, (*xdp)->time_to_next_log());
     (*xdp)->tick();
     if (sig == 0) continue;
     if (sig == SIGHUP) {
+      // `systemctl reload` waits for READY=1 after RELOADING=1, whatever the
+      // outcome; a failure shows in its status line and the journal.
+      notify::reloading();
       if (reload(*shared, config_path, **xdp)) {
         observe::bump(shared->metrics.reloads_ok);
         admin.config_loaded_ms.store(unix_ms_now());
+        notify::ready("running; config reloaded");
       } else {
         observe::bump(shared->metrics.reloads_failed);
+        notify::ready("running; reload failed, old config in force (see the journal)");
       }
       continue;
     }
-    log::info("shutdown", "signal={} drain_ms={}", strsignal(sig),
-              shared->runtime.load()->config.timeouts.shutdown.count());
+    if (sig == SIGUSR1) {
+      reopen_access_log(*shared);
+      continue;
+    }
+    const auto drain = shared->runtime.load()->config.timeouts.shutdown;
+    log::info("shutdown", "signal={} drain_ms={}", strsignal(sig), drain.count());
+    notify::stopping(drain);
     break;
   }
   shared->stopping.store(true);

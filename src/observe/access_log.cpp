@@ -42,35 +42,64 @@ std::string format_access_json(const AccessRecord& r, const std::string& timesta
   return line + "}\n";
 }
 
+namespace {
+Result<UniqueFd> open_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    const int err = errno;
+    Error e = make_error(fmt::format("cannot open access log {}: {}", path, std::strerror(err)));
+    e.sys_errno = err;
+    return e;
+  }
+  return UniqueFd(fd);
+}
+}  // namespace
+
 Result<std::shared_ptr<AccessLog>> AccessLog::open(const config::AccessLog& cfg) {
   auto log = std::make_shared<AccessLog>();
   log->format_ = cfg.format;
+  log->path_ = cfg.path;
+  auto target = std::make_shared<Target>();
   if (cfg.path == "off") {
-    log->fd_ = -1;
+    target->fd = -1;
   } else if (cfg.path == "stderr") {
-    log->fd_ = STDERR_FILENO;
+    target->fd = STDERR_FILENO;
   } else if (cfg.path == "stdout") {
-    log->fd_ = STDOUT_FILENO;
+    target->fd = STDOUT_FILENO;
   } else {
-    int fd = ::open(cfg.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (fd < 0)
-      return make_error(
-          fmt::format("cannot open access log {}: {}", cfg.path, std::strerror(errno)));
-    log->owned_.reset(fd);
-    log->fd_ = fd;
+    auto fd = open_file(cfg.path);
+    if (!fd) return fd.error();
+    target->owned = std::move(fd).value();
+    target->fd = target->owned.get();
+    log->is_file_ = true;
   }
+  log->target_.store(std::move(target));
   return log;
 }
 
+Result<bool> AccessLog::reopen() {
+  if (!is_file_) return false;
+  auto fd = open_file(path_);
+  if (!fd) return fd.error();
+  auto target = std::make_shared<Target>();
+  target->owned = std::move(fd).value();
+  target->fd = target->owned.get();
+  // Writers that loaded the old target keep it alive until they return.
+  target_.store(std::move(target));
+  return true;
+}
+
 void AccessLog::write(const AccessRecord& record) const {
-  if (fd_ < 0) return;
+  const std::shared_ptr<const Target> target = target_.load();
+  const int fd = target ? target->fd : -1;
+  if (fd < 0) return;
   const std::string ts = log::timestamp_now();
   const std::string line = format_ == config::LogFormat::json ? format_access_json(record, ts)
                                                               : format_access_text(record, ts);
   const char* p = line.data();
   std::size_t left = line.size();
   while (left > 0) {
-    ssize_t n = ::write(fd_, p, left);
+    ssize_t n = ::write(fd, p, left);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;  // a full disk must not stop the proxy
     p += n;

@@ -1,6 +1,7 @@
 #pragma once
 // The access log: one line per connection when it ends, text (key=value) or
 // JSON, appended with one write(2) per line.
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -35,9 +36,28 @@ class AccessLog {
   static Result<std::shared_ptr<AccessLog>> open(const config::AccessLog& cfg);
   void write(const AccessRecord& record) const;
 
+  // Opens the path again (after logrotate moved the file away) and points
+  // every later write, from any thread, at the new file; the old descriptor
+  // closes when the last write still using it returns. On an error the old
+  // file stays in use. Not a file (stderr, stdout, off): nothing to do.
+  // Not thread-safe against itself: one caller (the supervisor) at a time.
+  Result<bool> reopen();
+  [[nodiscard]] bool is_file() const { return is_file_; }
+  [[nodiscard]] const std::string& path() const { return path_; }
+  // Whether `cfg` names this destination in this format (a reload can keep
+  // the object, so a later reopen reaches connections from before it).
+  [[nodiscard]] bool same_as(const config::AccessLog& cfg) const {
+    return cfg.path == path_ && cfg.format == format_;
+  }
+
  private:
-  UniqueFd owned_;
-  int fd_ = -1;
+  struct Target {
+    UniqueFd owned;  // invalid for stderr/stdout/off
+    int fd = -1;
+  };
+  std::atomic<std::shared_ptr<const Target>> target_;
+  std::string path_;
+  bool is_file_ = false;
   config::LogFormat format_ = config::LogFormat::text;
 };
 

@@ -29,10 +29,19 @@ std::vector<IpAddress> own_addresses(const config::Config& cfg) {
 }
 }  // namespace
 
-Result<std::shared_ptr<const Runtime>> Runtime::build(config::Config config) {
+Result<std::shared_ptr<const Runtime>> Runtime::build(
+    config::Config config, std::shared_ptr<observe::AccessLog> previous) {
   auto router = routing::Router::build(config);
   if (!router) return router.error();
-  auto log = observe::AccessLog::open(config.access_log);
+  Result<std::shared_ptr<observe::AccessLog>> log = make_error("");
+  if (previous && previous->same_as(config.access_log)) {
+    // A reload reopens the file as it always did (so SIGHUP still follows a
+    // rotation), into the object every connection already writes through.
+    if (auto reopened = previous->reopen(); !reopened) return reopened.error();
+    log = std::move(previous);
+  } else {
+    log = observe::AccessLog::open(config.access_log);
+  }
   if (!log) return log.error();
   auto guard = routing::DestinationGuard(own_addresses(config));
   auto rt = std::make_shared<Runtime>(Runtime{std::move(config), std::move(router).value(),

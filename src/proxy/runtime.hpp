@@ -20,7 +20,11 @@ struct Runtime {
   std::shared_ptr<observe::AccessLog> access_log;
 
   // Opens the access log and gathers this host's addresses for the guard.
-  static Result<std::shared_ptr<const Runtime>> build(config::Config config);
+  // `previous`: the running access log; when the config names the same file
+  // and format it is reopened and kept rather than opened anew, so that
+  // connections from before a reload write where SIGUSR1 points it later.
+  static Result<std::shared_ptr<const Runtime>> build(
+      config::Config config, std::shared_ptr<observe::AccessLog> previous = nullptr);
 };
 
 // What in a new config cannot be applied without a restart ("" if nothing).

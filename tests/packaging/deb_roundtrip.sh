@@ -104,11 +104,12 @@ fi
 dpkg -L "$PKG" >"$tmp/files"
 for f in /usr/sbin/sniproxy /lib/systemd/system/sniproxy.service \
          /usr/share/man/man8/sniproxy.8.gz /usr/share/man/man5/sniproxy.toml.5.gz \
-         /etc/sniproxy/proxy.toml; do
+         /etc/sniproxy/proxy.toml /etc/logrotate.d/sniproxy; do
   grep -qx "$f" "$tmp/files" || fail "dpkg -L $PKG lacks $f"
   [ -e "$f" ] || fail "$f is listed but missing"
 done
 dpkg-query -W -f='${Conffiles}\n' "$PKG" | grep -q '^ /etc/sniproxy/proxy.toml ' || fail "/etc/sniproxy/proxy.toml is not a conffile"
+dpkg-query -W -f='${Conffiles}\n' "$PKG" | grep -q '^ /etc/logrotate.d/sniproxy ' || fail "/etc/logrotate.d/sniproxy is not a conffile"
 cmp -s /etc/sniproxy/proxy.toml "$tmp/proxy.toml.at-build" || fail "/etc/sniproxy/proxy.toml is not packaging/proxy.toml"
 IFS=: read -r _ _ uid gid _ home shell < <(getent passwd sniproxy) || fail "no user sniproxy"
 getent group sniproxy >/dev/null || fail "no group sniproxy"

@@ -21,7 +21,8 @@ if sed -n '/^%build/,/^%files/p' <<<"$parsed" | grep -n '%{\?\(meson\|_unitdir\|
 fi
 for want in 'meson setup' '-Dtests=false' '-Dbenchmarks=false' '--buildtype=release' 'meson install' \
             '%config(noreplace) /etc/sniproxy/proxy.toml' '/usr/lib/systemd/system/sniproxy.service' \
-            '/usr/share/man/man8/sniproxy.8*' '/usr/share/man/man5/sniproxy.toml.5*' 'useradd -r -g sniproxy'; do
+            '/usr/share/man/man8/sniproxy.8*' '/usr/share/man/man5/sniproxy.toml.5*' 'useradd -r -g sniproxy' \
+            '%config(noreplace) /etc/logrotate.d/sniproxy' 'packaging/logrotate/sniproxy'; do
   grep -qF -- "$want" <<<"$parsed" || { echo "FAIL: the expanded spec lacks: $want"; status=1; }
 done
 [ $status -eq 0 ] && echo "spec ok"

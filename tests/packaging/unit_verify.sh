@@ -43,8 +43,10 @@ fi
 
 # What the unit must say (value checks are exact lines).
 want=(
-  "Type=simple"
+  "Type=notify"
+  "NotifyAccess=main"
   "ExecStart=/usr/sbin/sniproxy --config /etc/sniproxy/proxy.toml"
+  "ExecReload=/usr/sbin/sniproxy --check --config /etc/sniproxy/proxy.toml"
   "ExecReload=/bin/kill -HUP \$MAINPID"
   "User=sniproxy"
   "Group=sniproxy"
@@ -67,6 +69,12 @@ want=(
 for line in "${want[@]}"; do
   grep -qxF -- "$line" "$unit" || { echo "FAIL: the unit lacks: $line"; status=1; }
 done
+# systemctl reload runs ExecReload= lines in order and stops at the first
+# failure: exactly two, the check first, so a bad file is never signalled.
+reloads=$(grep '^ExecReload=' "$unit")
+want_reloads=$'ExecReload=/usr/sbin/sniproxy --check --config /etc/sniproxy/proxy.toml\nExecReload=/bin/kill -HUP $MAINPID'
+[ "$reloads" = "$want_reloads" ] || { echo "FAIL: ExecReload= lines are not --check then kill -HUP:"; echo "$reloads"; status=1; }
+[ "$(grep -c '^Type=' "$unit")" -eq 1 ] || { echo "FAIL: more than one Type="; status=1; }
 # These would break BCC (see the comment in the unit).
 for key in ProtectKernelTunables PrivateDevices MemoryDenyWriteExecute; do
   ! grep -q "^$key=" "$unit" || { echo "FAIL: the unit sets $key, which breaks BCC"; status=1; }

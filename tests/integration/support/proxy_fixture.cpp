@@ -62,6 +62,7 @@ void ProxyTest::start_proxy(const ConfigSpec& spec, const std::vector<std::uint1
   write_file(config_path(), spec.to_toml());
   listener_port_ = spec.listeners.empty() ? 0 : spec.listeners[0].port;
   proxy_ = std::make_unique<ProxyProcess>(binary, config_path(), dir_.path());
+  proxy_->set_env(proxy_env_);
   std::vector<std::uint16_t> ports = spec.ports();
   ports.insert(ports.end(), more_ports.begin(), more_ports.end());
   const std::string error = proxy_->start(ports);
@@ -87,6 +88,20 @@ UniqueFd ProxyTest::connect_to(std::uint16_t port) {
   auto c = connect_tcp(loopback(port), Deadline::in(milliseconds(3000)));
   EXPECT_TRUE(c.fd.valid()) << "connect to port " << port << " failed: " << std::strerror(c.error);
   return std::move(c.fd);
+}
+
+UniqueFd ProxyTest::connect_echoed(std::uint16_t port, const std::string& name) {
+  UniqueFd c = connect_to(port);
+  if (!c) return c;
+  const auto hello = hello_for(name);
+  std::vector<std::uint8_t> echoed;
+  if (send_all(c.get(), hello, Deadline::in(milliseconds(3000))) != IoStatus::ok ||
+      read_exact(c.get(), hello.size(), echoed, Deadline::in(milliseconds(3000))) != IoStatus::ok ||
+      echoed != hello) {
+    ADD_FAILURE() << "the hello for " << name << " did not come back through port " << port;
+    return UniqueFd();
+  }
+  return c;
 }
 
 std::optional<AccessEntry> ProxyTest::access_entry(std::uint16_t client_port) {

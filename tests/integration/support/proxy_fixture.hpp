@@ -46,6 +46,9 @@ class ProxyTest : public ::testing::TestWithParam<std::string> {
 
   // A connection to a listener; fails the test when the connect does.
   UniqueFd connect_to(std::uint16_t port);
+  // A connection whose hello for `name` went through to an echoing backend
+  // and came back: forwarding, and still open. Invalid (test failed) if not.
+  UniqueFd connect_echoed(std::uint16_t port, const std::string& name);
   // The access-log entry of the connection from client_port (waits up to 5 s).
   std::optional<AccessEntry> access_entry(std::uint16_t client_port);
 
@@ -54,6 +57,8 @@ class ProxyTest : public ::testing::TestWithParam<std::string> {
 
   TempDir dir_;
   std::unique_ptr<ProxyProcess> proxy_;
+  // More environment for the proxy start_proxy() starts ("KEY=VALUE").
+  std::vector<std::string> proxy_env_;
 
  private:
   std::uint16_t listener_port_ = 0;

@@ -18,7 +18,8 @@ namespace sniproxy::integration {
 namespace {
 
 pid_t spawn(const std::string& binary, const std::vector<std::string>& args,
-            const std::filesystem::path& out, const std::filesystem::path& err) {
+            const std::filesystem::path& out, const std::filesystem::path& err,
+            const std::vector<std::string>& extra_env = {}) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
@@ -28,8 +29,14 @@ pid_t spawn(const std::string& binary, const std::vector<std::string>& args,
   argv.push_back(const_cast<char*>(binary.c_str()));
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  // The test's environment plus `extra_env` ("KEY=VALUE"), which wins: glibc's
+  // getenv returns the first match, so the extras go first.
+  std::vector<char*> envp;
+  for (const auto& e : extra_env) envp.push_back(const_cast<char*>(e.c_str()));
+  for (char** e = environ; *e != nullptr; ++e) envp.push_back(*e);
+  envp.push_back(nullptr);
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   return rc == 0 ? pid : -1;
 }
@@ -85,8 +92,8 @@ ProxyProcess::~ProxyProcess() {
 
 std::string ProxyProcess::start(const std::vector<std::uint16_t>& ports, milliseconds timeout) {
   if (binary_.empty()) return "SNIPROXY_BIN is not set";
-  pid_ =
-      spawn(binary_, {"--config", config_.string()}, dir_ / "proxy.stdout", dir_ / "proxy.stderr");
+  pid_ = spawn(binary_, {"--config", config_.string()}, dir_ / "proxy.stdout",
+               dir_ / "proxy.stderr", env_);
   if (pid_ < 0) return "cannot start " + binary_;
   const Deadline deadline = Deadline::in(timeout);
   for (std::uint16_t port : ports) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "socket_io.hpp"
@@ -30,6 +31,8 @@ class ProxyProcess {
   // Returns "" when ready, otherwise what went wrong (log tail included).
   std::string start(const std::vector<std::uint16_t>& ports,
                     milliseconds timeout = milliseconds(10'000));
+  // "KEY=VALUE" entries added to the proxy's environment (before start()).
+  void set_env(std::vector<std::string> env) { env_ = std::move(env); }
   void signal(int signo) const;
   // The exit code (128 + signal when killed), or nullopt if still running at
   // the deadline.
@@ -48,6 +51,7 @@ class ProxyProcess {
   std::string binary_;
   std::filesystem::path config_;
   std::filesystem::path dir_;
+  std::vector<std::string> env_;
   pid_t pid_ = -1;
   std::optional<int> exit_code_;
   mutable bool stop_requested_ = false;
