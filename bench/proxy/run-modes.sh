@@ -34,6 +34,9 @@
 #   RATE_CONCURRENCY=32 LATENCY_COUNT=2000 ROUNDS=5 WORKERS=2
 #   MODES="copy splice sockmap auto" (plus any other mode the binary lists)
 #   SNIPROXY=BUILD_DIR/src/app/sniproxy PROXY_LOAD=BUILD_DIR/bench/proxy/proxy_load
+#   BASELINE=PATH: another sniproxy binary (e.g. an earlier commit's build),
+#   measured in the same rounds as "sniproxy-before MODE" for BASELINE_MODES
+#   (default "copy splice auto"), for before/after comparisons
 #   RUN_TIMEOUT=300 (seconds, per run) SETTLE=0.3 (seconds idle between runs)
 #   RETRIES=3: extra attempts for a run disturbed by other processes
 #   QUIET_MAX=15 QUIET_WAIT=300: before each round and each retry, wait for
@@ -93,6 +96,10 @@ fi
 start_backends
 add_direct
 for mode in $(sniproxy_modes); do add_sniproxy "$mode"; done
+if [ -n "${BASELINE:-}" ]; then
+  [ -x "$BASELINE" ] || { echo "not executable: BASELINE=$BASELINE" >&2; exit 2; }
+  for mode in ${BASELINE_MODES:-copy splice auto}; do add_sniproxy "$mode" "$BASELINE" before; done
+fi
 add_haproxy
 add_nginx
 

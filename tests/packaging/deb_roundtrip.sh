@@ -155,7 +155,10 @@ if grep -q '^\[admin\]' /etc/sniproxy/proxy.toml; then
   admin=$(awk '/^\[admin\]/{p=1;next} /^\[/{p=0} p && /^[ \t]*listen[ \t]*=/{gsub(/[" \t]/,"",$0); sub(/^listen=/,""); sub(/#.*/,""); print}' /etc/sniproxy/proxy.toml)
   curl -fsS --max-time 5 "http://$admin/status" >"$tmp/status" || fail "GET http://$admin/status"
   python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/status" || fail "/status is not JSON"
-  curl -fsS --max-time 5 "http://$admin/metrics" | grep -q '^# TYPE ' || fail "GET /metrics has no Prometheus text"
+  # To a file first: `grep -q` in a pipe stops reading at its first match,
+  # and curl then fails writing the rest (exit 23) under pipefail.
+  curl -fsS --max-time 5 "http://$admin/metrics" >"$tmp/metrics" || fail "GET http://$admin/metrics"
+  grep -q '^# TYPE ' "$tmp/metrics" || fail "GET /metrics has no Prometheus text"
   echo "ok: admin endpoint $admin answers /status (JSON) and /metrics"
 fi
 

@@ -124,25 +124,28 @@ sniproxy_modes() {
   echo "$known"
 }
 
+# add_sniproxy MODE [BINARY TAG]: sniproxy in MODE; with BINARY, that build
+# of it, labelled "sniproxy-TAG MODE" (BASELINE in run-modes.sh).
 add_sniproxy() {
-  local mode=$1 id="sniproxy-$1" port out
+  local mode=$1 binary=${2:-$SNIPROXY} tag=${3:+-$3} port out
+  local id="sniproxy$tag-$mode" name="sniproxy$tag $mode"
   port=$("$LOAD" free-port)
   # Started with an access log, so the readiness probes show which mode the
   # connections really used (a mode may fall back to another per
   # connection); switched off by a reload before measuring, since HAProxy
   # and nginx log nothing either.
   sniproxy_config "$mode" "$port" "$work/$id.access" >"$work/$id.toml"
-  if ! out=$("$SNIPROXY" --check --config "$work/$id.toml" 2>&1); then
-    register "$id" "sniproxy $mode" "n/a ($(log_reason "$out"))"
+  if ! out=$("$binary" --check --config "$work/$id.toml" 2>&1); then
+    register "$id" "$name" "n/a ($(log_reason "$out"))"
     return
   fi
-  start_proxy "$id" "sniproxy $mode" "127.0.0.1:$port" "$work/$id.log" \
-    "$SNIPROXY" --config "$work/$id.toml"
+  start_proxy "$id" "$name" "127.0.0.1:$port" "$work/$id.log" \
+    "$binary" --config "$work/$id.toml"
   [ "${STATUS[$id]}" = ok ] || return 0
   local seen
   sleep 0.3 # the access log line is written as a connection ends
   seen=$(sed -n 's/.* mode=\([^ ]*\).*/\1/p' "$work/$id.access" | sort -u | paste -sd, -)
-  echo "sniproxy $mode: modes in the access log of the readiness probes: ${seen:-none}" \
+  echo "$name: modes in the access log of the readiness probes: ${seen:-none}" \
     >>"$work/notes"
   case ",$seen," in
     *",$mode,"* | *",$mode/"*) ;;
