@@ -7,7 +7,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <functional>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -22,22 +23,6 @@ namespace sniproxy::bpf {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Deletes what a half-done insert wrote unless it is committed.
-class Rollback {
- public:
-  Rollback() = default;
-  Rollback(const Rollback&) = delete;
-  Rollback& operator=(const Rollback&) = delete;
-  ~Rollback() {
-    for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) (*it)();
-  }
-  void add(std::function<void()> undo) { undo_.push_back(std::move(undo)); }
-  void commit() { undo_.clear(); }
-
- private:
-  std::vector<std::function<void()>> undo_;
-};
 
 InsertFailure failure(InsertFailureKind kind, std::string message) {
   return InsertFailure{kind, std::move(message)};
@@ -134,7 +119,47 @@ Result<std::unique_ptr<Sockmap>> Sockmap::create(const SockmapOptions& options) 
 
 Sockmap::~Sockmap() = default;
 
-InsertResult Sockmap::insert(int client_fd, int backend_fd, std::uint64_t queue_cap) {
+namespace {
+
+// Map entries a half-done insert wrote, deleted again (newest first) unless
+// committed, so a failed insert leaves nothing in the maps.
+class MapEntries {
+ public:
+  explicit MapEntries(std::uint32_t max_sockets) : max_sockets_(max_sockets) {}
+  MapEntries(const MapEntries&) = delete;
+  MapEntries& operator=(const MapEntries&) = delete;
+  ~MapEntries() {
+    for (auto it = written_.rbegin(); it != written_.rend(); ++it) {
+      std::uint64_t key = it->second;
+      bpf_delete_elem(it->first, &key);
+    }
+  }
+
+  // BPF_NOEXIST everywhere: a socket already forwarded must not be re-paired.
+  std::optional<InsertFailure> add(int map_fd, const char* what, std::uint64_t key,
+                                   const void* value) {
+    if (bpf_update_elem(map_fd, &key, const_cast<void*>(value), BPF_NOEXIST) != 0) {
+      int error = errno;
+      if (error == EEXIST) {
+        return failure(InsertFailureKind::other,
+                       fmt::format("sockmap: cannot add {}: the socket is already forwarded "
+                                   "(remove its pair first)",
+                                   what));
+      }
+      return map_write_failure(what, error, max_sockets_);
+    }
+    written_.emplace_back(map_fd, key);
+    return std::nullopt;
+  }
+  void commit() { written_.clear(); }
+
+ private:
+  std::uint32_t max_sockets_;
+  std::vector<std::pair<int, std::uint64_t>> written_;  // map fd, key
+};
+
+// Only ESTABLISHED TCP sockets can be inserted (docs/kernel.md).
+std::optional<InsertFailure> check_established(int client_fd, int backend_fd) {
   for (auto [fd, role] : {std::pair{client_fd, "client"}, std::pair{backend_fd, "backend"}}) {
     auto state = tcp_state(fd);
     if (!state.ok()) {
@@ -151,6 +176,12 @@ InsertResult Sockmap::insert(int client_fd, int backend_fd, std::uint64_t queue_
                                  role, fd, *state));
     }
   }
+  return std::nullopt;
+}
+
+// The pair's cookies and stream bases. The bases are read before the
+// sockets enter the sockhash: from then on redirects add to the streams too.
+InsertResult describe_pair(int client_fd, int backend_fd) {
   auto client_cookie = socket_cookie(client_fd);
   if (!client_cookie.ok()) return failure(InsertFailureKind::other, client_cookie.error().message);
   auto backend_cookie = socket_cookie(backend_fd);
@@ -158,8 +189,6 @@ InsertResult Sockmap::insert(int client_fd, int backend_fd, std::uint64_t queue_
     return failure(InsertFailureKind::other, backend_cookie.error().message);
   }
   SockPair pair{client_fd, backend_fd, *client_cookie, *backend_cookie};
-  // Before the sockets enter the sockhash: from then on redirects add to
-  // the streams too.
   for (auto [fd, base] : {std::pair{client_fd, &pair.client_written_base},
                           std::pair{backend_fd, &pair.backend_written_base}}) {
     auto written = stream_bytes_written(fd);
@@ -173,55 +202,49 @@ InsertResult Sockmap::insert(int client_fd, int backend_fd, std::uint64_t queue_
     if (!read.ok()) return failure(InsertFailureKind::other, "sockmap: " + read.error().message);
     *base = *read;
   }
+  return pair;
+}
 
-  Rollback rollback;
-  // BPF_NOEXIST everywhere: a socket already forwarded must not be re-paired.
-  auto add = [&](int map_fd, const char* what, const std::uint64_t& key,
-                 const void* value) -> std::optional<InsertFailure> {
-    if (bpf_update_elem(map_fd, const_cast<std::uint64_t*>(&key), const_cast<void*>(value),
-                        BPF_NOEXIST) != 0) {
-      int error = errno;
-      if (error == EEXIST) {
-        return failure(InsertFailureKind::other,
-                       fmt::format("sockmap: cannot add {}: the socket is already forwarded "
-                                   "(remove its pair first)",
-                                   what));
-      }
-      return map_write_failure(what, error, max_sockets_);
-    }
-    std::uint64_t copy = key;
-    rollback.add([map_fd, copy]() mutable { bpf_delete_elem(map_fd, &copy); });
-    return std::nullopt;
-  };
-
+// Each direction's control (limit = queue_cap, consumed = 0) and state,
+// then both peer entries.
+std::optional<InsertFailure> add_side_entries(MapEntries& entries, const Sockmap::MapFds& maps,
+                                              const SockPair& pair, std::uint64_t queue_cap) {
   const sniproxy_sockmap_control control{queue_cap, 0};
   const sniproxy_sockmap_state state{};
-  const std::uint64_t& client = pair.client_cookie;
-  const std::uint64_t& backend = pair.backend_cookie;
-  // Side maps first: when the verdict first runs it must find them.
-  for (const std::uint64_t* cookie : {&client, &backend}) {
-    if (auto failed = add(maps_.control, "the control entry", *cookie, &control)) return *failed;
-    if (auto failed = add(maps_.state, "the state entry", *cookie, &state)) return *failed;
+  const std::uint64_t client = pair.client_cookie;
+  const std::uint64_t backend = pair.backend_cookie;
+  for (const std::uint64_t cookie : {client, backend}) {
+    if (auto failed = entries.add(maps.control, "the control entry", cookie, &control)) {
+      return failed;
+    }
+    if (auto failed = entries.add(maps.state, "the state entry", cookie, &state)) return failed;
   }
-  if (auto failed = add(maps_.peers, "the client's peer entry", client, &backend)) return *failed;
-  if (auto failed = add(maps_.peers, "the backend's peer entry", backend, &client)) return *failed;
-  // Backend first: once the client is in, its bytes are redirected to it.
-  std::uint32_t backend_value = static_cast<std::uint32_t>(backend_fd);
-  if (auto failed =
-          add(maps_.sockets, "the backend socket to the sockhash", backend, &backend_value)) {
-    return *failed;
+  if (auto failed = entries.add(maps.peers, "the client's peer entry", client, &backend)) {
+    return failed;
   }
-  std::uint32_t client_value = static_cast<std::uint32_t>(client_fd);
-  if (auto failed =
-          add(maps_.sockets, "the client socket to the sockhash", client, &client_value)) {
-    return *failed;
+  return entries.add(maps.peers, "the backend's peer entry", backend, &client);
+}
+
+// Backend first: once the client is in, its bytes are redirected to it.
+std::optional<InsertFailure> add_sockets(MapEntries& entries, const Sockmap::MapFds& maps,
+                                         const SockPair& pair) {
+  const std::uint32_t backend_value = static_cast<std::uint32_t>(pair.backend_fd);
+  if (auto failed = entries.add(maps.sockets, "the backend socket to the sockhash",
+                                pair.backend_cookie, &backend_value)) {
+    return failed;
   }
-  // Bytes queued before the insert wait for a data_ready that may never
-  // come: the peeked hello on the client, and on the backend whatever a
-  // server that speaks first (a greeting, a banner) sent before the insert.
-  // Changing SO_RCVLOWAT calls data_ready, so they are judged now; the
-  // backend first, so its bytes are not behind anything the client's
-  // redirect makes it answer.
+  const std::uint32_t client_value = static_cast<std::uint32_t>(pair.client_fd);
+  return entries.add(maps.sockets, "the client socket to the sockhash", pair.client_cookie,
+                     &client_value);
+}
+
+// Bytes queued before the insert wait for a data_ready that may never
+// come: the peeked hello on the client, and on the backend whatever a
+// server that speaks first (a greeting, a banner) sent before the insert.
+// Changing SO_RCVLOWAT calls data_ready, so they are judged now; the
+// backend first, so its bytes are not behind anything the client's
+// redirect makes it answer.
+std::optional<InsertFailure> judge_queued_bytes(int client_fd, int backend_fd) {
   int one = 1;
   for (auto [fd, role] : {std::pair{backend_fd, "backend"}, std::pair{client_fd, "client"}}) {
     if (::setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof one) != 0) {
@@ -230,7 +253,22 @@ InsertResult Sockmap::insert(int client_fd, int backend_fd, std::uint64_t queue_
                                  std::strerror(errno)));
     }
   }
-  rollback.commit();
+  return std::nullopt;
+}
+
+}  // namespace
+
+InsertResult Sockmap::insert(int client_fd, int backend_fd, std::uint64_t queue_cap) {
+  if (auto failed = check_established(client_fd, backend_fd)) return *failed;
+  const InsertResult described = describe_pair(client_fd, backend_fd);
+  if (!described) return described;
+  const SockPair& pair = *described;
+  MapEntries entries(max_sockets_);  // undoes every write below unless committed
+  // Side maps first: when the verdict first runs it must find them.
+  if (auto failed = add_side_entries(entries, maps_, pair, queue_cap)) return *failed;
+  if (auto failed = add_sockets(entries, maps_, pair)) return *failed;
+  if (auto failed = judge_queued_bytes(client_fd, backend_fd)) return *failed;
+  entries.commit();
   return pair;
 }
 

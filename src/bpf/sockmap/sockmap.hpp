@@ -94,9 +94,10 @@ class Sockmap {
   // Hands both sockets to the kernel (docs/kernel.md's race-free order): checks
   // both are ESTABLISHED, writes each direction's control (limit = queue_cap,
   // consumed = 0), state and peer entries, inserts the backend, then the
-  // client, then sets SO_RCVLOWAT 1 on the client so bytes it already holds
-  // (a ClientHello only MSG_PEEKed) take the redirect path, first and in
-  // order. Undoes everything on failure. The fds stay the caller's.
+  // client, then sets SO_RCVLOWAT 1 on both (backend first) so bytes they
+  // already hold (a ClientHello only MSG_PEEKed, a server's greeting) take
+  // the redirect path, first and in order. Undoes everything on failure. The
+  // fds stay the caller's.
   InsertResult insert(int client_fd, int backend_fd, std::uint64_t queue_cap);
 
   // Takes both sockets out of the sockhash and the side maps; safe to call

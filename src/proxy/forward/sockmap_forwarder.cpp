@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -17,6 +18,13 @@ constexpr std::chrono::milliseconds kFirstRecheck{1};
 constexpr std::chrono::milliseconds kMaxRecheck{100};
 constexpr std::size_t kPassedChunk = 64 * 1024;
 constexpr int kChunksPerStep = 16;
+
+// What a zero-timeout poll shows on `fd` now (nothing if the poll fails).
+short poll_source(int fd) {
+  pollfd source{fd, POLLIN | POLLRDHUP, 0};
+  (void)::poll(&source, 1, 0);
+  return source.revents;
+}
 
 int socket_error(int fd) {
   int err = 0;
@@ -95,72 +103,14 @@ void SockmapForwarder::cancel_timer() {
 
 void SockmapForwarder::step(bool woken) {
   if (eof_ || peer_full_) return;  // finished, or waiting for room in the peer
-  bpf::Sockmap& map = session_->map();
-  const bpf::SockPair& pair = session_->pair();
-  pollfd source{from_, POLLIN | POLLRDHUP, 0};
-  (void)::poll(&source, 1, 0);
-  // POLLHUP alone is no error: it also means both directions of the socket
-  // are shut down (our SHUT_WR after the peer's FIN). A reset sets SO_ERROR.
-  if ((source.revents & POLLERR) != 0) {
-    if (const int err = socket_error(from_); err != 0) {
-      host_.failed(true, -err);
-      return;
-    }
-  }
-  const bool at_eof = (source.revents & (POLLRDHUP | POLLHUP)) != 0;
-
-  bool progressed = false;
-  auto state = map.state(pair, direction_);
-  auto control = map.control(pair, direction_);
-  if (!state || !control) {
-    host_.abort((state ? control.error() : state.error()).message);
-    return;
-  }
-  if (state->untrimmed != 0) {
-    host_.abort(
-        fmt::format("sockmap: {} bytes of a retransmit that overlapped bytes already forwarded "
-                    "could not be cut off; reset rather than send them twice",
-                    state->untrimmed));
-    return;
-  }
-  // Passed bytes, a bounded number of chunks per step so one connection
-  // cannot hold the reactor.
-  for (int chunk = 0; chunk < kChunksPerStep && state->passed > control->consumed; ++chunk) {
-    if (!move_passed(*state, *control)) return;  // waiting; resumes itself
-    progressed = true;
-    state = map.state(pair, direction_);
-    control = map.control(pair, direction_);
-    if (!state || !control) {
-      host_.abort((state ? control.error() : state.error()).message);
-      return;
-    }
-  }
-  // Moving bytes is progress: the next look comes soon, not after a backoff
-  // that grew while the kernel's queue was flushing.
-  if (progressed) wait_delay_ = kFirstRecheck;
-  // Slide the limit: the verdict may queue up to cap bytes for the peer
-  // beyond what its psock queue holds now. Raised while bytes flow, it is
-  // reached only when the peer stops taking them (the bound); raised while
-  // over, it hands the direction back to the kernel.
-  // From the counters just read, not Sockmap::unflushed() (which reads them
-  // again): a stale count only moves the limit, never the order of bytes.
-  auto forwarded = map.forwarded_bytes(pair, direction_);
-  if (!forwarded) {
-    host_.abort(forwarded.error().message);
-    return;
-  }
-  const std::uint64_t unflushed =
-      bpf::unflushed_bytes(state->redirected, control->consumed, *forwarded);
-  const std::uint64_t limit = bpf::resume_limit(state->redirected, queue_cap_, unflushed);
-  if (limit > control->limit) {
-    control->limit = limit;
-    if (auto set = map.set_control(pair, direction_, *control); !set) {
-      host_.abort(set.error().message);
-      return;
-    }
-    if (state->over) progressed = true;
-  }
-  if (state->passed > control->consumed) {
+  const short revents = poll_source(from_);
+  if (source_failed(revents)) return;
+  const bool at_eof = (revents & (POLLRDHUP | POLLHUP)) != 0;
+  Look look;
+  if (!read_counters(look) || untrimmed_overlap(look.state)) return;
+  if (!move_passed_bytes(look)) return;  // waiting; resumes itself
+  if (!slide_limit(look)) return;
+  if (look.state.passed > look.control.consumed) {
     // Passed bytes still to move (waiting for the kernel's queue to flush,
     // or more than one step moves): soon again.
     recheck_later();
@@ -170,40 +120,145 @@ void SockmapForwarder::step(bool woken) {
     finish();
     return;
   }
-  const auto now = reactor::Clock::now();
-  const std::uint64_t moved = state->redirected - redirected_seen_;
-  if (moved != 0 || progressed) host_.active();
-  // The next look: before the bytes flowing now could use up half the room
-  // the limit leaves, or later and later while nothing flows. Passed bytes,
-  // EOF and errors wake the poll meanwhile.
-  look_delay_ = bpf::next_look(
-      control->limit - state->redirected, moved,
-      std::chrono::duration_cast<std::chrono::microseconds>(now - last_look_), look_delay_);
-  redirected_seen_ = state->redirected;
-  last_look_ = now;
-  look_later(look_delay_);
+  schedule_next_look(look);
   // A wake-up that found nothing to do (bytes the verdict had not yet judged,
   // say) polls again only after a short backoff: a level-triggered poll on
   // such a socket would otherwise spin. Not after the look's delay, which
   // can be a second: the poll is what sees EOF and resets.
-  if (woken && !progressed)
+  if (woken && !look.progressed)
     recheck_later();
   else
     wait();
 }
 
-bool SockmapForwarder::move_passed(const bpf::ForwardState& state, bpf::ForwardControl& control) {
+bool SockmapForwarder::source_failed(short revents) {
+  // POLLHUP alone is no error: it also means both directions of the socket
+  // are shut down (our SHUT_WR after the peer's FIN). A reset sets SO_ERROR.
+  if ((revents & POLLERR) == 0) return false;
+  const int err = socket_error(from_);
+  if (err == 0) return false;
+  host_.failed(true, -err);
+  return true;
+}
+
+bool SockmapForwarder::read_counters(Look& look) {
+  bpf::Sockmap& map = session_->map();
+  auto state = map.state(session_->pair(), direction_);
+  auto control = map.control(session_->pair(), direction_);
+  if (!state || !control) {
+    host_.abort((state ? control.error() : state.error()).message);
+    return false;
+  }
+  look.state = *state;
+  look.control = *control;
+  return true;
+}
+
+bool SockmapForwarder::untrimmed_overlap(const bpf::ForwardState& state) {
+  if (state.untrimmed == 0) return false;
+  host_.abort(
+      fmt::format("sockmap: {} bytes of a retransmit that overlapped bytes already forwarded "
+                  "could not be cut off; reset rather than send them twice",
+                  state.untrimmed));
+  return true;
+}
+
+bool SockmapForwarder::move_passed_bytes(Look& look) {
+  // A bounded number of chunks per step so one connection cannot hold the
+  // reactor.
+  for (int chunk = 0; chunk < kChunksPerStep && look.state.passed > look.control.consumed;
+       ++chunk) {
+    if (!move_passed_chunk(look.state, look.control)) return false;
+    look.progressed = true;
+    if (!read_counters(look)) return false;
+  }
+  // Moving bytes is progress: the next look comes soon, not after a backoff
+  // that grew while the kernel's queue was flushing.
+  if (look.progressed) wait_delay_ = kFirstRecheck;
+  return true;
+}
+
+// The verdict may queue up to cap bytes for the peer beyond what its psock
+// queue holds now. Raised while bytes flow, the limit is reached only when
+// the peer stops taking them (the bound); raised while over, it hands the
+// direction back to the kernel.
+bool SockmapForwarder::slide_limit(Look& look) {
   bpf::Sockmap& map = session_->map();
   const bpf::SockPair& pair = session_->pair();
+  // From the counters just read, not Sockmap::unflushed() (which reads them
+  // again): a stale count only moves the limit, never the order of bytes.
+  auto forwarded = map.forwarded_bytes(pair, direction_);
+  if (!forwarded) {
+    host_.abort(forwarded.error().message);
+    return false;
+  }
+  const std::uint64_t unflushed =
+      bpf::unflushed_bytes(look.state.redirected, look.control.consumed, *forwarded);
+  const std::uint64_t limit = bpf::resume_limit(look.state.redirected, queue_cap_, unflushed);
+  if (limit <= look.control.limit) return true;
+  look.control.limit = limit;
+  if (auto set = map.set_control(pair, direction_, look.control); !set) {
+    host_.abort(set.error().message);
+    return false;
+  }
+  if (look.state.over) look.progressed = true;
+  return true;
+}
+
+void SockmapForwarder::schedule_next_look(const Look& look) {
+  const auto now = reactor::Clock::now();
+  const std::uint64_t moved = look.state.redirected - redirected_seen_;
+  if (moved != 0 || look.progressed) host_.active();
+  // Before the bytes flowing now could use up half the room the limit
+  // leaves, or later and later while nothing flows. Passed bytes, EOF and
+  // errors wake the poll meanwhile.
+  look_delay_ = bpf::next_look(
+      look.control.limit - look.state.redirected, moved,
+      std::chrono::duration_cast<std::chrono::microseconds>(now - last_look_), look_delay_);
+  redirected_seen_ = look.state.redirected;
+  last_look_ = now;
+  look_later(look_delay_);
+}
+
+bool SockmapForwarder::move_passed_chunk(const bpf::ForwardState& state,
+                                         bpf::ForwardControl& control) {
+  const auto readable = passed_readable();
+  if (!readable) return false;
+  if (passed_.empty()) passed_.resize(kPassedChunk);
+  const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(
+      {passed_.size(), state.passed - control.consumed, static_cast<std::uint64_t>(*readable)}));
+  // Peek, send, report, and only then take the bytes off the source. The
+  // report must come before the recv(): the recv() frees receive memory and
+  // may reopen the sender's window, and the verdict hands the direction back
+  // to the kernel only if, when the next skb arrives, every passed byte is
+  // already reported as sent (passed == consumed). Reported first, the last
+  // chunk of a stalled sender ends the userspace run; reported after, a
+  // sender as fast as this loop would keep the direction here for good.
+  const auto peeked = peek_passed(want);
+  if (!peeked) return false;
+  const auto sent = send_to_peer(*peeked);
+  if (!sent) return false;
+  if (*sent == 0) {
+    // The peer is full: wait for room; the bytes stay on the source.
+    peer_full_ = true;
+    host_.reactor().poll(to_, POLLOUT, host_.begin(Side::peer));
+    return false;
+  }
+  if (!report_and_take(control, *sent)) return false;
+  passed_bytes_ += *sent;
+  return true;
+}
+
+std::optional<std::size_t> SockmapForwarder::passed_readable() {
   // Bytes still queued in the kernel for the peer come first in its stream.
-  auto unflushed = map.unflushed(pair, direction_);
+  auto unflushed = session_->map().unflushed(session_->pair(), direction_);
   if (!unflushed) {
     host_.abort(unflushed.error().message);
-    return false;
+    return std::nullopt;
   }
   if (*unflushed != 0) {
     recheck_later();
-    return false;
+    return std::nullopt;
   }
   // Only what already sits in the psock's queue of passed bytes (SIOCINQ
   // reports exactly that on a socket with a verdict). Passed skbs can still
@@ -213,18 +268,12 @@ bool SockmapForwarder::move_passed(const bpf::ForwardState& state, bpf::ForwardC
   int readable = 0;
   if (::ioctl(from_, SIOCINQ, &readable) != 0 || readable <= 0) {
     recheck_later();
-    return false;
+    return std::nullopt;
   }
-  if (passed_.empty()) passed_.resize(kPassedChunk);
-  const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(
-      {passed_.size(), state.passed - control.consumed, static_cast<std::uint64_t>(readable)}));
-  // Peek, send, report, and only then take the bytes off the source. The
-  // report must come before the recv(): the recv() frees receive memory and
-  // may reopen the sender's window, and the verdict hands the direction back
-  // to the kernel only if, when the next skb arrives, every passed byte is
-  // already reported as sent (passed == consumed). Reported first, the last
-  // chunk of a stalled sender ends the userspace run; reported after, a
-  // sender as fast as this loop would keep the direction here for good.
+  return static_cast<std::size_t>(readable);
+}
+
+std::optional<std::size_t> SockmapForwarder::peek_passed(std::size_t want) {
   ssize_t peeked = 0;
   do {
     peeked = ::recv(from_, passed_.data(), want, MSG_PEEK | MSG_DONTWAIT);
@@ -234,32 +283,34 @@ bool SockmapForwarder::move_passed(const bpf::ForwardState& state, bpf::ForwardC
   // already seen makes recv() say EOF meanwhile. Either way: look again.
   if (peeked == 0 || (peeked < 0 && errno == EAGAIN)) {
     recheck_later();
-    return false;
+    return std::nullopt;
   }
   if (peeked < 0) {
     host_.failed(true, -errno);
-    return false;
+    return std::nullopt;
   }
+  return static_cast<std::size_t>(peeked);
+}
+
+std::optional<std::size_t> SockmapForwarder::send_to_peer(std::size_t length) {
   std::size_t sent = 0;
-  while (sent < static_cast<std::size_t>(peeked)) {
-    const ssize_t n = ::send(to_, passed_.data() + sent, static_cast<std::size_t>(peeked) - sent,
-                             MSG_DONTWAIT | MSG_NOSIGNAL);
+  while (sent < length) {
+    const ssize_t n =
+        ::send(to_, passed_.data() + sent, length - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) break;
     if (n <= 0) {
       host_.failed(false, -errno);
-      return false;
+      return std::nullopt;
     }
     sent += static_cast<std::size_t>(n);
   }
-  if (sent == 0) {
-    // The peer is full: wait for room; the bytes stay on the source.
-    peer_full_ = true;
-    host_.reactor().poll(to_, POLLOUT, host_.begin(Side::peer));
-    return false;
-  }
+  return sent;
+}
+
+bool SockmapForwarder::report_and_take(bpf::ForwardControl& control, std::size_t sent) {
   control.consumed += sent;
-  if (auto set = map.set_control(pair, direction_, control); !set) {
+  if (auto set = session_->map().set_control(session_->pair(), direction_, control); !set) {
     host_.abort(set.error().message);
     return false;
   }
@@ -273,7 +324,6 @@ bool SockmapForwarder::move_passed(const bpf::ForwardState& state, bpf::ForwardC
     host_.abort(fmt::format("sockmap: took {} of {} passed bytes just sent", taken, sent));
     return false;
   }
-  passed_bytes_ += sent;
   return true;
 }
 

@@ -17,8 +17,10 @@
 // Waiting for the kernel (its queue for the peer to flush, the peer to
 // drain) is a worker timer with a growing backoff, never a busy loop.
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "bpf/sockmap/sockmap_flow.hpp"
@@ -46,8 +48,30 @@ class SockmapForwarder final : public Forwarder {
   void wait();
   void recheck_later();
   void look_later(std::chrono::microseconds delay);
+  // What one step read and did.
+  struct Look {
+    bpf::ForwardState state;
+    bpf::ForwardControl control;
+    bool progressed = false;  // passed bytes moved, or the direction handed back
+  };
+
+  // One look at the direction, in parts. A part that ends the step (true
+  // from source_failed() and untrimmed_overlap(), false or an empty optional
+  // from the others) has already acted: aborted or failed the connection, or
+  // arranged the next look itself.
   void step(bool woken);
-  bool move_passed(const bpf::ForwardState& state, bpf::ForwardControl& control);
+  bool source_failed(short revents);  // POLLERR with SO_ERROR set
+  bool read_counters(Look& look);
+  bool untrimmed_overlap(const bpf::ForwardState& state);
+  bool move_passed_bytes(Look& look);  // a bounded number of chunks
+  bool slide_limit(Look& look);
+  void schedule_next_look(const Look& look);
+  // One chunk of passed bytes: peek, send, report, take.
+  bool move_passed_chunk(const bpf::ForwardState& state, bpf::ForwardControl& control);
+  std::optional<std::size_t> passed_readable();
+  std::optional<std::size_t> peek_passed(std::size_t want);
+  std::optional<std::size_t> send_to_peer(std::size_t length);  // 0: the peer is full
+  bool report_and_take(bpf::ForwardControl& control, std::size_t sent);
   void finish();
   void cancel_timer();
 
