@@ -79,8 +79,9 @@ bool reload(proxy::SharedState& shared, const std::string& path, XdpControl& xdp
                log::quote(rt.error().message));
     return false;
   }
-  if (rt.value()->config.dns.servers != current->config.dns.servers)
-    log::warn("reload", "detail={}", log::quote("[dns] changes apply after a restart"));
+  if (auto keys = proxy::reload_ignored(current->config, rt.value()->config); !keys.empty())
+    log::warn("reload_ignored", "keys={} detail={}", log::quote(keys),
+              log::quote("restart to apply"));
   apply_log_level(rt.value()->config.log_level);
   shared.runtime.store(std::move(rt).value());
   xdp.reload(shared.runtime.load()->config);

@@ -1,5 +1,6 @@
 #include "config/admin_section.hpp"
 
+#include "config/known_keys.hpp"
 #include "config/section_change.hpp"
 
 #include <fmt/format.h>
@@ -7,7 +8,7 @@
 namespace sniproxy::config {
 
 Admin read_admin(const toml::table& table, DiagnosticSink& sink) {
-  TableReader r(table, "[admin]", {"listen", "max_clients", "request_timeout"}, sink);
+  TableReader r(table, "[admin]", kAdminKeys, sink);
   Admin a;
   if (auto text = r.string("listen")) {
     if (auto endpoint = Endpoint::parse(*text)) {

@@ -5,6 +5,7 @@
 #include <array>
 #include <optional>
 
+#include "config/known_keys.hpp"
 #include "config/sections.hpp"
 #include "config/target.hpp"
 
@@ -76,10 +77,7 @@ struct ListenerRead {
 
 ListenerRead read_listener(const toml::table& table,
                            const std::map<std::string, RouteTable>& tables, DiagnosticSink& sink) {
-  TableReader r(table, "[[listener]]",
-                {"name", "address", "protocol", "table", "fallback", "fallback_proxy_protocol",
-                 "source_address", "mode"},
-                sink);
+  TableReader r(table, "[[listener]]", kListenerKeys, sink);
   ListenerRead out;
   Listener& l = out.listener;
   l.where = r.where();

@@ -10,6 +10,7 @@
 
 #include "common/unique_fd.hpp"
 #include "config/admin_section.hpp"
+#include "config/known_keys.hpp"
 #include "config/listeners.hpp"
 #include "config/process_section.hpp"
 #include "config/retrans_section.hpp"
@@ -46,10 +47,7 @@ SourceLocation file_start(const DiagnosticSink& sink) {
 }
 
 Config read_config(const toml::table& root, DiagnosticSink& sink, const FileReader& read_file) {
-  TableReader top(root, "",
-                  {"workers", "log_level", "timeouts", "limits", "dns", "access_log", "forwarding",
-                   "listener", "tables", "xdp", "admin", "retrans", "process"},
-                  sink);
+  TableReader top(root, "", kTopLevelKeys, sink);
   Config c;
   c.file = sink.file();
   if (auto v = top.integer("workers", 0, 1024)) c.workers = static_cast<std::uint32_t>(*v);

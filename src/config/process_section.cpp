@@ -4,6 +4,8 @@
 
 #include <optional>
 
+#include "config/known_keys.hpp"
+
 namespace sniproxy::config {
 
 namespace {
@@ -26,7 +28,7 @@ std::optional<std::string> account_name(TableReader& r, std::string_view key) {
 }  // namespace
 
 Process read_process(const toml::table& table, DiagnosticSink& sink) {
-  TableReader r(table, "[process]", {"user", "group", "allow_root"}, sink);
+  TableReader r(table, "[process]", kProcessKeys, sink);
   Process p;
   if (auto v = account_name(r, "user")) p.user = std::move(*v);
   if (auto v = account_name(r, "group")) p.group = std::move(*v);

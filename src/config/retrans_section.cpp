@@ -1,11 +1,12 @@
 #include "config/retrans_section.hpp"
 
+#include "config/known_keys.hpp"
 #include "config/section_change.hpp"
 
 namespace sniproxy::config {
 
 Retrans read_retrans(const toml::table& table, DiagnosticSink& sink) {
-  TableReader r(table, "[retrans]", {"log_rate", "max_sockets"}, sink);
+  TableReader r(table, "[retrans]", kRetransKeys, sink);
   Retrans t;
   if (auto v = r.integer("log_rate", 0, 100'000)) t.log_rate = static_cast<std::uint32_t>(*v);
   if (auto v = r.integer("max_sockets", 1024, 4'194'304))

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/known_keys.hpp"
 #include "config/pattern.hpp"
 #include "config/target.hpp"
 
@@ -77,8 +78,7 @@ struct RouteRead {
 
 RouteRead read_route(const toml::table& table, const std::string& table_name,
                      DiagnosticSink& sink) {
-  TableReader r(table, "[[tables." + table_name + "]]",
-                {"match", "backend", "resolve", "deny", "proxy_protocol", "allow_private"}, sink);
+  TableReader r(table, "[[tables." + table_name + "]]", kRouteKeys, sink);
   RouteRead out;
   Route& route = out.route;
   route.where = r.where();

@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "config/known_keys.hpp"
+
 namespace sniproxy::config {
 
 namespace {
@@ -65,7 +67,7 @@ std::vector<Endpoint> read_dns_servers(TableReader& r) {
 }  // namespace
 
 Timeouts read_timeouts(const toml::table& table, DiagnosticSink& sink) {
-  TableReader r(table, "[timeouts]", {"hello", "connect", "idle", "shutdown"}, sink);
+  TableReader r(table, "[timeouts]", kTimeoutsKeys, sink);
   Timeouts t;
   if (auto v = r.duration("hello", true)) t.hello = *v;
   if (auto v = r.duration("connect", true)) t.connect = *v;
@@ -75,8 +77,7 @@ Timeouts read_timeouts(const toml::table& table, DiagnosticSink& sink) {
 }
 
 Limits read_limits(const toml::table& table, DiagnosticSink& sink) {
-  TableReader r(table, "[limits]",
-                {"max_connections", "max_connections_per_source", "max_hello_size"}, sink);
+  TableReader r(table, "[limits]", kLimitsKeys, sink);
   Limits l;
   constexpr std::int64_t kMaxConnections = 10'000'000;
   if (auto v = r.integer("max_connections", 1, kMaxConnections))
@@ -89,10 +90,7 @@ Limits read_limits(const toml::table& table, DiagnosticSink& sink) {
 }
 
 Dns read_dns(const toml::table& table, DiagnosticSink& sink) {
-  TableReader r(table, "[dns]",
-                {"servers", "prefer", "negative_ttl", "min_ttl", "max_ttl", "timeout", "cache_size",
-                 "bpf_mirror"},
-                sink);
+  TableReader r(table, "[dns]", kDnsKeys, sink);
   Dns d;
   d.servers = read_dns_servers(r);
   if (auto v = r.choice("prefer", kAddressPreferences)) d.prefer = *v;
@@ -118,7 +116,7 @@ Dns read_dns(const toml::table& table, DiagnosticSink& sink) {
 }
 
 AccessLog read_access_log(const toml::table& table, DiagnosticSink& sink) {
-  TableReader r(table, "[access_log]", {"path", "format"}, sink);
+  TableReader r(table, "[access_log]", kAccessLogKeys, sink);
   AccessLog a;
   if (auto v = r.string("path")) {
     if (v->empty() || v->find('\0') != std::string::npos)
@@ -131,10 +129,7 @@ AccessLog read_access_log(const toml::table& table, DiagnosticSink& sink) {
 }
 
 Forwarding read_forwarding(const toml::table& table, DiagnosticSink& sink) {
-  TableReader r(table, "[forwarding]",
-                {"mode", "buffer_size", "buffers_per_worker", "pipe_size", "pipes_per_worker",
-                 "sockmap_queue_cap", "sockmap_connections"},
-                sink);
+  TableReader r(table, "[forwarding]", kForwardingKeys, sink);
   Forwarding f;
   if (auto v = r.choice("mode", kForwardingModes)) f.mode = *v;
   if (auto v = power_of_two(r, "buffer_size", 4096, 4 * kMiB)) f.buffer_size = *v;

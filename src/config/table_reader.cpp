@@ -75,14 +75,13 @@ std::string in_section(const std::string& section) {
 }  // namespace
 
 TableReader::TableReader(const toml::table& table, std::string section,
-                         std::initializer_list<std::string_view> known, DiagnosticSink& sink)
+                         std::span<const std::string_view> known, DiagnosticSink& sink)
     : table_(table), section_(std::move(section)), sink_(sink) {
-  const std::span<const std::string_view> candidates(known.begin(), known.size());
   for (auto&& [key, value] : table_) {
     const std::string_view name = key.str();
     if (std::find(known.begin(), known.end(), name) != known.end()) continue;
     std::string message = fmt::format("unknown key '{}' {}", name, in_section(section_));
-    if (auto close = closest_match(name, candidates))
+    if (auto close = closest_match(name, known))
       message += fmt::format("; did you mean '{}'?", *close);
     // Keys of inline tables and dotted keys carry their own position.
     const auto& region = key.source().begin.line != 0 ? key.source() : value.source();

@@ -6,7 +6,6 @@
 
 #include <array>
 #include <cstdint>
-#include <initializer_list>
 #include <optional>
 #include <span>
 #include <string>
@@ -51,7 +50,7 @@ class TableReader {
   // empty for the top level.
   // Keys of `table` not in `known` are reported as unknown right away.
   TableReader(const toml::table& table, std::string section,
-              std::initializer_list<std::string_view> known, DiagnosticSink& sink);
+              std::span<const std::string_view> known, DiagnosticSink& sink);
 
   [[nodiscard]] const toml::node* find(std::string_view key) const;
   [[nodiscard]] bool has(std::string_view key) const { return find(key) != nullptr; }

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <set>
 
+#include "config/known_keys.hpp"
 #include "config/prefix.hpp"
 
 namespace sniproxy::config {
@@ -135,10 +136,7 @@ void read_rate(TableReader& r, Xdp& x) {
 }  // namespace
 
 Xdp read_xdp(const toml::table& table, DiagnosticSink& sink, const FileReader& read_file) {
-  TableReader r(table, "[xdp]",
-                {"interfaces", "mode", "allow", "allow_file", "deny", "deny_file", "syn_rate",
-                 "syn_burst", "log_interval"},
-                sink);
+  TableReader r(table, "[xdp]", kXdpKeys, sink);
   Xdp x;
   x.interfaces = read_interfaces(r);
   if (auto v = r.choice("mode", kXdpModes)) x.mode = *v;

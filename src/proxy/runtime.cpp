@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <string>
+#include <string_view>
 
 #include "config/admin_section.hpp"
 #include "config/process_section.hpp"
@@ -79,6 +81,26 @@ std::string reload_blockers(const config::Config& running, const config::Config&
       running.forwarding.sockmap_connections != next.forwarding.sockmap_connections)
     return "forwarding.sockmap_connections changed";
   return "";
+}
+
+std::string reload_ignored(const config::Config& running, const config::Config& next) {
+  // Each worker's resolver and the BPF mirror of its cache are built from
+  // [dns] at start-up; a reload hands them nothing.
+  const config::Dns& a = running.dns;
+  const config::Dns& b = next.dns;
+  std::string keys;
+  auto note = [&keys](bool changed, std::string_view key) {
+    if (changed) keys.append(keys.empty() ? "" : ",").append(key);
+  };
+  note(a.servers != b.servers, "dns.servers");
+  note(a.prefer != b.prefer, "dns.prefer");
+  note(a.negative_ttl != b.negative_ttl, "dns.negative_ttl");
+  note(a.min_ttl != b.min_ttl, "dns.min_ttl");
+  note(a.max_ttl != b.max_ttl, "dns.max_ttl");
+  note(a.timeout != b.timeout, "dns.timeout");
+  note(a.cache_size != b.cache_size, "dns.cache_size");
+  note(a.bpf_mirror != b.bpf_mirror, "dns.bpf_mirror");
+  return keys;
 }
 
 bool uses_sockmap(const config::Config& config) {

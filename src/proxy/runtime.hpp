@@ -30,6 +30,10 @@ struct Runtime {
 // What in a new config cannot be applied without a restart ("" if nothing).
 std::string reload_blockers(const config::Config& running, const config::Config& next);
 
+// The keys a reload accepts but cannot apply until a restart, comma-separated
+// as "dns.timeout,dns.servers" ("" if none): the reload goes ahead without them.
+std::string reload_ignored(const config::Config& running, const config::Config& next);
+
 // Whether any listener forwards in sockmap mode (the BPF programs are needed).
 bool uses_sockmap(const config::Config& config);
 

@@ -2,7 +2,9 @@
 # man/sniproxy.8 and man/sniproxy.toml.5: groff and man-db render them
 # without a single warning, every option of `sniproxy --help` is in
 # sniproxy(8), and every section and key of packaging/proxy.toml (the
-# commented-out ones included) is in sniproxy.toml(5).
+# commented-out ones included) is in sniproxy.toml(5). That every key the
+# loader accepts is documented, in its own section, is checked against the
+# loader's own key lists by unit_config (KnownKeys.*).
 #   man_check.sh [SNIPROXY]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)

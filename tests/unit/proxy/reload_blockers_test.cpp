@@ -1,5 +1,7 @@
 // What a SIGHUP reload cannot apply: the sockmap programs are compiled and
-// their maps sized at start-up.
+// their maps sized at start-up (the reload is refused); [dns] builds each
+// worker's resolver at start-up (the reload goes ahead and names the keys it
+// left out).
 #include <gtest/gtest.h>
 
 #include "proxy/runtime.hpp"
@@ -28,6 +30,37 @@ TEST(ReloadBlockers, SockmapMapSizeIsFixed) {
   EXPECT_EQ(reload_blockers(running, next), "");
   next.forwarding.sockmap_connections /= 2;
   EXPECT_NE(reload_blockers(running, next).find("sockmap_connections"), std::string::npos);
+}
+
+TEST(ReloadIgnored, NamesEveryDnsKeyThatChanged) {
+  config::Config running;
+  config::Config next = running;
+  EXPECT_EQ(reload_ignored(running, next), "");
+  next.dns.timeout *= 2;
+  EXPECT_EQ(reload_ignored(running, next), "dns.timeout");
+  next.dns.servers.push_back(*Endpoint::parse("127.0.0.53:53"));
+  next.dns.prefer = config::AddressPreference::ipv6_only;
+  next.dns.negative_ttl *= 2;
+  next.dns.min_ttl *= 2;
+  next.dns.max_ttl *= 2;
+  next.dns.cache_size *= 2;
+  next.dns.bpf_mirror = !next.dns.bpf_mirror;
+  EXPECT_EQ(reload_ignored(running, next),
+            "dns.servers,dns.prefer,dns.negative_ttl,dns.min_ttl,dns.max_ttl,dns.timeout,"
+            "dns.cache_size,dns.bpf_mirror");
+  // Ignored keys never refuse the reload: the rest of it applies.
+  EXPECT_EQ(reload_blockers(running, next), "");
+}
+
+TEST(ReloadIgnored, WhatAReloadAppliesIsNotReported) {
+  config::Config running;
+  config::Config next = running;
+  next.timeouts.idle *= 2;
+  next.limits.max_connections /= 2;
+  next.forwarding.mode = config::ForwardingMode::splice;
+  next.log_level = "debug";
+  next.access_log.format = config::LogFormat::json;
+  EXPECT_EQ(reload_ignored(running, next), "");
 }
 
 TEST(UsesSockmap, GlobalOrAnyListener) {

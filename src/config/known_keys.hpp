@@ -1,0 +1,64 @@
+#pragma once
+// The keys each section of the config accepts. The loader rejects any other
+// key with exactly these lists, so tests can hold sniproxy.toml(5) and the
+// shipped example to them: a new key cannot be added without showing up there.
+#include <array>
+#include <span>
+#include <string_view>
+
+namespace sniproxy::config {
+
+inline constexpr std::array<std::string_view, 13> kTopLevelKeys{
+    "workers",  "log_level", "timeouts", "limits", "dns",     "access_log", "forwarding",
+    "listener", "tables",    "xdp",      "admin",  "retrans", "process"};
+inline constexpr std::array<std::string_view, 4> kTimeoutsKeys{"hello", "connect", "idle",
+                                                               "shutdown"};
+inline constexpr std::array<std::string_view, 3> kLimitsKeys{
+    "max_connections", "max_connections_per_source", "max_hello_size"};
+inline constexpr std::array<std::string_view, 8> kDnsKeys{"servers",    "prefer",    "negative_ttl",
+                                                          "min_ttl",    "max_ttl",   "timeout",
+                                                          "cache_size", "bpf_mirror"};
+inline constexpr std::array<std::string_view, 2> kAccessLogKeys{"path", "format"};
+inline constexpr std::array<std::string_view, 7> kForwardingKeys{"mode",
+                                                                 "buffer_size",
+                                                                 "buffers_per_worker",
+                                                                 "pipe_size",
+                                                                 "pipes_per_worker",
+                                                                 "sockmap_queue_cap",
+                                                                 "sockmap_connections"};
+inline constexpr std::array<std::string_view, 8> kListenerKeys{
+    "name",           "address", "protocol", "table", "fallback", "fallback_proxy_protocol",
+    "source_address", "mode"};
+inline constexpr std::array<std::string_view, 6> kRouteKeys{
+    "match", "backend", "resolve", "deny", "proxy_protocol", "allow_private"};
+inline constexpr std::array<std::string_view, 9> kXdpKeys{
+    "interfaces", "mode",     "allow",     "allow_file",  "deny",
+    "deny_file",  "syn_rate", "syn_burst", "log_interval"};
+inline constexpr std::array<std::string_view, 3> kAdminKeys{"listen", "max_clients",
+                                                            "request_timeout"};
+inline constexpr std::array<std::string_view, 2> kRetransKeys{"log_rate", "max_sockets"};
+inline constexpr std::array<std::string_view, 3> kProcessKeys{"user", "group", "allow_root"};
+
+struct SectionKeys {
+  // The top-level key that holds the section ("" for the top level itself);
+  // "tables" stands for every [[tables.NAME]].
+  std::string_view section;
+  std::span<const std::string_view> keys;
+};
+
+inline constexpr std::array<SectionKeys, 12> kKnownKeys{{
+    {"", kTopLevelKeys},
+    {"timeouts", kTimeoutsKeys},
+    {"limits", kLimitsKeys},
+    {"dns", kDnsKeys},
+    {"access_log", kAccessLogKeys},
+    {"forwarding", kForwardingKeys},
+    {"listener", kListenerKeys},
+    {"tables", kRouteKeys},
+    {"xdp", kXdpKeys},
+    {"admin", kAdminKeys},
+    {"retrans", kRetransKeys},
+    {"process", kProcessKeys},
+}};
+
+}  // namespace sniproxy::config
