@@ -148,19 +148,34 @@ void hand_over_access_log(const config::AccessLog& log_config, const Account& ac
                                account.user, std::strerror(errno))));
 }
 
-// Switches credentials as planned and logs the outcome; false: exit.
+// Switches credentials as planned, reduces the capabilities to what
+// `config` needs (started as root with a user, or as a user holding ambient
+// capabilities, as under the packaged unit) and logs the outcome; false:
+// exit. Runs while the main thread is the only thread of the proxy's own,
+// and checks that no task of the process (an io_uring worker, say) kept
+// more: every thread started after it inherits the reduced sets.
 bool apply_privileges(const PrivilegePlan& plan, const config::Config& config) {
-  if (!plan.switch_to) {
-    if (plan.stay_root)
-      log::warn("privileges", "user=root uid=0 detail={}",
-                log::quote("allow_root = true: running as root with every capability"));
+  if (plan.stay_root) {
+    log::warn("privileges", "user=root uid=0 detail={}",
+              log::quote("allow_root = true: running as root with every capability"));
     return true;
   }
-  const Account& account = *plan.switch_to;
-  hand_over_access_log(config.access_log, account);
-  const std::uint64_t keep = capabilities_needed(config);
-  if (auto dropped = drop_privileges(account, keep); !dropped)
-    return startup_failed(dropped.error().message);
+  std::uint64_t keep = capabilities_needed(config);
+  Account account;
+  if (plan.switch_to) {
+    account = *plan.switch_to;
+    hand_over_access_log(config.access_log, account);
+    if (auto dropped = drop_privileges(account, keep); !dropped)
+      return startup_failed(dropped.error().message);
+  } else {
+    account = current_account();
+    auto reduced = reduce_capabilities(keep);
+    if (!reduced) return startup_failed(reduced.error().message);
+    keep = *reduced;
+  }
+  if (const auto above = tasks_holding_more_than(keep); !above.empty())
+    return startup_failed(fmt::format("tasks kept capabilities beyond {}: {}",
+                                      capability_names(keep), fmt::join(above, " ")));
   log::info("privileges", "user={} uid={} group={} gid={} kept_caps={}", log::quote(account.user),
             account.uid, log::quote(account.group), account.gid, capability_names(keep));
   return true;
