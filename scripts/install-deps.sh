@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libbpfcc-dev bpfcc-tools libbpf-dev bpftool
   iproute2 iptables openssl curl procps
+  libcap2-bin  # capsh: the tests start the proxy with ambient capabilities
   libsystemd-dev logrotate
   dpkg-dev debhelper rpm python3-yaml groff-base man-db systemd
 )

@@ -1,14 +1,17 @@
 #pragma once
 // Least privilege: the proxy binds its listeners and loads its BPF programs
-// with the privileges it was started with, then switches to [process] user
-// and group before any worker thread exists, keeping only the capabilities
-// the running proxy still uses. Capabilities are per thread, so the workers
-// inherit exactly the main thread's set.
+// with the privileges it was started with (root, or a user holding ambient
+// capabilities as in the packaged unit), then, before any thread of its own
+// exists, switches to [process] user and group if asked and reduces the
+// capabilities to what the running proxy still uses. Capabilities are per
+// thread, so every thread started later inherits exactly the main thread's
+// reduced set.
 #include <sys/types.h>
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/result.hpp"
 #include "config/config.hpp"
@@ -39,15 +42,32 @@ std::uint64_t capabilities_needed(const config::Config& config);
 std::string capability_names(std::uint64_t mask);
 
 // Switches to `account` keeping exactly `keep` (permitted and effective,
-// nothing inheritable or ambient), then proves that the switch cannot be
-// undone. On error the process must exit: it may be half switched.
+// nothing inheritable or ambient, the bounding set trimmed to it), then
+// proves that the switch cannot be undone. On error the process must exit:
+// it may be half switched.
 Result<bool> drop_privileges(const Account& account, std::uint64_t keep);
 
-// The effective and permitted sets of the calling thread.
+// Without a switch: reduces the calling thread to `keep` as far as it holds
+// it (effective = permitted = keep & permitted; inheritable and ambient
+// empty; bounding set trimmed when CAP_SETPCAP allows) and sets
+// no_new_privs, so an exec cannot regain what was dropped. Returns what was
+// kept.
+Result<std::uint64_t> reduce_capabilities(std::uint64_t keep);
+
+// The account the process runs as now (for the privileges line).
+Account current_account();
+
+// The capability sets of the calling thread.
 struct CapabilitySets {
   std::uint64_t effective = 0;
   std::uint64_t permitted = 0;
+  std::uint64_t inheritable = 0;
 };
 std::optional<CapabilitySets> current_capabilities();
+
+// Every task of this process (threads, io_uring workers) whose effective,
+// permitted, inheritable or ambient set holds more than `keep`, as
+// "TID(COMM)"; tasks that exit while being read are skipped.
+std::vector<std::string> tasks_holding_more_than(std::uint64_t keep);
 
 }  // namespace sniproxy::app

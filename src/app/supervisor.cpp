@@ -128,6 +128,12 @@ std::unique_ptr<bpf::DnsMirror> start_dns_mirror(const config::Dns& dns, unsigne
   return std::move(mirror).value();
 }
 
+// One start-up error line; false, for the caller to return.
+bool startup_failed(std::string_view detail) {
+  log::error("startup", "result=failed detail={}", log::quote(detail));
+  return false;
+}
+
 // The access log file was opened with the start-up credentials; handing it
 // to the account keeps a SIGHUP or SIGUSR1 (which reopen it) working after
 // the switch.
@@ -143,21 +149,34 @@ void hand_over_access_log(const config::AccessLog& log_config, const Account& ac
                                account.user, std::strerror(errno))));
 }
 
-// Switches credentials as planned and logs the outcome; false: exit.
+// Switches credentials as planned, reduces the capabilities to what
+// `config` needs (started as root with a user, or as a user holding ambient
+// capabilities, as under the packaged unit) and logs the outcome; false:
+// exit. Runs while the main thread is the only thread of the proxy's own,
+// and checks that no task of the process (an io_uring worker, say) kept
+// more: every thread started after it inherits the reduced sets.
 bool apply_privileges(const PrivilegePlan& plan, const config::Config& config) {
-  if (!plan.switch_to) {
-    if (plan.stay_root)
-      log::warn("privileges", "user=root uid=0 detail={}",
-                log::quote("allow_root = true: running as root with every capability"));
+  if (plan.stay_root) {
+    log::warn("privileges", "user=root uid=0 detail={}",
+              log::quote("allow_root = true: running as root with every capability"));
     return true;
   }
-  const Account& account = *plan.switch_to;
-  hand_over_access_log(config.access_log, account);
-  const std::uint64_t keep = capabilities_needed(config);
-  if (auto dropped = drop_privileges(account, keep); !dropped) {
-    log::error("startup", "result=failed detail={}", log::quote(dropped.error().message));
-    return false;
+  std::uint64_t keep = capabilities_needed(config);
+  Account account;
+  if (plan.switch_to) {
+    account = *plan.switch_to;
+    hand_over_access_log(config.access_log, account);
+    if (auto dropped = drop_privileges(account, keep); !dropped)
+      return startup_failed(dropped.error().message);
+  } else {
+    account = current_account();
+    auto reduced = reduce_capabilities(keep);
+    if (!reduced) return startup_failed(reduced.error().message);
+    keep = *reduced;
   }
+  if (const auto above = tasks_holding_more_than(keep); !above.empty())
+    return startup_failed(fmt::format("tasks kept capabilities beyond {}: {}",
+                                      capability_names(keep), fmt::join(above, " ")));
   log::info("privileges", "user={} uid={} group={} gid={} kept_caps={}", log::quote(account.user),
             account.uid, log::quote(account.group), account.gid, capability_names(keep));
   return true;
@@ -181,68 +200,90 @@ int wait_for_signal(const sigset_t& signals, std::optional<std::chrono::millisec
   return sig > 0 ? sig : 0;
 }
 
-}  // namespace
+// Everything start-up creates, declared in the order it is built so that an
+// early exit and the normal one tear it down in reverse: the workers before
+// the DNS mirror they write into, the sockmap, tracer and XDP filter after
+// the connections that use them. Not moved once built: the admin handler
+// holds a reference to `admin`.
+struct Proxy {
+  std::string config_path;
+  std::chrono::system_clock::time_point started;
+  sigset_t signals{};
+  std::unique_ptr<proxy::SharedState> shared;
+  std::shared_ptr<const proxy::Runtime> rt;
+  std::string kernel_release;
+  reactor::IoUringFeatures io_uring{};
+  std::unique_ptr<XdpControl> xdp;
+  std::unique_ptr<RetransMonitor> retrans;
+  std::unique_ptr<bpf::Sockmap> sockmap;
+  unsigned worker_count = 0;
+  std::unique_ptr<bpf::DnsMirror> dns_mirror;
+  std::vector<std::unique_ptr<proxy::Worker>> workers;
+  AdminContext admin;
+  std::vector<std::thread> threads;
+};
 
-int run_proxy(const std::string& config_path) {
-  const auto started = std::chrono::system_clock::now();
-  auto loaded = config::load_file(config_path);
+// Workers inherit this mask: only the main thread takes signals.
+void block_signals(sigset_t& signals) {
+  sigemptyset(&signals);
+  for (int s : {SIGHUP, SIGTERM, SIGINT, SIGUSR1}) sigaddset(&signals, s);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+// Stage 1: the file is read and checked, the credentials planned (before
+// anything is bound: a refusal leaves nothing behind) and the runtime built.
+// nullopt: go on; otherwise the exit code.
+std::optional<int> load_config(Proxy& p, std::optional<PrivilegePlan>& plan) {
+  auto loaded = config::load_file(p.config_path);
   if (!loaded.config) {
     for (const auto& d : loaded.errors) fmt::print(stderr, "{}\n", d.to_string());
     return 2;
   }
   apply_log_level(loaded.config->log_level);
-  // Before anything is bound: a refusal leaves nothing behind.
   auto privileges = plan_privileges(loaded.config->process);
   if (!privileges) {
-    log::error("startup", "result=failed detail={}", log::quote(privileges.error().message));
+    startup_failed(privileges.error().message);
     return 1;
   }
+  plan = *privileges;
   raise_fd_limit();
-
-  // Workers inherit this mask: only the main thread takes signals.
-  sigset_t signals;
-  sigemptyset(&signals);
-  for (int s : {SIGHUP, SIGTERM, SIGINT, SIGUSR1}) sigaddset(&signals, s);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-
-  auto shared = std::make_unique<proxy::SharedState>(loaded.config->listeners.size());
-  {
-    auto rt = proxy::Runtime::build(std::move(*loaded.config));
-    if (!rt) {
-      log::error("startup", "result=failed detail={}", log::quote(rt.error().message));
-      return 1;
-    }
-    shared->runtime.store(std::move(rt).value());
-  }
-  const auto rt = shared->runtime.load();
-  const std::string kernel_release = bpf::running_kernel_release();
-  const auto io_uring = reactor::probe_io_uring(kernel_release);
-  announce_forwarding(rt->config);
-  // Before any worker thread: the BPF compile (and a failure) happens alone.
-  auto xdp = XdpControl::start(rt->config);
-  if (!xdp) {
-    log::error("startup", "result=failed detail={}", log::quote(xdp.error().message));
+  block_signals(p.signals);
+  p.shared = std::make_unique<proxy::SharedState>(loaded.config->listeners.size());
+  auto rt = proxy::Runtime::build(std::move(*loaded.config));
+  if (!rt) {
+    startup_failed(rt.error().message);
     return 1;
   }
-  std::unique_ptr<RetransMonitor> retrans;
-  if (rt->config.retrans) {
-    auto monitor = RetransMonitor::start(*rt->config.retrans, *shared);
-    if (!monitor) {
-      log::error("startup", "result=failed detail={}", log::quote(monitor.error().message));
-      return 1;
-    }
-    retrans = std::move(monitor).value();
+  p.shared->runtime.store(std::move(rt).value());
+  p.rt = p.shared->runtime.load();
+  return std::nullopt;
+}
+
+// Stage 2: the kernel side, compiled and attached before any worker thread
+// so that the BPF compile (and a failure) happens alone, and while the
+// start-up privileges are still held.
+bool prepare_kernel_features(Proxy& p) {
+  const config::Config& config = p.rt->config;
+  p.kernel_release = bpf::running_kernel_release();
+  p.io_uring = reactor::probe_io_uring(p.kernel_release);
+  announce_forwarding(config);
+  auto xdp = XdpControl::start(config);
+  if (!xdp) return startup_failed(xdp.error().message);
+  p.xdp = std::move(xdp).value();
+  if (config.retrans) {
+    auto monitor = RetransMonitor::start(*config.retrans, *p.shared);
+    if (!monitor) return startup_failed(monitor.error().message);
+    p.retrans = std::move(monitor).value();
   }
   // Sockmap mode: compile and attach once, before any connection exists.
-  std::unique_ptr<bpf::Sockmap> sockmap;
-  if (proxy::uses_sockmap(rt->config)) {
+  if (proxy::uses_sockmap(config)) {
     bpf::SockmapOptions options;
-    options.max_sockets = 2 * rt->config.forwarding.sockmap_connections;
+    options.max_sockets = 2 * config.forwarding.sockmap_connections;
     auto created = bpf::Sockmap::create(options);
     if (created) {
-      sockmap = std::move(created).value();
-      shared->sockmap = sockmap.get();
+      p.sockmap = std::move(created).value();
+      p.shared->sockmap = p.sockmap.get();
     } else {
       // A kernel (or a set-up) without what sockmap needs is a fallback, as
       // for one connection the map cannot take: every connection is
@@ -250,93 +291,117 @@ int run_proxy(const std::string& config_path) {
       log::warn("sockmap_unavailable", "detail={} now=splice", log::quote(created.error().message));
     }
   }
-  unsigned count = rt->config.workers;
-  if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
-
-  // Declared before the workers: their caches write into it until they go.
-  const auto dns_mirror = start_dns_mirror(rt->config.dns, count);
-  if (dns_mirror)
-    shared->dns_cache_observer = [mirror = dns_mirror.get()](std::uint32_t worker) {
+  p.worker_count = config.workers;
+  if (p.worker_count == 0) p.worker_count = std::max(1u, std::thread::hardware_concurrency());
+  p.dns_mirror = start_dns_mirror(config.dns, p.worker_count);
+  if (p.dns_mirror)
+    p.shared->dns_cache_observer = [mirror = p.dns_mirror.get()](std::uint32_t worker) {
       return mirror->observer_for(worker);
     };
+  return true;
+}
 
-  std::vector<std::unique_ptr<proxy::Worker>> workers;
-  for (unsigned i = 0; i < count; ++i) {
-    auto w = proxy::Worker::create(i, *shared);
+// Stage 3: the workers (each binds and listens on every listener here) and
+// the admin server, bound now like the listeners so a taken port fails the
+// start. No thread runs yet.
+bool create_workers(Proxy& p) {
+  for (unsigned i = 0; i < p.worker_count; ++i) {
+    auto w = proxy::Worker::create(i, *p.shared);
     if (!w) {
       log::error("startup", "result=failed worker={} detail={}", i, log::quote(w.error().message));
-      return 1;
+      return false;
     }
-    workers.push_back(std::move(w).value());
+    p.workers.push_back(std::move(w).value());
   }
-  // Bound now, like the listeners, so a taken port fails the start.
-  AdminContext admin;
-  admin.shared = shared.get();
-  for (auto& w : workers) admin.workers.push_back(w.get());
-  admin.xdp = xdp->get();
-  admin.config_path = config_path;
-  admin.started = started;
+  AdminContext& admin = p.admin;
+  admin.shared = p.shared.get();
+  for (auto& w : p.workers) admin.workers.push_back(w.get());
+  admin.xdp = p.xdp.get();
+  admin.config_path = p.config_path;
+  admin.started = p.started;
   admin.config_loaded_ms.store(unix_ms_now());
-  admin.kernel_release = kernel_release;
-  admin.io_uring = io_uring;
-  admin.retrans = retrans != nullptr;
-  if (retrans) admin.retrans_hooks = retrans->hooks();
-  if (rt->config.admin) {
-    auto server = observe::AdminServer::create(*rt->config.admin, make_admin_handler(admin));
-    if (!server) {
-      log::error("startup", "result=failed detail={}", log::quote(server.error().message));
-      return 1;
-    }
-    workers.front()->serve_admin(std::move(server).value());
+  admin.kernel_release = p.kernel_release;
+  admin.io_uring = p.io_uring;
+  admin.retrans = p.retrans != nullptr;
+  if (p.retrans) admin.retrans_hooks = p.retrans->hooks();
+  if (p.rt->config.admin) {
+    auto server = observe::AdminServer::create(*p.rt->config.admin, make_admin_handler(admin));
+    if (!server) return startup_failed(server.error().message);
+    p.workers.front()->serve_admin(std::move(server).value());
   }
   log::info("startup", "version={} config={} workers={} listeners={} mode={}", SNIPROXY_VERSION,
-            log::quote(config_path), count, rt->config.listeners.size(),
-            config::to_string(rt->config.forwarding.mode));
+            log::quote(p.config_path), p.worker_count, p.rt->config.listeners.size(),
+            config::to_string(p.rt->config.forwarding.mode));
+  return true;
+}
 
-  // Listeners bound and BPF loaded; capabilities are per thread, so the
-  // workers started below inherit the reduced set.
-  if (!apply_privileges(*privileges, rt->config)) return 1;
-  if (retrans) retrans->run();
+// Stage 5: the threads, started after the privilege drop so that they
+// inherit the reduced set, then READY=1. Every listener was bound and
+// listening in Worker::create; the kernel queues connections until the
+// workers take them.
+void start_threads(Proxy& p) {
+  if (p.retrans) p.retrans->run();
+  for (auto& w : p.workers) p.threads.emplace_back([&w] { w->run(); });
+  notify::ready(fmt::format("running; {} listeners, {} workers", p.rt->config.listeners.size(),
+                            p.worker_count));
+}
 
-  std::vector<std::thread> threads;
-  for (auto& w : workers) threads.emplace_back([&w] { w->run(); });
-  // Every listener was bound and listening in Worker::create; the kernel
-  // queues connections until the workers take them.
-  notify::ready(
-      fmt::format("running; {} listeners, {} workers", rt->config.listeners.size(), count));
-
+// Stage 6: SIGHUP reloads, SIGUSR1 reopens the access log, SIGTERM/SIGINT
+// end the loop; the XDP counters are logged between signals.
+void signal_loop(Proxy& p) {
   for (;;) {
-    const int sig = wait_for_signal(signals, (*xdp)->time_to_next_log());
-    (*xdp)->tick();
+    const int sig = wait_for_signal(p.signals, p.xdp->time_to_next_log());
+    p.xdp->tick();
     if (sig == 0) continue;
     if (sig == SIGHUP) {
       // `systemctl reload` waits for READY=1 after RELOADING=1, whatever the
       // outcome; a failure shows in its status line and the journal.
       notify::reloading();
-      if (reload(*shared, config_path, **xdp)) {
-        observe::bump(shared->metrics.reloads_ok);
-        admin.config_loaded_ms.store(unix_ms_now());
+      if (reload(*p.shared, p.config_path, *p.xdp)) {
+        observe::bump(p.shared->metrics.reloads_ok);
+        p.admin.config_loaded_ms.store(unix_ms_now());
         notify::ready("running; config reloaded");
       } else {
-        observe::bump(shared->metrics.reloads_failed);
+        observe::bump(p.shared->metrics.reloads_failed);
         notify::ready("running; reload failed, old config in force (see the journal)");
       }
       continue;
     }
     if (sig == SIGUSR1) {
-      reopen_access_log(*shared);
+      reopen_access_log(*p.shared);
       continue;
     }
-    const auto drain = shared->runtime.load()->config.timeouts.shutdown;
+    const auto drain = p.shared->runtime.load()->config.timeouts.shutdown;
     log::info("shutdown", "signal={} drain_ms={}", strsignal(sig), drain.count());
     notify::stopping(drain);
-    break;
+    return;
   }
-  shared->stopping.store(true);
-  for (auto& w : workers) w->stop();
-  for (auto& t : threads) t.join();
-  workers.clear();
+}
+
+// Stage 7: the workers stop accepting and drain; the rest goes with `p`.
+void drain_and_stop(Proxy& p) {
+  p.shared->stopping.store(true);
+  for (auto& w : p.workers) w->stop();
+  for (auto& t : p.threads) t.join();
+  p.workers.clear();
   log::info("stopped", "");
+}
+
+}  // namespace
+
+int run_proxy(const std::string& config_path) {
+  Proxy p;
+  p.config_path = config_path;
+  p.started = std::chrono::system_clock::now();
+  std::optional<PrivilegePlan> plan;
+  if (auto exit_code = load_config(p, plan)) return *exit_code;
+  if (!prepare_kernel_features(p) || !create_workers(p)) return 1;
+  // Stage 4: listeners bound and BPF loaded; capabilities are per thread,
+  // so the threads started below inherit the reduced set.
+  if (!apply_privileges(*plan, p.rt->config)) return 1;
+  start_threads(p);
+  signal_loop(p);
+  drain_and_stop(p);
   return 0;
 }
 

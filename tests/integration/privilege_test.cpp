@@ -1,60 +1,41 @@
 // [process]: started as root, the proxy binds and loads as root, then runs
 // as the configured user on every thread with no capabilities left, and
-// still proxies, logs and reloads; without a user it refuses to run as root
-// unless allow_root says so; an unknown user is a clear start-up error.
+// still proxies, logs and reloads; started as that user holding ambient
+// capabilities (as the packaged unit does) it ends with the same sets;
+// without a user it refuses to run as root unless allow_root says so; an
+// unknown user is a clear start-up error.
 #include <fmt/format.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <map>
 #include <string>
 
 #include "support/backend_behaviours.hpp"
+#include "support/credentials.hpp"
 #include "support/proxy_fixture.hpp"
 
 namespace sniproxy::integration {
 namespace {
 
-// The credential and capability lines of /proc/PID/task/TID/status.
-struct ThreadCredentials {
-  std::string uid, gid, cap_eff, cap_prm;
-};
-
-std::map<std::string, ThreadCredentials> thread_credentials(pid_t pid) {
-  std::map<std::string, ThreadCredentials> out;
-  const auto tasks = std::filesystem::path("/proc") / std::to_string(pid) / "task";
-  for (const auto& task : std::filesystem::directory_iterator(tasks)) {
-    std::ifstream status(task.path() / "status");
-    ThreadCredentials creds;
-    for (std::string line; std::getline(status, line);) {
-      const auto colon = line.find(':');
-      if (colon == std::string::npos) continue;
-      std::string value = line.substr(colon + 1);
-      value.erase(0, value.find_first_not_of(" \t"));
-      const std::string key = line.substr(0, colon);
-      if (key == "Uid") creds.uid = value;
-      if (key == "Gid") creds.gid = value;
-      if (key == "CapEff") creds.cap_eff = value;
-      if (key == "CapPrm") creds.cap_prm = value;
-    }
-    // A task can exit between the listing and the read (an io_uring io-wq
-    // worker leaving after an idle spell, say): it has no credentials to check.
-    if (creds.uid.empty()) continue;
-    out[task.path().filename().string()] = creds;
-  }
-  return out;
-}
-
-// "N\tN\tN\tN": real, effective, saved and filesystem ids all N.
-std::string all_ids(unsigned id) {
-  const std::string n = std::to_string(id);
-  return n + "\t" + n + "\t" + n + "\t" + n;
+// What the proxy keeps for sockmap: nothing, except before Linux 6.5 with
+// kernel.unprivileged_bpf_disabled, where every bpf(2) command (the per
+// connection map updates too) needs CAP_BPF (bit 39).
+std::string sockmap_caps_hex() {
+  utsname name{};
+  unsigned major = 0;
+  unsigned minor = 0;
+  ::uname(&name);
+  std::sscanf(name.release, "%u.%u", &major, &minor);
+  const bool gated = (major < 6 || (major == 6 && minor < 5)) &&
+                     read_file("/proc/sys/kernel/unprivileged_bpf_disabled").rfind('0', 0) != 0;
+  return gated ? "0000008000000000" : "0000000000000000";
 }
 
 class PrivilegeTest : public ProxyTest {
@@ -97,19 +78,71 @@ class PrivilegeTest : public ProxyTest {
     return run_command(sniproxy_binary(), {"--config", config_path().string()}, dir_.path());
   }
 
-  // A script that runs sniproxy as nobody from the start (setpriv from
-  // util-linux); "" when setpriv is missing.
+  // Runs sniproxy as nobody from the start (setpriv from util-linux); ""
+  // when setpriv is missing.
   std::string as_nobody_binary() {
     if (::access("/usr/bin/setpriv", X_OK) != 0) return "";
-    const auto script = dir_.file("as-nobody.sh");
-    write_file(script,
-               "#!/bin/sh\nexec /usr/bin/setpriv --reuid=nobody --regid=nogroup "
-               "--clear-groups " +
-                   sniproxy_binary() + " \"$@\"\n");
-    std::filesystem::permissions(script, std::filesystem::perms::owner_all |
-                                             std::filesystem::perms::others_read |
-                                             std::filesystem::perms::others_exec);
-    return script.string();
+    return launcher_script(dir_.file("as-nobody.sh"),
+                           "/usr/bin/setpriv --reuid=nobody --regid=nogroup --clear-groups",
+                           sniproxy_binary());
+  }
+
+  // Runs sniproxy as nobody with the packaged unit's ambient capabilities;
+  // "" without capsh.
+  std::string with_ambient_caps_binary() {
+    const std::string launcher = ambient_caps_launcher();
+    if (launcher.empty()) return "";
+    return launcher_script(dir_.file("ambient-caps.sh"), launcher, sniproxy_binary());
+  }
+
+  // Starts `binary` on `spec` as nobody:nogroup; nobody writes the access
+  // log, so it is created for them.
+  void start_as_nobody(const std::string& binary, ConfigSpec& spec) {
+    spec.process = "user = \"nobody\"\ngroup = \"nogroup\"\n";
+    write_file(config_path(), spec.to_toml());
+    write_file(access_log_path(), "");
+    const passwd* nobody = ::getpwnam("nobody");
+    ASSERT_NE(nobody, nullptr);
+    ASSERT_EQ(::chown(access_log_path().c_str(), nobody->pw_uid, ::getgrnam("nogroup")->gr_gid), 0);
+    proxy_ = std::make_unique<ProxyProcess>(binary, config_path(), dir_.path());
+    ASSERT_EQ(proxy_->start(spec.ports()), "");
+  }
+
+  // The privileges line for nobody:nogroup keeping `caps`.
+  static std::string nobody_line(const std::string& caps) {
+    return fmt::format("event=privileges user=nobody uid={} group=nogroup gid={} kept_caps={}\n",
+                       ::getpwnam("nobody")->pw_uid, ::getgrnam("nogroup")->gr_gid, caps);
+  }
+
+  // Both start paths on `spec`: root switching to nobody, and nobody
+  // holding the unit's ambient capabilities. Each must end with `caps` on
+  // every task (`names` in the log) and still proxy.
+  void expect_both_start_paths(ConfigSpec spec, const std::string& caps, const std::string& names) {
+    const unsigned uid = ::getpwnam("nobody")->pw_uid;
+    const unsigned gid = ::getgrnam("nogroup")->gr_gid;
+    for (const bool ambient : {false, true}) {
+      SCOPED_TRACE(ambient ? "started as nobody with ambient capabilities" : "started as root");
+      const std::string binary = ambient ? with_ambient_caps_binary() : sniproxy_binary();
+      if (binary.empty()) GTEST_SKIP() << "needs /usr/sbin/capsh (libcap2-bin)";
+      ASSERT_NO_FATAL_FAILURE(start_as_nobody(binary, spec));
+      ASSERT_TRUE(proxy_->wait_for_log("event=privileges", Deadline::in(milliseconds(5000))));
+      EXPECT_NE(proxy_->log().find(nobody_line(names)), std::string::npos) << proxy_->log();
+      ASSERT_TRUE(proxy_->wait_for_log("event=listening", Deadline::in(milliseconds(5000)), 2));
+      // Traffic first: the workers' io_uring workers exist by then too.
+      const std::uint16_t client_port = echo_through(spec.listeners[0].port);
+      EXPECT_TRUE(access_entry(client_port).has_value());
+      expect_every_task(proxy_->pid(), uid, gid, caps, 3);
+      // Started without CAP_SYS_ADMIN, BCC compiles the sockmap program with
+      // bpf_probe_read, which the verifier refuses for sk_skb programs: that
+      // start falls back to splice before any privilege is dropped. Started
+      // as root, sockmap must forward with what was kept.
+      if (!ambient) {
+        EXPECT_EQ(proxy_->log().find("sockmap_unavailable"), std::string::npos) << proxy_->log();
+      }
+      proxy_->signal(SIGTERM);
+      EXPECT_EQ(proxy_->wait_exit(milliseconds(10'000)), std::optional<int>(0)) << proxy_->log();
+      proxy_.reset();
+    }
   }
 };
 
@@ -131,14 +164,7 @@ TEST_P(PrivilegeTest, RunsAsTheUserOnEveryThreadWithNoCapabilitiesAndStillProxie
   // The ports accept before the worker threads exist (they are bound
   // first); each worker logs event=listening once it runs.
   ASSERT_TRUE(proxy_->wait_for_log("event=listening", Deadline::in(milliseconds(5000)), 2));
-  const auto threads = thread_credentials(proxy_->pid());
-  EXPECT_GE(threads.size(), 3u) << "main thread and two workers";
-  for (const auto& [tid, creds] : threads) {
-    EXPECT_EQ(creds.uid, all_ids(uid)) << "thread " << tid;
-    EXPECT_EQ(creds.gid, all_ids(::getgrnam("nogroup")->gr_gid)) << "thread " << tid;
-    EXPECT_EQ(creds.cap_eff, "0000000000000000") << "thread " << tid;
-    EXPECT_EQ(creds.cap_prm, "0000000000000000") << "thread " << tid;
-  }
+  expect_every_task(proxy_->pid(), uid, ::getgrnam("nogroup")->gr_gid, "0000000000000000", 3);
 
   // The access log was opened as root; it keeps being written, and a reload
   // (which reopens it as nobody) keeps working because start-up handed the
@@ -182,7 +208,7 @@ TEST_P(PrivilegeTest, AllowRootRunsAsRootAndProxiesAndAReloadCannotSwitchUser) {
   EXPECT_TRUE(
       proxy_->wait_for_log("event=privileges user=root uid=0", Deadline::in(milliseconds(5000))))
       << proxy_->log();
-  for (const auto& [tid, creds] : thread_credentials(proxy_->pid()))
+  for (const auto& [tid, creds] : task_credentials(proxy_->pid()))
     EXPECT_EQ(creds.uid, all_ids(0)) << "thread " << tid;
   const std::uint16_t client_port = echo_through(spec.listeners[0].port);
   EXPECT_TRUE(access_entry(client_port).has_value());
@@ -232,7 +258,26 @@ TEST_P(PrivilegeTest, NotRootSwitchingToAnotherUserNamesTheMissingCapabilities) 
   EXPECT_NE(r.err.find("without CAP_SETUID and CAP_SETGID"), std::string::npos) << r.err;
 }
 
-TEST_P(PrivilegeTest, NotRootAndAlreadyTheUserHasNothingToDo) {
+// The packaged unit's case: started as the user with ambient capabilities,
+// there is nothing to switch, but every thread still ends with none (copy
+// and splice need none) and the line says so.
+TEST_P(PrivilegeTest, AmbientCapabilitiesOfTheUnitAreDroppedOnEveryThread) {
+  Backend backend(echo_handler());
+  expect_both_start_paths(echo_config(backend), "0000000000000000", "none");
+}
+
+// Sockmap: the map and its programs are loaded before the drop; the per
+// connection map updates need no capability from Linux 6.5 on.
+TEST_P(PrivilegeTest, SockmapKeepsOnlyWhatItsMapUpdatesNeedOnEveryThread) {
+  if (GetParam() != "copy") GTEST_SKIP() << "one mode is enough: the test sets sockmap";
+  Backend backend(echo_handler());
+  ConfigSpec spec = echo_config(backend);
+  spec.forwarding_mode = "sockmap";
+  const std::string caps = sockmap_caps_hex();
+  expect_both_start_paths(spec, caps, caps == "0000000000000000" ? "none" : "cap_bpf");
+}
+
+TEST_P(PrivilegeTest, NotRootAndAlreadyTheUserOnlyReducesItsCapabilities) {
   const std::string binary = as_nobody_binary();
   if (binary.empty()) GTEST_SKIP() << "needs /usr/bin/setpriv";
   Backend backend(echo_handler());
@@ -246,7 +291,8 @@ TEST_P(PrivilegeTest, NotRootAndAlreadyTheUserHasNothingToDo) {
   ASSERT_EQ(::chown(access_log_path().c_str(), nobody->pw_uid, nobody->pw_gid), 0);
   proxy_ = std::make_unique<ProxyProcess>(binary, config_path(), dir_.path());
   ASSERT_EQ(proxy_->start(spec.ports()), "");
-  EXPECT_EQ(proxy_->log().find("event=privileges"), std::string::npos) << proxy_->log();
+  ASSERT_TRUE(proxy_->wait_for_log("event=privileges", Deadline::in(milliseconds(5000))));
+  EXPECT_NE(proxy_->log().find(nobody_line("none")), std::string::npos) << proxy_->log();
   EXPECT_NE(proxy_->log().find("event=dns_mirror result=off reason="), std::string::npos)
       << "without CAP_BPF the mirror is off, said once: " << proxy_->log();
   EXPECT_EQ(proxy_->log().find("libbpf:"), std::string::npos) << proxy_->log();

@@ -91,10 +91,10 @@ backend = "{}"
                      backend_->address());
 }
 
-std::string XdpProxyTest::start_proxy(const std::string& toml) {
+std::string XdpProxyTest::start_proxy(const std::string& toml, const std::string& binary) {
   integration::write_file(file("proxy.toml"), toml);
-  proxy_ = std::make_unique<integration::ProxyProcess>(integration::sniproxy_binary(),
-                                                       file("proxy.toml"), dir_.path());
+  proxy_ = std::make_unique<integration::ProxyProcess>(
+      binary.empty() ? integration::sniproxy_binary() : binary, file("proxy.toml"), dir_.path());
   std::string started;
   // Started from inside the namespace: the child is born there, and the
   // readiness probe (a connect to 127.0.0.1:kPort) runs there too.

@@ -38,7 +38,8 @@ class XdpProxyTest : public ::testing::Test {
   [[nodiscard]] std::string config(const std::string& xdp_lines) const;
   // Writes `toml` to proxy.toml and starts the proxy in the server
   // namespace; "" once it listens, else why not.
-  std::string start_proxy(const std::string& toml);
+  // `binary`: a launcher script around the proxy; empty: SNIPROXY_BIN.
+  std::string start_proxy(const std::string& toml, const std::string& binary = "");
   // Runs the binary to its exit (bounded) in the server namespace.
   integration::CommandResult run_proxy_to_exit(const std::string& toml);
   [[nodiscard]] std::filesystem::path file(std::string_view name) const { return dir_.file(name); }
