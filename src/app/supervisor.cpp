@@ -248,7 +248,6 @@ std::optional<int> load_config(Proxy& p, std::optional<PrivilegePlan>& plan) {
   }
   plan = *privileges;
   raise_fd_limit();
-  block_signals(p.signals);
   p.shared = std::make_unique<proxy::SharedState>(loaded.config->listeners.size());
   auto rt = proxy::Runtime::build(std::move(*loaded.config));
   if (!rt) {
@@ -393,6 +392,9 @@ int run_proxy(const std::string& config_path) {
   Proxy p;
   p.config_path = config_path;
   p.started = std::chrono::system_clock::now();
+  // First: a SIGHUP or SIGUSR1 (a reload, logrotate) that comes while the
+  // proxy starts must wait for the signal loop, not end the process.
+  block_signals(p.signals);
   std::optional<PrivilegePlan> plan;
   if (auto exit_code = load_config(p, plan)) return *exit_code;
   if (!prepare_kernel_features(p) || !create_workers(p)) return 1;
