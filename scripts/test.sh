@@ -28,8 +28,13 @@ setup() {  # setup DIR ARGS...: configure once, reconfigure later
 # that build on two cores.
 unity=(--unity=on -Dunity_size=16)
 setup build/test --buildtype=debugoptimized
+# -fno-sanitize=vptr: UBSan's vptr check reads a vtable only after testing
+# that its memory is readable through a pipe(2); a process out of
+# descriptors (which the fd-exhaustion tests make the proxy on purpose) fails
+# that test and is told every virtual call on a fresh type has an "invalid
+# vptr". ASan still checks every such object's memory.
 CXX=clang++ setup build/sanitize --buildtype=debugoptimized -Db_sanitize=address,undefined \
-  -Db_lundef=false -Dfuzz=true -Dbenchmarks=false "${unity[@]}"
+  -Db_lundef=false -Dfuzz=true -Dbenchmarks=false -Dcpp_args=-fno-sanitize=vptr "${unity[@]}"
 
 # Sanitizer reports fail the test that triggers them. libbcc/LLVM keep
 # allocations for the process lifetime: those are not our leaks.
