@@ -131,7 +131,7 @@ static __always_inline int skip_judged_bytes(struct __sk_buff* skb,
     /* The first skb judged: everything before copied_seq was read by
      * userspace before the insert (or is this skb's overlap). */
     __u64 sk = 0;
-    bpf_probe_read_kernel(&sk, sizeof(sk), (void*)(kernel_skb + SNIPROXY_SKB_SK_OFFSET));
+    sniproxy_read_kernel(&sk, sizeof(sk), (void*)(kernel_skb + SNIPROXY_SKB_SK_OFFSET));
     if (!sk) return 0;
     state->next_seq = kernel_u32(sk, SNIPROXY_TCP_COPIED_SEQ_OFFSET);
     state->seq_known = 1;
