@@ -17,6 +17,7 @@
 #include "app/forwarding_announce.hpp"
 #include "app/privileges.hpp"
 #include "app/retrans_monitor.hpp"
+#include "app/socket_activation.hpp"
 #include "app/systemd_notify.hpp"
 #include "app/xdp_control.hpp"
 #include "bpf/dns_mirror/dns_mirror.hpp"
@@ -303,7 +304,28 @@ bool prepare_kernel_features(Proxy& p) {
 // Stage 3: the workers (each binds and listens on every listener here) and
 // the admin server, bound now like the listeners so a taken port fails the
 // start. No thread runs yet.
+// The listening sockets systemd passed, matched to the config's listeners by
+// address; the others are bound by each worker as usual.
+bool take_systemd_listeners(Proxy& p) {
+  auto passed = take_passed_sockets();
+  if (!passed) return startup_failed(passed.error().message);
+  if (passed->empty()) return true;
+  const auto& listeners = p.rt->config.listeners;
+  p.shared->passed_listeners = match_passed_sockets(*passed, listeners);
+  for (std::size_t i = 0; i < listeners.size(); ++i)
+    if (p.shared->passed_listeners[i])
+      log::info("listener_passed", "listener={} address={}", log::quote(listeners[i].name),
+                listeners[i].address.to_string());
+  // A socket no listener has: the config and the .socket unit disagree.
+  for (const auto& unused : *passed)
+    log::warn("listener_passed_unused", "address={} fd_name={} detail={}",
+              unused.address.to_string(), log::quote(unused.name),
+              log::quote("no [[listener]] has this address; closed"));
+  return true;
+}
+
 bool create_workers(Proxy& p) {
+  if (!take_systemd_listeners(p)) return false;
   for (unsigned i = 0; i < p.worker_count; ++i) {
     auto w = proxy::Worker::create(i, *p.shared);
     if (!w) {

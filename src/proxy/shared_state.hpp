@@ -4,6 +4,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
+
+#include "common/unique_fd.hpp"
 
 #include "dns/cache_observer.hpp"
 
@@ -36,6 +39,10 @@ struct SharedState {
   // Loaded before the workers start when a listener uses sockmap mode;
   // owned by the supervisor, thread-safe (bpf/sockmap.hpp).
   bpf::Sockmap* sockmap = nullptr;
+  // Per config listener, a listening socket systemd passed (socket
+  // activation), or an invalid fd: the workers share it instead of each
+  // binding its own. Set before the workers exist.
+  std::vector<UniqueFd> passed_listeners;
 };
 
 }  // namespace sniproxy::proxy

@@ -1,5 +1,6 @@
 #include "proxy/worker.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -43,13 +44,24 @@ Result<std::unique_ptr<Worker>> Worker::create(unsigned index, SharedState& shar
   w->resolver_ = std::move(resolver).value();
   if (shared.dns_cache_observer) w->resolver_->set_cache_observer(shared.dns_cache_observer(index));
   for (std::size_t i = 0; i < cfg.listeners.size(); ++i) {
-    auto fd = open_listen_socket(cfg.listeners[i].address);
-    if (!fd)
-      return make_error(fmt::format("listener {}: {}", cfg.listeners[i].name, fd.error().message));
     auto slot = std::make_unique<ListenerSlot>();
     slot->worker = w.get();
     slot->index = i;
-    slot->fd = std::move(fd).value();
+    if (i < shared.passed_listeners.size() && shared.passed_listeners[i]) {
+      // One socket for every worker: each accepts through its own
+      // descriptor of it, closed on its own.
+      slot->fd.reset(::fcntl(shared.passed_listeners[i].get(), F_DUPFD_CLOEXEC, 0));
+      if (!slot->fd)
+        return make_error(fmt::format("listener {}: duplicating the socket systemd passed: {}",
+                                      cfg.listeners[i].name, std::strerror(errno)));
+      slot->passed = true;
+    } else {
+      auto fd = open_listen_socket(cfg.listeners[i].address);
+      if (!fd)
+        return make_error(
+            fmt::format("listener {}: {}", cfg.listeners[i].name, fd.error().message));
+      slot->fd = std::move(fd).value();
+    }
     w->listeners_.push_back(std::move(slot));
   }
   w->wake_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -95,9 +107,10 @@ void Worker::run() {
   const auto rt = shared_.runtime.load();
   for (auto& slot : listeners_) {
     arm_accept(*slot);
-    log::info("listening", "worker={} listener={} address={}", index_,
+    log::info("listening", "worker={} listener={} address={} socket={}", index_,
               log::quote(rt->config.listeners[slot->index].name),
-              rt->config.listeners[slot->index].address.to_string());
+              rt->config.listeners[slot->index].address.to_string(),
+              slot->passed ? "systemd" : "bound");
   }
   if (admin_) admin_->start(*reactor_, timers_);
   auto next_sweep = reactor::Clock::now() + kIdleSweepEvery;
@@ -222,8 +235,10 @@ void Worker::begin_drain() {
   for (auto& slot : listeners_) {
     slot->closing = true;
     // Stop listening now, so new clients are refused rather than queued;
-    // the accept completes with an error and the fd is closed then.
-    ::shutdown(slot->fd.get(), SHUT_RDWR);
+    // the accept completes with an error and the fd is closed then. Not
+    // systemd's socket: it outlives this process, and the clients queued in
+    // it are the next one's.
+    if (!slot->passed) ::shutdown(slot->fd.get(), SHUT_RDWR);
     if (slot->armed) {
       // (fd closed when the cancelled accept completes)
       reactor_->cancel(slot.get());

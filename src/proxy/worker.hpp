@@ -34,6 +34,7 @@ struct ListenerSlot final : reactor::Completion {
   bool armed = false;    // a multishot accept is in flight
   bool paused = false;   // backing off after EMFILE/ENFILE
   bool closing = false;  // draining: close the fd when the accept ends
+  bool passed = false;   // systemd's socket (shared, kept open across restarts)
   std::chrono::milliseconds backoff{0};
   void on_complete(const reactor::Event& event) override;
 };

@@ -28,13 +28,14 @@ else
   chmod +x "$r/usr/sbin/sniproxy"
 fi
 cp "$unit" "$r/etc/systemd/system/sniproxy.service"
+cp "$root/packaging/systemd/sniproxy.socket" "$r/etc/systemd/system/sniproxy.socket"
 cp "$root/man/sniproxy.8" "$tmp/man/man8/"
 cp "$root/man/sniproxy.toml.5" "$tmp/man/man5/"
 
 status=0
 # verify exits 0 on unknown keys and bad values (it only warns): any output
 # at all is a failure.
-out=$(MANPATH="$tmp/man" systemd-analyze verify --root="$r" sniproxy.service 2>&1) || status=1
+out=$(MANPATH="$tmp/man" systemd-analyze verify --root="$r" sniproxy.service sniproxy.socket 2>&1) || status=1
 if [ -n "$out" ] || [ $status -ne 0 ]; then
   echo "FAIL: systemd-analyze verify:"
   echo "$out"
@@ -75,6 +76,13 @@ reloads=$(grep '^ExecReload=' "$unit")
 want_reloads=$'ExecReload=/usr/sbin/sniproxy --check --config /etc/sniproxy/proxy.toml\nExecReload=/bin/kill -HUP $MAINPID'
 [ "$reloads" = "$want_reloads" ] || { echo "FAIL: ExecReload= lines are not --check then kill -HUP:"; echo "$reloads"; status=1; }
 [ "$(grep -c '^Type=' "$unit")" -eq 1 ] || { echo "FAIL: more than one Type="; status=1; }
+# The .socket unit passes the example config's listeners: the proxy matches
+# them by address, so each ListenStream= must be a [[listener]] address.
+socket_addrs=$(sed -n 's/^ListenStream=//p' "$root/packaging/systemd/sniproxy.socket" | sort)
+config_addrs=$(awk '/^\[\[listener\]\]/{l=1; next} /^\[/{l=0} l && /^address *=/{gsub(/[" ]/,""); sub(/^address=/,""); sub(/#.*/,""); print}' \
+  "$root/packaging/proxy.toml" | sort)
+[ "$socket_addrs" = "$config_addrs" ] ||
+  { echo "FAIL: sniproxy.socket listens on [$socket_addrs], the example's listeners are [$config_addrs]"; status=1; }
 # These would break BCC (see the comment in the unit).
 for key in ProtectKernelTunables PrivateDevices MemoryDenyWriteExecute; do
   ! grep -q "^$key=" "$unit" || { echo "FAIL: the unit sets $key, which breaks BCC"; status=1; }

@@ -1,0 +1,84 @@
+#include "app/socket_activation.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <systemd/sd-daemon.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace sniproxy::app {
+
+namespace {
+
+// Frees the strv sd_listen_fds_with_names() allocates.
+struct Names {
+  char** strv = nullptr;
+  ~Names() {
+    if (strv == nullptr) return;
+    for (char** p = strv; *p != nullptr; ++p) std::free(*p);
+    std::free(static_cast<void*>(strv));
+  }
+  [[nodiscard]] std::string at(int i, int count) const {
+    if (strv == nullptr || i >= count || strv[i] == nullptr) return "unknown";
+    return strv[i];
+  }
+};
+
+}  // namespace
+
+Result<std::vector<PassedSocket>> take_passed_sockets() {
+  Names names;
+  // 1: unset $LISTEN_* so that no child process takes these sockets too.
+  const int count = sd_listen_fds_with_names(1, &names.strv);
+  if (count < 0)
+    return make_error(
+        fmt::format("socket activation: reading $LISTEN_FDS: {}", std::strerror(-count)));
+  std::vector<PassedSocket> passed;
+  for (int i = 0; i < count; ++i) {
+    PassedSocket s;
+    s.fd.reset(SD_LISTEN_FDS_START + i);
+    s.name = names.at(i, count);
+    if (sd_is_socket(s.fd.get(), AF_UNSPEC, SOCK_STREAM, 1) <= 0)
+      return make_error(
+          fmt::format("socket activation: descriptor {} ({}) is not a listening TCP socket; pass "
+                      "ListenStream= sockets only",
+                      s.fd.get(), s.name));
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    if (::getsockname(s.fd.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0)
+      return make_error(fmt::format("socket activation: getsockname on descriptor {} ({}): {}",
+                                    s.fd.get(), s.name, std::strerror(errno)));
+    auto endpoint = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&address));
+    if (!endpoint)
+      return make_error(
+          fmt::format("socket activation: descriptor {} ({}) is not an IPv4 or IPv6 socket",
+                      s.fd.get(), s.name));
+    s.address = *endpoint;
+    // The workers accept through the reactor; a socket that blocked would
+    // stall a readiness backend.
+    const int flags = ::fcntl(s.fd.get(), F_GETFL);
+    if (flags >= 0) ::fcntl(s.fd.get(), F_SETFL, flags | O_NONBLOCK);
+    passed.push_back(std::move(s));
+  }
+  return passed;
+}
+
+std::vector<UniqueFd> match_passed_sockets(std::vector<PassedSocket>& passed,
+                                           const std::vector<config::Listener>& listeners) {
+  std::vector<UniqueFd> matched(listeners.size());
+  for (std::size_t i = 0; i < listeners.size(); ++i) {
+    for (auto it = passed.begin(); it != passed.end(); ++it) {
+      if (it->address != listeners[i].address) continue;
+      matched[i] = std::move(it->fd);
+      passed.erase(it);
+      break;
+    }
+  }
+  return matched;
+}
+
+}  // namespace sniproxy::app

@@ -1,0 +1,61 @@
+// Matching the sockets systemd passed to the config's listeners.
+#include "app/socket_activation.hpp"
+
+#include <sys/eventfd.h>
+
+#include <gtest/gtest.h>
+
+namespace sniproxy::app {
+namespace {
+
+PassedSocket passed(const char* address, const char* name) {
+  PassedSocket s;
+  s.fd.reset(::eventfd(0, EFD_CLOEXEC));  // any descriptor will do here
+  s.address = *Endpoint::parse(address);
+  s.name = name;
+  return s;
+}
+
+config::Listener listener(const char* address) {
+  config::Listener l;
+  l.address = *Endpoint::parse(address);
+  return l;
+}
+
+TEST(SocketActivation, EachListenerTakesTheSocketWithItsAddress) {
+  std::vector<PassedSocket> sockets;
+  sockets.push_back(passed("[::]:443", "tls6"));
+  sockets.push_back(passed("127.0.0.1:8080", "http"));
+  sockets.push_back(passed("0.0.0.0:443", "tls4"));
+  const int http_fd = sockets[1].fd.get();
+  const int tls4_fd = sockets[2].fd.get();
+  const std::vector<config::Listener> listeners = {
+      listener("0.0.0.0:443"), listener("127.0.0.1:8080"), listener("127.0.0.1:9090")};
+
+  auto matched = match_passed_sockets(sockets, listeners);
+  ASSERT_EQ(matched.size(), 3u);
+  EXPECT_EQ(matched[0].get(), tls4_fd);
+  EXPECT_EQ(matched[1].get(), http_fd);
+  EXPECT_FALSE(matched[2]);  // not passed: bound as usual
+  // The one no listener has is left for the caller to report.
+  ASSERT_EQ(sockets.size(), 1u);
+  EXPECT_EQ(sockets[0].name, "tls6");
+}
+
+TEST(SocketActivation, NothingPassedMatchesNothing) {
+  std::vector<PassedSocket> none;
+  auto matched = match_passed_sockets(none, {listener("0.0.0.0:443")});
+  ASSERT_EQ(matched.size(), 1u);
+  EXPECT_FALSE(matched[0]);
+}
+
+TEST(SocketActivation, WithoutListenFdsThereAreNoSockets) {
+  ::unsetenv("LISTEN_FDS");
+  ::unsetenv("LISTEN_PID");
+  auto taken = take_passed_sockets();
+  ASSERT_TRUE(taken) << taken.error().message;
+  EXPECT_TRUE(taken->empty());
+}
+
+}  // namespace
+}  // namespace sniproxy::app
