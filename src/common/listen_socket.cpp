@@ -10,7 +10,7 @@
 
 namespace sniproxy {
 
-Result<UniqueFd> open_listen_socket(const Endpoint& address, int backlog) {
+Result<UniqueFd> open_listen_socket(const Endpoint& address, int backlog, bool v6only) {
   const int family = address.ip.family == Family::v4 ? AF_INET : AF_INET6;
   UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
   if (!fd) return make_error(fmt::format("socket: {}", std::strerror(errno)));
@@ -18,7 +18,10 @@ Result<UniqueFd> open_listen_socket(const Endpoint& address, int backlog) {
   setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // inherited by accepted
-  if (family == AF_INET6) setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (family == AF_INET6) {
+    const int only = v6only ? 1 : 0;
+    setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &only, sizeof only);
+  }
   sockaddr_storage ss{};
   const unsigned len = address.to_sockaddr(ss);
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {

@@ -6,8 +6,9 @@
 namespace sniproxy {
 
 // A non-blocking listening TCP socket with SO_REUSEPORT, so every worker can
-// bind its own and the kernel spreads accepts. IPv6 wildcards are v6-only:
-// a "[::]" and a "0.0.0.0" listener on one port can coexist.
-Result<UniqueFd> open_listen_socket(const Endpoint& address, int backlog = 4096);
+// bind its own and the kernel spreads accepts. An IPv6 socket takes IPv4
+// clients too (as IPv4-mapped addresses) unless `v6only`.
+Result<UniqueFd> open_listen_socket(const Endpoint& address, int backlog = 4096,
+                                    bool v6only = true);
 
 }  // namespace sniproxy

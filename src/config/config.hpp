@@ -74,11 +74,18 @@ struct Listener {
   std::optional<Target> fallback;      // unparseable or unmatched requests
   std::optional<IpAddress> source;     // bind address for upstream connects
   std::optional<ForwardingMode> mode;  // overrides [forwarding] mode
+  // IPv6 addresses: accept IPv6 clients only. False: "[::]:P" takes IPv4
+  // clients too; true by itself when an IPv4 listener has the same port.
+  bool v6only = false;
   SourceLocation where;
 };
 
 struct Timeouts {
-  Millis hello{5'000};      // accept -> complete ClientHello / request head
+  // accept -> complete ClientHello / request head. 10 s: a client on a lossy,
+  // high-latency link whose hello segment is lost twice needs about 7 s with
+  // TCP's doubling retransmit back-off (1 + 2 + 4 s); Envoy waits 15 s,
+  // nginx 30 s. Silent clients stay bounded by the per-source limit and XDP.
+  Millis hello{10'000};
   Millis connect{5'000};    // upstream connect, per address tried
   Millis idle{300'000};     // no byte either way
   Millis shutdown{30'000};  // drain on SIGTERM before forcing close

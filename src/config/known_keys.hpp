@@ -26,9 +26,9 @@ inline constexpr std::array<std::string_view, 7> kForwardingKeys{"mode",
                                                                  "pipes_per_worker",
                                                                  "sockmap_queue_cap",
                                                                  "sockmap_connections"};
-inline constexpr std::array<std::string_view, 8> kListenerKeys{
+inline constexpr std::array<std::string_view, 9> kListenerKeys{
     "name",           "address", "protocol", "table", "fallback", "fallback_proxy_protocol",
-    "source_address", "mode"};
+    "source_address", "mode",    "v6only"};
 inline constexpr std::array<std::string_view, 6> kRouteKeys{
     "match", "backend", "resolve", "deny", "proxy_protocol", "allow_private"};
 inline constexpr std::array<std::string_view, 9> kXdpKeys{

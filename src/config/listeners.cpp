@@ -71,9 +71,36 @@ void read_fallback(TableReader& r, Listener& l, bool& ok) {
 
 struct ListenerRead {
   Listener listener;
-  bool address_ok = false;  // listener.address is set: duplicates can be checked
-  bool complete = false;    // nothing about this listener was wrong
+  bool address_ok = false;                  // listener.address is set: duplicates can be checked
+  bool complete = false;                    // nothing about this listener was wrong
+  std::optional<SourceLocation> v6only_at;  // where v6only was set, if it was
 };
+
+// A dual-stack "[::]:P" also binds IPv4 port P, so beside an IPv4 listener
+// on P it would take that listener's clients (or, with SO_REUSEPORT, share
+// them): such a listener is v6-only by itself, and one that says
+// v6only = false is an error naming both.
+void settle_dual_stack(std::vector<Listener>& listeners,
+                       const std::vector<std::optional<SourceLocation>>& v6only_at,
+                       DiagnosticSink& sink) {
+  for (std::size_t i = 0; i < listeners.size(); ++i) {
+    Listener& six = listeners[i];
+    if (six.address.ip.family != Family::v6 || six.v6only) continue;
+    for (const Listener& four : listeners) {
+      if (four.address.ip.family != Family::v4 || four.address.port != six.address.port) continue;
+      if (!v6only_at[i]) {
+        six.v6only = true;
+        break;
+      }
+      sink.error(*v6only_at[i],
+                 fmt::format("listener '{}' on {} would take IPv4 clients too, but listener '{}' "
+                             "listens on {}: set v6only = true, or remove '{}'",
+                             six.name, six.address.to_string(), four.name, four.address.to_string(),
+                             four.name));
+      break;
+    }
+  }
+}
 
 ListenerRead read_listener(const toml::table& table,
                            const std::map<std::string, RouteTable>& tables, DiagnosticSink& sink) {
@@ -135,6 +162,17 @@ ListenerRead read_listener(const toml::table& table,
   else if (r.has("mode"))
     ok = false;
 
+  if (auto v6only = r.boolean("v6only")) {
+    l.v6only = *v6only;
+    out.v6only_at = r.where("v6only");
+    if (out.address_ok && l.address.ip.family == Family::v4) {
+      r.error_at("v6only", "'v6only' applies to IPv6 listeners only; this address is IPv4");
+      ok = false;
+    }
+  } else if (r.has("v6only")) {
+    ok = false;
+  }
+
   out.complete = ok;
   return out;
 }
@@ -147,6 +185,7 @@ std::vector<Listener> read_listeners(const toml::array& listeners,
   std::vector<Listener> out;
   std::map<Endpoint, SourceLocation> addresses;
   std::map<std::string, SourceLocation> names;
+  std::vector<std::optional<SourceLocation>> v6only_at;
   for (const toml::node& node : listeners) {
     const auto* table = node.as_table();
     if (table == nullptr) {
@@ -173,8 +212,12 @@ std::vector<Listener> read_listeners(const toml::array& listeners,
                                       listener.name, first->second.line));
       read.complete = false;
     }
-    if (read.complete) out.push_back(std::move(read.listener));
+    if (read.complete) {
+      out.push_back(std::move(read.listener));
+      v6only_at.push_back(read.v6only_at);
+    }
   }
+  settle_dual_stack(out, v6only_at, sink);
   return out;
 }
 

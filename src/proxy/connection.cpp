@@ -38,11 +38,14 @@ void send_best_effort(int fd, const void* data, std::size_t size) {
   (void)::send(fd, data, size, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
+// (IPv4-mapped addresses of a dual-stack listener as IPv4, as the client's.)
 std::optional<Endpoint> local_endpoint(int fd) {
   sockaddr_storage local{};
   socklen_t len = sizeof local;
   if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) return std::nullopt;
-  return Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&local));
+  auto endpoint = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&local));
+  if (endpoint) endpoint->ip = endpoint->ip.unmapped();
+  return endpoint;
 }
 
 void set_linger_zero(int fd) {

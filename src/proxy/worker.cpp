@@ -56,7 +56,7 @@ Result<std::unique_ptr<Worker>> Worker::create(unsigned index, SharedState& shar
                                       cfg.listeners[i].name, std::strerror(errno)));
       slot->passed = true;
     } else {
-      auto fd = open_listen_socket(cfg.listeners[i].address);
+      auto fd = open_listen_socket(cfg.listeners[i].address, 4096, cfg.listeners[i].v6only);
       if (!fd)
         return make_error(
             fmt::format("listener {}: {}", cfg.listeners[i].name, fd.error().message));
@@ -202,6 +202,9 @@ void Worker::accept_connection(ListenerSlot& slot, int raw_fd) {
   if (getpeername(fd.get(), reinterpret_cast<sockaddr*>(&peer), &len) != 0) return;
   auto client = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&peer));
   if (!client) return;
+  // An IPv4 client of a dual-stack listener is an IPv4 address everywhere:
+  // the limits, the access log, the PROXY header, the guard.
+  client->ip = client->ip.unmapped();
   auto rt = shared_.runtime.load();
   observe::bump(shared_.metrics.listener(slot.index).accepted);
   const auto& limits = rt->config.limits;

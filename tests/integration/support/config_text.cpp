@@ -18,10 +18,11 @@ std::string ConfigSpec::to_toml() const {
   }
   for (const auto& l : listeners) {
     t += fmt::format(
-        "[[listener]]\nname = \"{}\"\naddress = \"127.0.0.1:{}\"\nprotocol = \"{}\"\ntable = "
+        "[[listener]]\nname = \"{}\"\naddress = \"{}:{}\"\nprotocol = \"{}\"\ntable = "
         "\"{}\"\n",
-        l.name, l.port, l.protocol, l.table);
+        l.name, l.host, l.port, l.protocol, l.table);
     if (!l.fallback.empty()) t += fmt::format("fallback = \"{}\"\n", l.fallback);
+    t += l.lines;
     t += "\n";
   }
   for (const auto& [name, routes] : tables) {

@@ -22,7 +22,9 @@ struct ListenerSpec {
   std::uint16_t port = 0;
   std::string protocol = "tls";
   std::string table = "default";
-  std::string fallback{};  // "127.0.0.1:PORT" or empty
+  std::string fallback{};          // "127.0.0.1:PORT" or empty
+  std::string host = "127.0.0.1";  // an IP literal, "[::]" for IPv6
+  std::string lines{};             // more lines of the [[listener]], e.g. "v6only = true\n"
 };
 
 struct ConfigSpec {

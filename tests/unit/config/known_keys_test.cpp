@@ -48,7 +48,7 @@ TEST(KnownKeys, ManPageDocumentsEveryKeyInItsSection) {
   std::map<std::string, std::set<std::string>> documented;
   std::string heading;
   static const std::regex sh(R"re(^\.SH "?([^"]*)"?)re");
-  static const std::regex key(R"(^\.BR? ([a-z_]+)(\s|$))");
+  static const std::regex key(R"(^\.BR? ([a-z_][a-z0-9_]*)(\s|$))");
   for (const std::string& line : source_lines("man/sniproxy.toml.5")) {
     std::smatch m;
     if (std::regex_search(line, m, sh)) {
@@ -79,7 +79,7 @@ TEST(KnownKeys, ShippedExampleShowsEveryKeyInItsSection) {
   std::map<std::string, std::set<std::string>> shown;
   std::string section;
   static const std::regex heading(R"(^#? ?\[\[?([a-z_]+))");
-  static const std::regex key(R"(^#? ?([a-z_]+) *=)");
+  static const std::regex key(R"(^#? ?([a-z_][a-z0-9_]*) *=)");
   for (const std::string& line : source_lines("packaging/proxy.toml")) {
     std::smatch m;
     if (std::regex_search(line, m, heading)) {

@@ -65,7 +65,7 @@ TEST(LoadFileTest, ShippedExampleLoadsWithoutErrors) {
 
 // "# key = value" or "# [section]": a commented-out setting, not prose.
 bool is_commented_setting(const std::string& line) {
-  static const std::regex setting(R"(^# ?(\[|[a-z_]+ *=))");
+  static const std::regex setting(R"(^# ?(\[|[a-z_][a-z0-9_]* *=))");
   return std::regex_search(line, setting);
 }
 

@@ -213,7 +213,7 @@ TEST(LoaderTest, DefaultsMatchConfigHpp) {
   const Config d;  // the documented defaults
   EXPECT_EQ(c.workers, 0u);
   EXPECT_EQ(c.log_level, "info");
-  EXPECT_EQ(c.timeouts.hello, 5s);
+  EXPECT_EQ(c.timeouts.hello, 10s);
   EXPECT_EQ(c.timeouts.connect, 5s);
   EXPECT_EQ(c.timeouts.idle, 5min);
   EXPECT_EQ(c.timeouts.shutdown, 30s);
