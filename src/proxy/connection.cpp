@@ -468,7 +468,6 @@ void Connection::start_forwarding() {
         to_backend.splice_after = to_client.splice_after = kAutoSpliceAfterBytes;
       install(0, std::make_unique<forward::CopyForwarder>(hosts_[0], dirs_[0].from, dirs_[0].to,
                                                           std::move(to_backend)));
-      if (state_ != State::forwarding) return;
       install(1, std::make_unique<forward::CopyForwarder>(hosts_[1], dirs_[1].from, dirs_[1].to,
                                                           std::move(to_client)));
       return;
@@ -516,7 +515,6 @@ void Connection::start_sockmap(std::vector<std::uint8_t> preamble) {
       install(0, std::make_unique<forward::SockmapForwarder>(
                      hosts_[0], *session, bpf::Direction::client_to_backend, dirs_[0].from,
                      dirs_[0].to, cap, hello_size));
-      if (state_ != State::forwarding) return;
       install(1, std::make_unique<forward::SockmapForwarder>(hosts_[1], std::move(*session),
                                                              bpf::Direction::backend_to_client,
                                                              dirs_[1].from, dirs_[1].to, cap, 0));
@@ -533,7 +531,6 @@ void Connection::start_sockmap(std::vector<std::uint8_t> preamble) {
   sockmap_fell_back_ = true;
   install(0, std::make_unique<forward::SpliceForwarder>(hosts_[0], dirs_[0].from, dirs_[0].to,
                                                         std::move(preamble), false));
-  if (state_ != State::forwarding) return;
   install(1, std::make_unique<forward::SpliceForwarder>(hosts_[1], dirs_[1].from, dirs_[1].to,
                                                         std::vector<std::uint8_t>{}, true));
 }
@@ -542,6 +539,11 @@ void Connection::install(int d, std::unique_ptr<forward::Forwarder> forwarder) {
   Direction& dir = dirs_[d];
   if (forwarder->mode() == forward::Mode::splice) dir.spliced = true;
   dir.forwarder = std::move(forwarder);
+  // Starting the other direction (or a replacement) may have closed the
+  // connection; an operation started now would come after close()'s
+  // cancel_fd and hold the connection open until its peer stirs. Kept
+  // unstarted, it is still stopped at finish().
+  if (state_ == State::closing) return;
   dir.forwarder->start();
 }
 
