@@ -42,10 +42,22 @@ const char* json_bool(bool b) {
 
 }  // namespace
 
+// The workers' event loop; "mixed" when auto put some on epoll only.
+std::string reactor_backend(const AdminContext& ctx) {
+  std::string name;
+  for (proxy::Worker* w : ctx.workers) {
+    const std::string_view mine = w->reactor().backend_name();
+    if (name.empty()) name = mine;
+    if (name != mine) return "mixed";
+  }
+  return name;
+}
+
 std::string metrics_body(const AdminContext& ctx) {
   const auto rt = ctx.shared->runtime.load();
   observe::ExpositionContext e;
   e.version = SNIPROXY_VERSION;
+  e.reactor_backend = reactor_backend(ctx);
   e.start_time_seconds = unix_seconds(ctx.started);
   e.config_loaded_seconds = static_cast<double>(ctx.config_loaded_ms.load()) / 1000.0;
   for (const auto& l : rt->config.listeners)
@@ -93,6 +105,8 @@ std::string status_body(const AdminContext& ctx) {
   }
   out += "],";
   const auto& u = ctx.io_uring;
+  fmt::format_to(o, "\"reactor\":{{\"backend\":{},\"fallback_reason\":{}}},",
+                 json_string(reactor_backend(ctx)), json_string(ctx.reactor_fallback_reason));
   fmt::format_to(o,
                  "\"kernel\":{{\"release\":{},\"io_uring\":{{\"available\":{},\"splice\":{},"
                  "\"multishot_accept\":{},\"provided_buffer_ring\":{},\"send_zc\":{}}}}},",

@@ -214,6 +214,7 @@ struct Proxy {
   std::shared_ptr<const proxy::Runtime> rt;
   std::string kernel_release;
   reactor::IoUringFeatures io_uring{};
+  reactor::BackendChoice reactor_choice;
   std::unique_ptr<XdpControl> xdp;
   std::unique_ptr<RetransMonitor> retrans;
   std::unique_ptr<bpf::Sockmap> sockmap;
@@ -260,6 +261,23 @@ std::optional<int> load_config(Proxy& p, std::optional<PrivilegePlan>& plan) {
   return std::nullopt;
 }
 
+// The workers' event loop, chosen once: `auto` says once why it runs on
+// epoll; an io_uring that was asked for and cannot run ends the start.
+bool choose_reactor(Proxy& p) {
+  const config::ReactorBackend configured = p.rt->config.reactor.backend;
+  std::optional<reactor::BackendKind> requested;
+  if (configured == config::ReactorBackend::io_uring) requested = reactor::BackendKind::io_uring;
+  if (configured == config::ReactorBackend::epoll) requested = reactor::BackendKind::epoll;
+  auto choice = reactor::choose_backend(requested, p.io_uring);
+  if (!choice) return startup_failed(choice.error().message);
+  p.reactor_choice = *choice;
+  p.shared->reactor_backend = choice->kind;
+  p.shared->reactor_may_fall_back = configured == config::ReactorBackend::automatic;
+  if (!choice->fallback_reason.empty())
+    log::warn("reactor_fallback", "backend=epoll reason={}", log::quote(choice->fallback_reason));
+  return true;
+}
+
 // Stage 2: the kernel side, compiled and attached before any worker thread
 // so that the BPF compile (and a failure) happens alone, and while the
 // start-up privileges are still held.
@@ -267,6 +285,7 @@ bool prepare_kernel_features(Proxy& p) {
   const config::Config& config = p.rt->config;
   p.kernel_release = bpf::running_kernel_release();
   p.io_uring = reactor::probe_io_uring(p.kernel_release);
+  if (!choose_reactor(p)) return false;
   announce_forwarding(config);
   auto xdp = XdpControl::start(config);
   if (!xdp) return startup_failed(xdp.error().message);
@@ -343,6 +362,7 @@ bool create_workers(Proxy& p) {
   admin.config_loaded_ms.store(unix_ms_now());
   admin.kernel_release = p.kernel_release;
   admin.io_uring = p.io_uring;
+  admin.reactor_fallback_reason = p.reactor_choice.fallback_reason;
   admin.retrans = p.retrans != nullptr;
   if (p.retrans) admin.retrans_hooks = p.retrans->hooks();
   if (p.rt->config.admin) {
@@ -350,9 +370,10 @@ bool create_workers(Proxy& p) {
     if (!server) return startup_failed(server.error().message);
     p.workers.front()->serve_admin(std::move(server).value());
   }
-  log::info("startup", "version={} config={} workers={} listeners={} mode={}", SNIPROXY_VERSION,
-            log::quote(p.config_path), p.worker_count, p.rt->config.listeners.size(),
-            config::to_string(p.rt->config.forwarding.mode));
+  log::info("startup", "version={} config={} workers={} listeners={} mode={} reactor={}",
+            SNIPROXY_VERSION, log::quote(p.config_path), p.worker_count,
+            p.rt->config.listeners.size(), config::to_string(p.rt->config.forwarding.mode),
+            p.workers.front()->reactor().backend_name());
   return true;
 }
 

@@ -50,6 +50,12 @@ inline constexpr std::array<Choice<XdpMode>, 3> kXdpModes{{
     {"generic", XdpMode::generic},
 }};
 
+inline constexpr std::array<Choice<ReactorBackend>, 3> kReactorBackends{{
+    {"auto", ReactorBackend::automatic},
+    {"io_uring", ReactorBackend::io_uring},
+    {"epoll", ReactorBackend::epoll},
+}};
+
 // log_level stays a string in Config; these are its accepted values.
 inline constexpr std::array<Choice<std::string_view>, 4> kLogLevels{{
     {"debug", "debug"},

@@ -194,6 +194,17 @@ struct Retrans {
   friend bool operator==(const Retrans&, const Retrans&) = default;
 };
 
+// Which event loop the workers run. automatic ("auto"): io_uring where the
+// ring and the operations the proxy needs work, epoll otherwise.
+enum class ReactorBackend : std::uint8_t { automatic, io_uring, epoll };
+
+// [reactor]: restart to change.
+struct Reactor {
+  ReactorBackend backend = ReactorBackend::automatic;
+
+  friend bool operator==(const Reactor&, const Reactor&) = default;
+};
+
 struct Config {
   std::string file;           // the path it was loaded from
   std::uint32_t workers = 0;  // 0 = one per online CPU
@@ -209,6 +220,7 @@ struct Config {
   Process process;
   std::optional<Admin> admin;      // [admin], when present
   std::optional<Retrans> retrans;  // [retrans], when present
+  Reactor reactor;
 };
 
 }  // namespace sniproxy::config

@@ -8,9 +8,9 @@
 
 namespace sniproxy::config {
 
-inline constexpr std::array<std::string_view, 13> kTopLevelKeys{
-    "workers",  "log_level", "timeouts", "limits", "dns",     "access_log", "forwarding",
-    "listener", "tables",    "xdp",      "admin",  "retrans", "process"};
+inline constexpr std::array<std::string_view, 14> kTopLevelKeys{
+    "workers", "log_level", "timeouts", "limits",  "dns",     "access_log", "forwarding",
+    "listener", "tables",   "xdp",      "admin",   "retrans", "process",    "reactor"};
 inline constexpr std::array<std::string_view, 4> kTimeoutsKeys{"hello", "connect", "idle",
                                                                "shutdown"};
 inline constexpr std::array<std::string_view, 3> kLimitsKeys{
@@ -38,6 +38,7 @@ inline constexpr std::array<std::string_view, 3> kAdminKeys{"listen", "max_clien
                                                             "request_timeout"};
 inline constexpr std::array<std::string_view, 2> kRetransKeys{"log_rate", "max_sockets"};
 inline constexpr std::array<std::string_view, 3> kProcessKeys{"user", "group", "allow_root"};
+inline constexpr std::array<std::string_view, 1> kReactorKeys{"backend"};
 
 struct SectionKeys {
   // The top-level key that holds the section ("" for the top level itself);
@@ -46,7 +47,7 @@ struct SectionKeys {
   std::span<const std::string_view> keys;
 };
 
-inline constexpr std::array<SectionKeys, 12> kKnownKeys{{
+inline constexpr std::array<SectionKeys, 13> kKnownKeys{{
     {"", kTopLevelKeys},
     {"timeouts", kTimeoutsKeys},
     {"limits", kLimitsKeys},
@@ -59,6 +60,7 @@ inline constexpr std::array<SectionKeys, 12> kKnownKeys{{
     {"admin", kAdminKeys},
     {"retrans", kRetransKeys},
     {"process", kProcessKeys},
+    {"reactor", kReactorKeys},
 }};
 
 }  // namespace sniproxy::config

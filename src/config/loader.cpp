@@ -13,6 +13,7 @@
 #include "config/known_keys.hpp"
 #include "config/listeners.hpp"
 #include "config/process_section.hpp"
+#include "config/reactor_section.hpp"
 #include "config/retrans_section.hpp"
 #include "config/routes.hpp"
 #include "config/sections.hpp"
@@ -62,6 +63,7 @@ Config read_config(const toml::table& root, DiagnosticSink& sink, const FileRead
   if (const auto* t = top.table("process")) c.process = read_process(*t, sink);
   if (const auto* t = top.table("admin")) c.admin = read_admin(*t, sink);
   if (const auto* t = top.table("retrans")) c.retrans = read_retrans(*t, sink);
+  if (const auto* t = top.table("reactor")) c.reactor = read_reactor(*t, sink);
 
   const toml::node* listeners = top.find("listener");
   if (listeners == nullptr) {

@@ -26,6 +26,9 @@ std::string_view to_string(Protocol protocol) {
 std::string_view to_string(LogFormat format) {
   return name_of(kLogFormats, format);
 }
+std::string_view to_string(ReactorBackend backend) {
+  return name_of(kReactorBackends, backend);
+}
 
 std::string_view to_string(ProxyProtocol proxy_protocol) {
   if (proxy_protocol == ProxyProtocol::none) return "none";

@@ -11,6 +11,7 @@ std::string_view to_string(ForwardingMode mode);
 std::string_view to_string(Protocol protocol);
 std::string_view to_string(ProxyProtocol proxy_protocol);
 std::string_view to_string(LogFormat format);
+std::string_view to_string(ReactorBackend backend);
 
 // A target as written in the config: "10.0.0.1:443", "[::1]:443",
 // "backend.internal:443", "resolve:443" or "deny".

@@ -177,6 +177,9 @@ std::string render_prometheus(const Metrics& m, const ExpositionContext& ctx) {
   Writer w;
   w.family("sniproxy_build_info", "gauge", "Always 1; the version is a label.");
   w.sample("sniproxy_build_info", label("version", ctx.version), 1);
+  w.family("sniproxy_reactor_backend", "gauge",
+           "Always 1; the workers' event loop (io_uring, epoll, or mixed) is a label.");
+  w.sample("sniproxy_reactor_backend", label("backend", ctx.reactor_backend), 1);
   w.family("sniproxy_start_time_seconds", "gauge", "Unix time the process started.");
   w.sample("sniproxy_start_time_seconds", "", ctx.start_time_seconds);
   w.family("sniproxy_config_loaded_time_seconds", "gauge",

@@ -17,6 +17,7 @@ struct ListenerLabels {
 
 struct ExpositionContext {
   std::string version;
+  std::string reactor_backend;    // the workers' event loop: "io_uring", "epoll"
   double start_time_seconds = 0;  // Unix time the process started
   double config_loaded_seconds = 0;
   std::vector<ListenerLabels> listeners;  // index-aligned with Metrics::listener()

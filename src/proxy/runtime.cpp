@@ -9,6 +9,7 @@
 
 #include "config/admin_section.hpp"
 #include "config/process_section.hpp"
+#include "config/reactor_section.hpp"
 #include "config/retrans_section.hpp"
 #include "config/xdp_section.hpp"
 
@@ -73,6 +74,8 @@ std::string reload_blockers(const config::Config& running, const config::Config&
     return why;
   if (auto why = config::admin_reload_blocker(running.admin, next.admin); !why.empty()) return why;
   if (auto why = config::retrans_reload_blocker(running.retrans, next.retrans); !why.empty())
+    return why;
+  if (auto why = config::reactor_reload_blocker(running.reactor, next.reactor); !why.empty())
     return why;
   // The sockmap programs are compiled and their maps sized at start-up.
   if (!uses_sockmap(running) && uses_sockmap(next))

@@ -14,6 +14,7 @@
 #include "observe/socket_index.hpp"
 #include "proxy/connection_limits.hpp"
 #include "proxy/runtime.hpp"
+#include "reactor/backend.hpp"
 
 namespace sniproxy::bpf {
 class Sockmap;
@@ -43,6 +44,10 @@ struct SharedState {
   // activation), or an invalid fd: the workers share it instead of each
   // binding its own. Set before the workers exist.
   std::vector<UniqueFd> passed_listeners;
+  // The workers' event loop, chosen once before they exist; with `auto`, a
+  // worker whose io_uring cannot be made runs on epoll instead.
+  reactor::BackendKind reactor_backend = reactor::BackendKind::io_uring;
+  bool reactor_may_fall_back = false;
 };
 
 }  // namespace sniproxy::proxy

@@ -32,10 +32,19 @@ Result<std::unique_ptr<Worker>> Worker::create(unsigned index, SharedState& shar
   auto rt = shared.runtime.load();
   const auto& cfg = rt->config;
   reactor::ReactorOptions options;
+  options.backend = shared.reactor_backend;
   options.entries = kRingEntries;
   options.buffer_count = cfg.forwarding.buffers_per_worker;
   options.buffer_size = cfg.forwarding.buffer_size;
   auto created = reactor::create_reactor(options);
+  if (!created && shared.reactor_may_fall_back && options.backend == reactor::BackendKind::io_uring) {
+    // The probe's small ring worked but this one did not (a memlock limit,
+    // say): auto runs this worker on epoll, as it would the whole process.
+    log::warn("reactor_fallback", "worker={} backend=epoll reason={}", index,
+              log::quote(created.error().message));
+    options.backend = reactor::BackendKind::epoll;
+    created = reactor::create_reactor(options);
+  }
   if (!created) return created.error();
   w->reactor_ = std::move(created).value();
   w->pipes_ = std::make_unique<PipePool>(cfg.forwarding.pipe_size, cfg.forwarding.pipes_per_worker);

@@ -2,12 +2,20 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
+
 namespace sniproxy::integration {
+
+std::string backend_under_test() {
+  const char* backend = std::getenv("SNIPROXY_TEST_REACTOR");
+  return backend != nullptr ? backend : "";
+}
 
 std::string ConfigSpec::to_toml() const {
   std::string t;
   t += fmt::format("workers = {}\n\n", workers);
   if (!process.empty()) t += fmt::format("[process]\n{}\n", process);
+  if (!reactor_backend.empty()) t += fmt::format("[reactor]\nbackend = \"{}\"\n\n", reactor_backend);
   t += fmt::format(
       "[timeouts]\nhello = \"{}\"\nconnect = \"{}\"\nidle = \"{}\"\nshutdown = \"{}\"\n\n",
       hello_timeout, connect_timeout, idle_timeout, shutdown_timeout);

@@ -27,6 +27,9 @@ struct ListenerSpec {
   std::string lines{};             // more lines of the [[listener]], e.g. "v6only = true\n"
 };
 
+// $SNIPROXY_TEST_REACTOR, or "" when unset.
+std::string backend_under_test();
+
 struct ConfigSpec {
   int workers = 2;
   std::string hello_timeout = "500ms";
@@ -43,6 +46,9 @@ struct ConfigSpec {
   // the proxy refuses without a user unless told it is meant.
   std::string process = "allow_root = true\n";
   std::string extra;  // appended verbatim
+  // [reactor] backend; "" leaves the default (auto). The suite runs once per
+  // backend: $SNIPROXY_TEST_REACTOR sets it for every config it writes.
+  std::string reactor_backend = backend_under_test();
 
   [[nodiscard]] std::string to_toml() const;
   [[nodiscard]] std::vector<std::uint16_t> ports() const;
