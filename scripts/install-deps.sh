@@ -13,6 +13,7 @@ packages=(
   libbpfcc-dev bpfcc-tools libbpf-dev bpftool
   iproute2 iptables openssl curl procps
   libcap2-bin  # capsh: the tests start the proxy with ambient capabilities
+  libseccomp-dev  # the tests start the proxy where io_uring is blocked, as containers do
   libsystemd-dev logrotate
   dpkg-dev debhelper rpm python3-yaml groff-base man-db systemd
 )

@@ -3,8 +3,9 @@
 #   build/test      GCC, the distro compiler: unit, integration (the real
 #                   binary on loopback) and BPF (needs root);
 #   build/sanitize  clang with ASan + UBSan: every suite but packaging (the
-#                   .deb is built with the distro's flags), plus every
-#                   libFuzzer target (300,000 inputs each, fixed seed).
+#                   .deb is built with the distro's flags) and the repeat of
+#                   the integration suite on epoll, plus every libFuzzer
+#                   target (300,000 inputs each, fixed seed).
 # Extra arguments go to both `meson test` runs (e.g. --suite unit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,6 +62,9 @@ for suite in TlsRouting HttpRouting ResolveGuard AccessLog Reload Timeout Shutdo
   sanitize_filter+="Modes/${suite}Test.*/auto:"
 done
 sanitize_filter=${sanitize_filter%:}
+# The epoll backend under the sanitizers: its reactor unit tests, the abuse
+# suite (descriptor exhaustion, resets, churn) and the blocked-io_uring tests
+# in every mode; the plain build repeats the whole integration suite on it.
 
 phase() {  # phase NAME: one line with the time since the script started
   echo "== $1 at $((SECONDS / 60))m$((SECONDS % 60))s"
@@ -73,8 +77,8 @@ for dir in build/test build/sanitize; do
   phase "test $dir"
   # (An empty GTEST_FILTER would select no test at all: set it only here.)
   if [ "$dir" = build/sanitize ] && [ -z "${GTEST_FILTER:-}" ]; then
-    GTEST_FILTER=$sanitize_filter meson test -C "$dir" --print-errorlogs --num-processes 2 "$@" ||
-      status=$?
+    GTEST_FILTER=$sanitize_filter meson test -C "$dir" --print-errorlogs --num-processes 2 \
+      --no-suite epoll-repeat "$@" || status=$?
   else
     meson test -C "$dir" --print-errorlogs --num-processes 2 "$@" || status=$?
   fi

@@ -119,6 +119,9 @@ TEST_P(AdminTest, MetricsCountAProxiedConnectionLikeTheAccessLog) {
   EXPECT_EQ(forwarded, 1);
   EXPECT_GE(s.at("sniproxy_dns_cache_hits_total"), 0);
   EXPECT_EQ(s.at("sniproxy_build_info{version=\"" SNIPROXY_VERSION "\"}"), 1);
+  // The suite runs on both backends; auto (unset) is io_uring on this kernel.
+  const std::string loop = backend_under_test().empty() ? "io_uring" : backend_under_test();
+  EXPECT_EQ(s.at("sniproxy_reactor_backend{backend=\"" + loop + "\"}"), 1);
 }
 
 TEST_P(AdminTest, StatusDescribesTheProcess) {
@@ -135,6 +138,9 @@ TEST_P(AdminTest, StatusDescribesTheProcess) {
   EXPECT_EQ(json_field(a.body, "doc['workers']"), "2");
   EXPECT_EQ(json_field(a.body, "doc['kernel']['release']"), u.release);
   EXPECT_EQ(json_field(a.body, "doc['kernel']['io_uring']['available']"), "True");
+  const std::string backend = backend_under_test().empty() ? "io_uring" : backend_under_test();
+  EXPECT_EQ(json_field(a.body, "doc['reactor']['backend']"), backend);
+  EXPECT_EQ(json_field(a.body, "doc['reactor']['fallback_reason']"), "");
   EXPECT_EQ(json_field(a.body, "doc['listeners'][0]['name']"), "tls");
   EXPECT_EQ(json_field(a.body, "doc['listeners'][0]['mode']"), GetParam());
   EXPECT_EQ(json_field(a.body, "doc['bpf']['programs']"), "[]");  // no [xdp]: nothing loaded

@@ -57,7 +57,7 @@ ConfigSpec ProxyTest::base_config() {
 }
 
 void ProxyTest::start_proxy(const ConfigSpec& spec, const std::vector<std::uint16_t>& more_ports) {
-  const std::string binary = sniproxy_binary();
+  const std::string binary = proxy_binary_.empty() ? sniproxy_binary() : proxy_binary_;
   ASSERT_FALSE(binary.empty()) << "SNIPROXY_BIN must name the sniproxy binary";
   write_file(config_path(), spec.to_toml());
   listener_port_ = spec.listeners.empty() ? 0 : spec.listeners[0].port;

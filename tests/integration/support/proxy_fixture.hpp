@@ -59,6 +59,8 @@ class ProxyTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<ProxyProcess> proxy_;
   // More environment for the proxy start_proxy() starts ("KEY=VALUE").
   std::vector<std::string> proxy_env_;
+  // What start_proxy() runs instead of $SNIPROXY_BIN (a launcher script).
+  std::string proxy_binary_;
 
  private:
   std::uint16_t listener_port_ = 0;

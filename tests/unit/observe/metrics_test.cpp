@@ -71,6 +71,7 @@ TEST(ExpositionTest, EverySampleFollowsItsFamilysTypeLine) {
   m.connect_latency.observe(microseconds(700));
   observe::ExpositionContext ctx;
   ctx.version = "1.2.3";
+  ctx.reactor_backend = "epoll";
   ctx.listeners = {{"tls", "copy"}, {"http", "splice"}};
   ctx.xdp_packets = {{"passed", 5}};
   const std::string text = observe::render_prometheus(m, ctx);
@@ -107,6 +108,7 @@ TEST(ExpositionTest, EverySampleFollowsItsFamilysTypeLine) {
   EXPECT_TRUE(has(R"(sniproxy_listener_forwarding_mode{listener="http",mode="splice"} 1)"));
   EXPECT_TRUE(has(R"(sniproxy_xdp_packets_total{verdict="passed"} 5)"));
   EXPECT_TRUE(has(R"(sniproxy_build_info{version="1.2.3"} 1)"));
+  EXPECT_TRUE(has(R"(sniproxy_reactor_backend{backend="epoll"} 1)"));
 }
 
 TEST(ExpositionTest, NoXdpFamilyWithoutXdp) {
