@@ -34,6 +34,9 @@
 #   RATE_CONCURRENCY=32 LATENCY_COUNT=2000 ROUNDS=5 WORKERS=2
 #   MODES="copy splice sockmap auto" (plus any other mode the binary lists)
 #   SNIPROXY=BUILD_DIR/src/app/sniproxy PROXY_LOAD=BUILD_DIR/bench/proxy/proxy_load
+#   EPOLL_MODES="copy splice sockmap auto": the modes also measured on the
+#   epoll backend, as "sniproxy-epoll MODE" ([reactor] backend = "epoll";
+#   the plain rows run on auto, i.e. io_uring where it works); "" for none
 #   BASELINE=PATH: another sniproxy binary (e.g. an earlier commit's build),
 #   measured in the same rounds as "sniproxy-before MODE" for BASELINE_MODES
 #   (default "copy splice auto"), for before/after comparisons
@@ -96,6 +99,8 @@ fi
 start_backends
 add_direct
 for mode in $(sniproxy_modes); do add_sniproxy "$mode"; done
+# The same modes on the epoll backend, to show what io_uring buys.
+for mode in ${EPOLL_MODES-$(sniproxy_modes)}; do add_sniproxy "$mode" "$SNIPROXY" epoll epoll; done
 if [ -n "${BASELINE:-}" ]; then
   [ -x "$BASELINE" ] || { echo "not executable: BASELINE=$BASELINE" >&2; exit 2; }
   for mode in ${BASELINE_MODES:-copy splice auto}; do add_sniproxy "$mode" "$BASELINE" before; done

@@ -76,6 +76,17 @@ def main():
         check(need in added, f"capabilities add {need}")
     check(added <= {"NET_ADMIN", "BPF", "PERFMON", "NET_BIND_SERVICE", "SETUID", "SETGID"}, f"no capability beyond what the proxy needs: {sorted(added)}")
     check(sc.get("privileged") in (None, False), "not privileged")
+    # A seccomp profile chosen, not inherited from kubelet's defaults; with
+    # RuntimeDefault io_uring is blocked, so the config must let auto fall
+    # back to epoll rather than insist on io_uring.
+    profile = sc.get("seccompProfile", {}).get("type")
+    check(profile in ("RuntimeDefault", "Unconfined", "Localhost"), f"seccompProfile set: {profile}")
+    if profile == "RuntimeDefault":
+        check(config.get("reactor", {}).get("backend", "auto") != "io_uring",
+              "RuntimeDefault blocks io_uring: [reactor] backend must not be io_uring")
+    ns = by_kind.get("Namespace", [{}])[0]
+    check(ns.get("metadata", {}).get("labels", {}).get("pod-security.kubernetes.io/enforce") == "privileged",
+          "the namespace enforces Pod Security level privileged (hostNetwork, added capabilities)")
     check(sc.get("allowPrivilegeEscalation") is False, "allowPrivilegeEscalation false")
     # Root in the container only because Kubernetes gives added capabilities
     # to root alone; then the proxy must drop to its own user.

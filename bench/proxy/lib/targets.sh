@@ -83,6 +83,10 @@ log_level = "warn"
 
 [process]
 allow_root = true
+${4:+
+[reactor]
+backend = \"$4\"
+}
 
 [forwarding]
 mode = "$1"
@@ -124,17 +128,18 @@ sniproxy_modes() {
   echo "$known"
 }
 
-# add_sniproxy MODE [BINARY TAG]: sniproxy in MODE; with BINARY, that build
-# of it, labelled "sniproxy-TAG MODE" (BASELINE in run-modes.sh).
+# add_sniproxy MODE [BINARY TAG [REACTOR]]: sniproxy in MODE; with BINARY,
+# that build of it, labelled "sniproxy-TAG MODE" (BASELINE in run-modes.sh);
+# with REACTOR, on that [reactor] backend (io_uring, epoll).
 add_sniproxy() {
-  local mode=$1 binary=${2:-$SNIPROXY} tag=${3:+-$3} port out
+  local mode=$1 binary=${2:-$SNIPROXY} tag=${3:+-$3} reactor=${4:-} port out
   local id="sniproxy$tag-$mode" name="sniproxy$tag $mode"
   port=$("$LOAD" free-port)
   # Started with an access log, so the readiness probes show which mode the
   # connections really used (a mode may fall back to another per
   # connection); switched off by a reload before measuring, since HAProxy
   # and nginx log nothing either.
-  sniproxy_config "$mode" "$port" "$work/$id.access" >"$work/$id.toml"
+  sniproxy_config "$mode" "$port" "$work/$id.access" "$reactor" >"$work/$id.toml"
   if ! out=$("$binary" --check --config "$work/$id.toml" 2>&1); then
     register "$id" "$name" "n/a ($(log_reason "$out"))"
     return
@@ -151,7 +156,7 @@ add_sniproxy() {
     *",$mode,"* | *",$mode/"*) ;;
     *) echo "  (configured $mode, but no probe connection used it)" >>"$work/notes" ;;
   esac
-  sniproxy_config "$mode" "$port" >"$work/$id.toml"
+  sniproxy_config "$mode" "$port" off "$reactor" >"$work/$id.toml"
   access_log_off "$id" "127.0.0.1:$port"
 }
 
