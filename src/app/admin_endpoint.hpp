@@ -26,7 +26,7 @@ struct AdminContext {
   std::atomic<std::int64_t> config_loaded_ms{0};  // Unix ms; updated by reloads
   std::string kernel_release;
   reactor::IoUringFeatures io_uring;
-  std::string reactor_fallback_reason;  // why auto runs on epoll; "" otherwise
+  std::string reactor_fallback_reason;     // why auto runs on epoll; "" otherwise
   bool retrans = false;                    // [retrans] is running
   std::vector<std::string> retrans_hooks;  // what the tracer attached to
 };

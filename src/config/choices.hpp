@@ -32,6 +32,12 @@ inline constexpr std::array<Choice<ProxyProtocol>, 2> kProxyProtocols{{
     {"v2", ProxyProtocol::v2},
 }};
 
+inline constexpr std::array<Choice<ProxyProtocolIn>, 3> kProxyProtocolsIn{{
+    {"v1", ProxyProtocolIn::v1},
+    {"v2", ProxyProtocolIn::v2},
+    {"any", ProxyProtocolIn::any},
+}};
+
 inline constexpr std::array<Choice<LogFormat>, 2> kLogFormats{{
     {"text", LogFormat::text},
     {"json", LogFormat::json},

@@ -66,6 +66,19 @@ struct RouteTable {
   std::vector<Route> routes;  // file order
 };
 
+// An IP prefix (CIDR): the first `length` bits of `address`; the bits after
+// them are zero (the loader refuses a prefix with host bits set).
+struct Prefix {
+  IpAddress address;
+  std::uint8_t length = 0;  // 0..32 for IPv4, 0..128 for IPv6
+
+  friend auto operator<=>(const Prefix&, const Prefix&) = default;
+};
+
+// PROXY protocol headers a listener expects in front of each client's bytes
+// (from a load balancer in front of the proxy). off: none.
+enum class ProxyProtocolIn : std::uint8_t { off, v1, v2, any };
+
 struct Listener {
   std::string name;  // defaults to the address text
   Endpoint address;
@@ -77,6 +90,10 @@ struct Listener {
   // IPv6 addresses: accept IPv6 clients only. False: "[::]:P" takes IPv4
   // clients too; true by itself when an IPv4 listener has the same port.
   bool v6only = false;
+  // With a PROXY header expected: the peers allowed to send one (required).
+  // A peer outside them, or a connection without a valid header, is closed.
+  ProxyProtocolIn proxy_protocol_in = ProxyProtocolIn::off;
+  std::vector<Prefix> trusted_sources;
   SourceLocation where;
 };
 
@@ -131,15 +148,6 @@ struct Forwarding {
   // Connections the sockmap holds at once (two sockets each); more fall
   // back to splice.
   std::uint32_t sockmap_connections = 32'768;
-};
-
-// An IP prefix (CIDR): the first `length` bits of `address`; the bits after
-// them are zero (the loader refuses a prefix with host bits set).
-struct Prefix {
-  IpAddress address;
-  std::uint8_t length = 0;  // 0..32 for IPv4, 0..128 for IPv6
-
-  friend auto operator<=>(const Prefix&, const Prefix&) = default;
 };
 
 // Where the XDP program runs. automatic ("auto"): in the driver when it

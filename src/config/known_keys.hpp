@@ -9,8 +9,8 @@
 namespace sniproxy::config {
 
 inline constexpr std::array<std::string_view, 14> kTopLevelKeys{
-    "workers", "log_level", "timeouts", "limits",  "dns",     "access_log", "forwarding",
-    "listener", "tables",   "xdp",      "admin",   "retrans", "process",    "reactor"};
+    "workers",  "log_level", "timeouts", "limits", "dns",     "access_log", "forwarding",
+    "listener", "tables",    "xdp",      "admin",  "retrans", "process",    "reactor"};
 inline constexpr std::array<std::string_view, 4> kTimeoutsKeys{"hello", "connect", "idle",
                                                                "shutdown"};
 inline constexpr std::array<std::string_view, 3> kLimitsKeys{
@@ -26,9 +26,13 @@ inline constexpr std::array<std::string_view, 7> kForwardingKeys{"mode",
                                                                  "pipes_per_worker",
                                                                  "sockmap_queue_cap",
                                                                  "sockmap_connections"};
-inline constexpr std::array<std::string_view, 9> kListenerKeys{
-    "name",           "address", "protocol", "table", "fallback", "fallback_proxy_protocol",
-    "source_address", "mode",    "v6only"};
+inline constexpr std::array<std::string_view, 11> kListenerKeys{
+    "name",           "address",
+    "protocol",       "table",
+    "fallback",       "fallback_proxy_protocol",
+    "source_address", "mode",
+    "v6only",         "proxy_protocol_in",
+    "trusted_sources"};
 inline constexpr std::array<std::string_view, 6> kRouteKeys{
     "match", "backend", "resolve", "deny", "proxy_protocol", "allow_private"};
 inline constexpr std::array<std::string_view, 9> kXdpKeys{

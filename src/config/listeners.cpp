@@ -5,7 +5,9 @@
 #include <array>
 #include <optional>
 
+#include "config/choices.hpp"
 #include "config/known_keys.hpp"
+#include "config/prefix_list.hpp"
 #include "config/sections.hpp"
 #include "config/target.hpp"
 
@@ -65,6 +67,32 @@ void read_fallback(TableReader& r, Listener& l, bool& ok) {
   if (auto pp = r.choice("fallback_proxy_protocol", kProxyProtocols)) {
     if (l.fallback) l.fallback->proxy_protocol = *pp;
   } else {
+    ok = false;
+  }
+}
+
+// proxy_protocol_in and trusted_sources come together: a listener that takes
+// PROXY headers from anyone would let any client claim any address.
+void read_proxy_protocol_in(TableReader& r, Listener& l, bool& ok) {
+  if (auto in = r.choice("proxy_protocol_in", kProxyProtocolsIn))
+    l.proxy_protocol_in = *in;
+  else if (r.has("proxy_protocol_in"))
+    ok = false;
+  const std::size_t errors_before = r.sink().error_count();
+  read_prefix_list(r, "trusted_sources", l.trusted_sources);
+  if (r.sink().error_count() != errors_before) ok = false;
+  if (r.has("proxy_protocol_in") && !r.has("trusted_sources")) {
+    r.error_at("proxy_protocol_in",
+               "'proxy_protocol_in' needs 'trusted_sources': the addresses of the load "
+               "balancers allowed to send a PROXY header, e.g. [\"10.0.0.0/8\"]");
+    ok = false;
+  } else if (r.has("trusted_sources") && !r.has("proxy_protocol_in")) {
+    r.error_at("trusted_sources",
+               "'trusted_sources' applies only with 'proxy_protocol_in' (\"v1\", \"v2\" or "
+               "\"any\")");
+    ok = false;
+  } else if (r.has("trusted_sources") && l.trusted_sources.empty() && ok) {
+    r.error_at("trusted_sources", "'trusted_sources' is empty: no peer could connect");
     ok = false;
   }
 }
@@ -172,6 +200,8 @@ ListenerRead read_listener(const toml::table& table,
   } else if (r.has("v6only")) {
     ok = false;
   }
+
+  read_proxy_protocol_in(r, l, ok);
 
   out.complete = ok;
   return out;

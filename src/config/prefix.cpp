@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace sniproxy::config {
@@ -33,6 +34,23 @@ bool is_blank(char c) {
 }
 
 }  // namespace
+
+bool contains(const Prefix& prefix, const IpAddress& address) {
+  if (prefix.address.family != address.family) return false;
+  const std::size_t whole = prefix.length / 8;
+  if (!std::equal(prefix.address.bytes.begin(), prefix.address.bytes.begin() + whole,
+                  address.bytes.begin()))
+    return false;
+  const unsigned rest = prefix.length % 8;
+  if (rest == 0) return true;
+  const auto mask = static_cast<std::uint8_t>(0xff << (8 - rest));
+  return (prefix.address.bytes[whole] & mask) == (address.bytes[whole] & mask);
+}
+
+bool contains(const std::vector<Prefix>& prefixes, const IpAddress& address) {
+  return std::any_of(prefixes.begin(), prefixes.end(),
+                     [&](const Prefix& p) { return contains(p, address); });
+}
 
 Result<Prefix> parse_prefix(std::string_view text) {
   const std::size_t slash = text.find('/');

@@ -19,6 +19,10 @@ Result<Prefix> parse_prefix(std::string_view text);
 // "192.0.2.0/24", "2001:db8::/32".
 std::string to_string(const Prefix& prefix);
 
+// `address` lies in `prefix` (same family, first `length` bits equal).
+bool contains(const Prefix& prefix, const IpAddress& address);
+bool contains(const std::vector<Prefix>& prefixes, const IpAddress& address);
+
 // One problem in a prefix file, at its own LINE:COL (1-based).
 struct PrefixFileError {
   std::uint32_t line = 0;

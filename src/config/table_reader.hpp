@@ -29,6 +29,7 @@ class DiagnosticSink {
   // listed in file order where `referenced_at` (the key naming it) is.
   void error_in(SourceLocation where, const SourceLocation& referenced_at, std::string message);
   [[nodiscard]] const std::string& file() const { return file_; }
+  [[nodiscard]] std::size_t error_count() const { return errors_.size(); }
   // Sorted into file order (the TOML tables are visited in key order).
   std::vector<Diagnostic> take_sorted();
 

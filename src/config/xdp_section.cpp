@@ -8,6 +8,7 @@
 
 #include "config/known_keys.hpp"
 #include "config/prefix.hpp"
+#include "config/prefix_list.hpp"
 
 namespace sniproxy::config {
 
@@ -58,25 +59,6 @@ std::string resolve_path(const std::string& config_file, const std::string& path
   const std::filesystem::path p(path);
   if (p.is_absolute()) return path;
   return (std::filesystem::path(config_file).parent_path() / p).string();
-}
-
-void read_inline_prefixes(TableReader& r, std::string_view key, std::vector<Prefix>& out) {
-  const toml::array* list = r.array(key, "an array of strings");
-  if (list == nullptr) return;
-  for (const toml::node& entry : *list) {
-    const auto* text = entry.as_string();
-    if (text == nullptr) {
-      r.sink().error(entry.source(), fmt::format("expected a string for each entry of '{}', got {}",
-                                                 key, describe_type(entry)));
-      continue;
-    }
-    auto prefix = parse_prefix(text->get());
-    if (prefix.ok()) {
-      out.push_back(*prefix);
-    } else {
-      r.sink().error(entry.source(), prefix.error().message);
-    }
-  }
 }
 
 // Returns the resolved path ("" when the key is absent or unusable).
@@ -140,9 +122,9 @@ Xdp read_xdp(const toml::table& table, DiagnosticSink& sink, const FileReader& r
   Xdp x;
   x.interfaces = read_interfaces(r);
   if (auto v = r.choice("mode", kXdpModes)) x.mode = *v;
-  read_inline_prefixes(r, "allow", x.allow);
+  read_prefix_list(r, "allow", x.allow);
   x.allow_file = read_prefix_file(r, "allow_file", read_file, x.allow);
-  read_inline_prefixes(r, "deny", x.deny);
+  read_prefix_list(r, "deny", x.deny);
   x.deny_file = read_prefix_file(r, "deny_file", read_file, x.deny);
   check_size(r, "allow", "allow_file", x.allow);
   check_size(r, "deny", "deny_file", x.deny);

@@ -7,20 +7,22 @@
 namespace sniproxy::observe {
 
 enum class Outcome : std::uint8_t {
-  ok,               // both directions closed cleanly
-  reset,            // one side reset; the other was reset too
-  client_closed,    // the client closed before a complete hello
-  hello_timeout,    // no complete hello within [timeouts] hello
-  hello_rejected,   // the hello could not be parsed, and no fallback
-  no_route,         // no route matched (or no name), and no fallback
-  denied,           // a deny route (or deny fallback)
-  dns_failed,       // the backend's or requested name did not resolve
-  guard_refused,    // every address of a resolve target was non-public
-  connect_failed,   // every backend address refused or errored
-  connect_timeout,  // the last backend address tried timed out
-  idle_timeout,     // no byte either way within [timeouts] idle
-  limit,            // over max_connections or the per-source limit
-  shutdown,         // still open when the shutdown drain ended
+  ok,                // both directions closed cleanly
+  reset,             // one side reset; the other was reset too
+  client_closed,     // the client closed before a complete hello
+  hello_timeout,     // no complete hello within [timeouts] hello
+  hello_rejected,    // the hello could not be parsed, and no fallback
+  no_route,          // no route matched (or no name), and no fallback
+  denied,            // a deny route (or deny fallback)
+  dns_failed,        // the backend's or requested name did not resolve
+  guard_refused,     // every address of a resolve target was non-public
+  connect_failed,    // every backend address refused or errored
+  connect_timeout,   // the last backend address tried timed out
+  idle_timeout,      // no byte either way within [timeouts] idle
+  limit,             // over max_connections or the per-source limit
+  untrusted_source,  // a PROXY-header listener's peer outside trusted_sources
+  bad_proxy_header,  // a PROXY-header listener's client sent none, or a malformed one
+  shutdown,          // still open when the shutdown drain ended
 };
 
 constexpr std::string_view to_string(Outcome o) {
@@ -51,6 +53,10 @@ constexpr std::string_view to_string(Outcome o) {
       return "idle_timeout";
     case Outcome::limit:
       return "limit";
+    case Outcome::untrusted_source:
+      return "untrusted_source";
+    case Outcome::bad_proxy_header:
+      return "bad_proxy_header";
     case Outcome::shutdown:
       return "shutdown";
   }

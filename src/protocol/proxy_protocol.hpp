@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/address.hpp"
+#include "protocol/parse_status.hpp"
 
 namespace sniproxy::protocol {
 
@@ -35,5 +36,17 @@ struct ProxyHeader {
 // Parses a v1 or v2 header at the start of `bytes`; nullopt if malformed or
 // incomplete.
 std::optional<ProxyHeader> parse_proxy_header(std::span<const std::uint8_t> bytes);
+
+// The first bytes a client sent, read as the start of a PROXY header: one
+// that is complete (done), one that more bytes may complete (need_more: a
+// proper prefix of a v1 line or of a v2 header, `needed` at least that many
+// more), or bytes no header starts with (rejected). A v2 header longer than
+// `max_size` is rejected without waiting for it.
+struct ProxyHeaderScan {
+  ParseStatus status = ParseStatus::need_more;
+  ProxyHeader header;      // when done
+  std::size_t needed = 1;  // when need_more
+};
+ProxyHeaderScan scan_proxy_header(std::span<const std::uint8_t> bytes, std::size_t max_size);
 
 }  // namespace sniproxy::protocol

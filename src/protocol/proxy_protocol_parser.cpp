@@ -120,7 +120,49 @@ std::optional<ProxyHeader> parse_v2(std::span<const std::uint8_t> bytes) {
   return header;
 }
 
+ProxyHeaderScan rejected() {
+  ProxyHeaderScan scan;
+  scan.status = ParseStatus::rejected;
+  return scan;
+}
+
+ProxyHeaderScan need_more(std::size_t needed) {
+  ProxyHeaderScan scan;
+  scan.needed = std::max<std::size_t>(needed, 1);
+  return scan;
+}
+
+ProxyHeaderScan done_or_rejected(std::optional<ProxyHeader> header) {
+  if (!header) return rejected();
+  ProxyHeaderScan scan;
+  scan.status = ParseStatus::done;
+  scan.header = std::move(*header);
+  return scan;
+}
+
 }  // namespace
+
+ProxyHeaderScan scan_proxy_header(std::span<const std::uint8_t> bytes, std::size_t max_size) {
+  using proxy_v2::kFixedHeaderSize;
+  using proxy_v2::kSignature;
+  const std::size_t signature_part = std::min(bytes.size(), kSignature.size());
+  if (std::equal(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(signature_part),
+                 kSignature.begin()) &&
+      !bytes.empty()) {
+    if (bytes.size() < kFixedHeaderSize) return need_more(kFixedHeaderSize - bytes.size());
+    const std::size_t total = kFixedHeaderSize + ((std::size_t{bytes[14]} << 8) | bytes[15]);
+    if (total > max_size) return rejected();
+    if (bytes.size() < total) return need_more(total - bytes.size());
+    return done_or_rejected(parse_v2(bytes.first(total)));
+  }
+  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  const std::size_t prefix_part = std::min(text.size(), kV1Prefix.size());
+  if (text.substr(0, prefix_part) != kV1Prefix.substr(0, prefix_part)) return rejected();
+  if (text.substr(0, kV1MaxLine).find("\r\n") != std::string_view::npos)
+    return done_or_rejected(parse_v1(text));
+  if (text.size() >= kV1MaxLine) return rejected();  // no CRLF where the spec puts one
+  return need_more(1);
+}
 
 std::optional<ProxyHeader> parse_proxy_header(std::span<const std::uint8_t> bytes) {
   if (bytes.size() >= proxy_v2::kFixedHeaderSize &&

@@ -28,6 +28,10 @@ namespace sniproxy::proxy {
 namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::size_t kInitialHelloBuffer = 4096;
+// The longest PROXY header a listener waits for: a v1 line is at most 107
+// bytes; a v2 header's TLVs (a cloud balancer's endpoint id, say) take a few
+// dozen. Longer is refused rather than buffered.
+constexpr std::size_t kMaxProxyHeader = kInitialHelloBuffer;
 // TLS alert descriptions (RFC 8446 6.2).
 constexpr std::uint8_t kAlertAccessDenied = 49;
 constexpr std::uint8_t kAlertUnrecognizedName = 112;
@@ -82,6 +86,8 @@ Connection::Connection(Worker& worker, std::uint64_t id, std::shared_ptr<const R
       listener_index_(listener_index),
       client_(std::move(client)),
       client_address_(client_address),
+      peer_address_(client_address),
+      counted_source_(client_address.ip),
       parser_(std::in_place_type<protocol::ClientHelloParser>,
               runtime_->config.limits.max_hello_size) {
   if (listener().protocol == config::Protocol::http)
@@ -113,6 +119,7 @@ const config::Listener& Connection::listener() const {
 void Connection::start() {
   hello_deadline_ = started_ + runtime_->config.timeouts.hello;
   hello_.resize(kInitialHelloBuffer);
+  awaiting_proxy_header_ = listener().proxy_protocol_in != config::ProxyProtocolIn::off;
   submit_hello_poll();
 }
 
@@ -138,7 +145,85 @@ void Connection::on_hello_poll(int, forward::Side, const reactor::Event& event) 
     return;
   }
   const bool peer_closed = (res & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
-  if (peek_hello(peer_closed)) submit_hello_poll();
+  const bool again =
+      awaiting_proxy_header_ ? read_proxy_header(peer_closed) : peek_hello(peer_closed);
+  if (again) submit_hello_poll();
+}
+
+bool Connection::read_proxy_header(bool peer_closed) {
+  ssize_t n = 0;
+  do {
+    n = ::recv(client_.get(), hello_.data(), kMaxProxyHeader, MSG_PEEK | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN) return true;
+    close(errno == ECONNRESET ? observe::Outcome::reset : observe::Outcome::client_closed,
+          errno == ECONNRESET, std::strerror(errno));
+    return false;
+  }
+  if (n == 0) {
+    close(observe::Outcome::client_closed, false, "closed before sending a byte");
+    return false;
+  }
+  const auto got = static_cast<std::size_t>(n);
+  const auto scan = protocol::scan_proxy_header({hello_.data(), got}, kMaxProxyHeader);
+  if (scan.status == protocol::ParseStatus::rejected) {
+    close(observe::Outcome::bad_proxy_header, false, "no valid PROXY header");
+    return false;
+  }
+  if (scan.status == protocol::ParseStatus::need_more) {
+    if (peer_closed) {
+      close(observe::Outcome::client_closed, false, "closed mid-PROXY header");
+      return false;
+    }
+    // Wake when the rest can be there, not for each byte already peeked.
+    int lowat = static_cast<int>(got + scan.needed);
+    setsockopt(client_.get(), SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat);
+    lowat_raised_ = true;
+    return true;
+  }
+  const auto wanted = listener().proxy_protocol_in;
+  if ((wanted == config::ProxyProtocolIn::v1 && scan.header.version != 1) ||
+      (wanted == config::ProxyProtocolIn::v2 && scan.header.version != 2)) {
+    close(observe::Outcome::bad_proxy_header, false,
+          fmt::format("PROXY v{} header where v{} is expected", scan.header.version,
+                      wanted == config::ProxyProtocolIn::v1 ? 1 : 2));
+    return false;
+  }
+  // Off the socket: what follows is the client's own, peeked as ever.
+  if (::recv(client_.get(), hello_.data(), scan.header.size, MSG_DONTWAIT) !=
+      static_cast<ssize_t>(scan.header.size)) {
+    close(observe::Outcome::reset, true, "PROXY header vanished");
+    return false;
+  }
+  if (lowat_raised_) {
+    int one = 1;
+    setsockopt(client_.get(), SOL_SOCKET, SO_RCVLOWAT, &one, sizeof one);
+    lowat_raised_ = false;
+  }
+  awaiting_proxy_header_ = false;
+  if (!take_proxy_header(scan.header)) return false;
+  return peek_hello(peer_closed);
+}
+
+bool Connection::take_proxy_header(const protocol::ProxyHeader& header) {
+  // LOCAL (a balancer's health check) and v1 UNKNOWN carry no client: the
+  // peer stays the client.
+  if (header.local) return true;
+  Endpoint client = header.source;
+  client.ip = client.ip.unmapped();
+  const auto per_source = runtime_->config.limits.max_connections_per_source;
+  const bool admitted = worker_.shared().limits.move_source(counted_source_, client.ip, per_source);
+  client_address_ = client;  // logged as the client it is, either way
+  if (!admitted) {
+    close(observe::Outcome::limit, true, "max_connections_per_source");
+    return false;
+  }
+  counted_source_ = client.ip;
+  Endpoint destination = header.destination;
+  destination.ip = destination.ip.unmapped();
+  proxied_destination_ = destination;
+  return true;
 }
 
 // Returns true when more bytes are needed and a new poll should be armed.
@@ -478,7 +563,8 @@ void Connection::start_forwarding() {
 std::vector<std::uint8_t> Connection::proxy_header() const {
   const config::Target& t = *target_;
   if (t.proxy_protocol == config::ProxyProtocol::none) return {};
-  const Endpoint destination = local_endpoint(client_.get()).value_or(listener().address);
+  const Endpoint destination =
+      proxied_destination_.value_or(local_endpoint(client_.get()).value_or(listener().address));
   if (t.proxy_protocol == config::ProxyProtocol::v1) {
     auto h = protocol::proxy_v1_header(client_address_, destination);
     return {h.begin(), h.end()};
@@ -619,7 +705,7 @@ void Connection::index_sockets() {
   owner.server_name = server_name_;
   owner.backend = backend_.to_string();
   socket_keys_[0] =
-      observe::socket_key(local_endpoint(client_.get()).value_or(Endpoint{}), client_address_);
+      observe::socket_key(local_endpoint(client_.get()).value_or(Endpoint{}), peer_address_);
   socket_keys_[1] =
       observe::socket_key(local_endpoint(upstream_.get()).value_or(Endpoint{}), backend_);
   owner.side = observe::SocketSide::client;
@@ -725,7 +811,7 @@ void Connection::finish() {
       if (key) index->remove(*key);
   upstream_.reset();
   client_.reset();
-  worker_.shared().limits.release(client_address_.ip);
+  worker_.shared().limits.release(counted_source_);
   record_ending(worker_.shared().metrics, *runtime_, listener_index_, r);
 }
 

@@ -22,6 +22,7 @@
 #include "observe/socket_index.hpp"
 #include "protocol/client_hello.hpp"
 #include "protocol/http_head.hpp"
+#include "protocol/proxy_protocol.hpp"
 #include "proxy/forward/forwarder.hpp"
 #include "proxy/idle_list.hpp"
 #include "proxy/runtime.hpp"
@@ -124,6 +125,12 @@ class Connection {
   void submit_hello_poll();
   void on_hello_poll(int, forward::Side, const reactor::Event& event);
   bool peek_hello(bool peer_closed);
+  // A PROXY-header listener: reads the header in front of the hello (within
+  // the hello deadline), then goes on to the hello. True: poll again.
+  bool read_proxy_header(bool peer_closed);
+  // The header read: its client replaces the peer as this connection's
+  // client (limits, access log, the header sent upstream). False: closed.
+  bool take_proxy_header(const protocol::ProxyHeader& header);
   void hello_complete();
   void route_tls();
   // Routes a parsed name (or, without one, the listener's fallback); false
@@ -170,6 +177,14 @@ class Connection {
   UniqueFd client_;
   UniqueFd upstream_;
   Endpoint client_address_;
+  // The address the client connected to, as a PROXY header from a load
+  // balancer names it (else the listening socket's own).
+  std::optional<Endpoint> proxied_destination_;
+  // The socket's own peer (a load balancer, when a PROXY header names the
+  // client), and the source this connection is counted under in the limits.
+  Endpoint peer_address_;
+  IpAddress counted_source_;
+  bool awaiting_proxy_header_ = false;
   State state_ = State::hello;
   int in_flight_ = 0;
 

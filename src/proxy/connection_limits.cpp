@@ -20,6 +20,26 @@ ConnectionLimits::Admit ConnectionLimits::admit(const IpAddress& source, std::ui
   return Admit::yes;
 }
 
+bool ConnectionLimits::move_source(const IpAddress& from, const IpAddress& to,
+                                   std::uint32_t per_source) {
+  if (from == to) return true;
+  {
+    Shard& s = shard_for(to);
+    std::lock_guard lock(s.mu);
+    std::uint32_t& count = s.counts[to];
+    if (per_source != 0 && count >= per_source) {
+      if (count == 0) s.counts.erase(to);
+      return false;
+    }
+    ++count;
+  }
+  Shard& s = shard_for(from);
+  std::lock_guard lock(s.mu);
+  auto it = s.counts.find(from);
+  if (it != s.counts.end() && --it->second == 0) s.counts.erase(it);
+  return true;
+}
+
 void ConnectionLimits::release(const IpAddress& source) {
   total_.fetch_sub(1, std::memory_order_relaxed);
   Shard& s = shard_for(source);

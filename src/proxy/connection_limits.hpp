@@ -18,6 +18,10 @@ class ConnectionLimits {
   // Counts the connection in when admitted. per_source 0 = unlimited.
   Admit admit(const IpAddress& source, std::uint32_t max_total, std::uint32_t per_source);
   void release(const IpAddress& source);
+  // The connection counted under `from` now comes from `to` (the client a
+  // PROXY header names): counted there if `to` is under `per_source`, and
+  // false (still counted under `from`) if not.
+  bool move_source(const IpAddress& from, const IpAddress& to, std::uint32_t per_source);
   [[nodiscard]] std::uint64_t active() const { return total_.load(std::memory_order_relaxed); }
 
  private:

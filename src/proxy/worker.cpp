@@ -12,6 +12,7 @@
 
 #include "common/listen_socket.hpp"
 #include "common/log.hpp"
+#include "config/prefix.hpp"
 #include "proxy/connection.hpp"
 #include "proxy/ending.hpp"
 #include "reactor/backend.hpp"
@@ -37,7 +38,8 @@ Result<std::unique_ptr<Worker>> Worker::create(unsigned index, SharedState& shar
   options.buffer_count = cfg.forwarding.buffers_per_worker;
   options.buffer_size = cfg.forwarding.buffer_size;
   auto created = reactor::create_reactor(options);
-  if (!created && shared.reactor_may_fall_back && options.backend == reactor::BackendKind::io_uring) {
+  if (!created && shared.reactor_may_fall_back &&
+      options.backend == reactor::BackendKind::io_uring) {
     // The probe's small ring worked but this one did not (a memlock limit,
     // say): auto runs this worker on epoll, as it would the whole process.
     log::warn("reactor_fallback", "worker={} backend=epoll reason={}", index,
@@ -216,9 +218,23 @@ void Worker::accept_connection(ListenerSlot& slot, int raw_fd) {
   client->ip = client->ip.unmapped();
   auto rt = shared_.runtime.load();
   observe::bump(shared_.metrics.listener(slot.index).accepted);
+  const config::Listener& listener = rt->config.listeners[slot.index];
+  const bool proxied = listener.proxy_protocol_in != config::ProxyProtocolIn::off;
+  if (proxied && !config::contains(listener.trusted_sources, client->ip)) {
+    // Anyone else could claim any client address with a header.
+    observe::AccessRecord r;
+    r.client = client->to_string();
+    r.listener = listener.name;
+    r.outcome = observe::Outcome::untrusted_source;
+    r.detail = "peer not in trusted_sources";
+    record_ending(shared_.metrics, *rt, slot.index, r);
+    return;
+  }
   const auto& limits = rt->config.limits;
-  const auto admit =
-      shared_.limits.admit(client->ip, limits.max_connections, limits.max_connections_per_source);
+  // Behind a load balancer every peer is the balancer: the per-source limit
+  // applies to the client its header names, once it is read.
+  const auto admit = shared_.limits.admit(client->ip, limits.max_connections,
+                                          proxied ? 0 : limits.max_connections_per_source);
   if (admit != ConnectionLimits::Admit::yes) {
     observe::AccessRecord r;
     r.client = client->to_string();

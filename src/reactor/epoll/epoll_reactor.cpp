@@ -27,7 +27,9 @@ struct DatagramHeader {
 };
 constexpr std::size_t kDatagramPrefix = sizeof(DatagramHeader) + sizeof(sockaddr_storage);
 
-bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
+bool would_block(int err) {
+  return err == EAGAIN || err == EWOULDBLOCK;
+}
 
 }  // namespace
 
@@ -59,8 +61,8 @@ EpollReactor::Op& EpollReactor::start(Completion* c, Op op) {
 
 void EpollReactor::set_deadline(Completion* c, const Op& op, Timeout after) {
   const auto wait = std::max(after, Timeout::zero());
-  deadlines_.push(Deadline{Clock::now() + std::chrono::duration_cast<Clock::duration>(wait),
-                           op.serial, c});
+  deadlines_.push(
+      Deadline{Clock::now() + std::chrono::duration_cast<Clock::duration>(wait), op.serial, c});
 }
 
 void EpollReactor::forget_waiter(int fd, Completion* c) {
@@ -391,9 +393,11 @@ unsigned EpollReactor::run_once(std::chrono::milliseconds max_wait) {
   // Ready results first, or operations started with nothing to wait for
   // would wait out max_wait.
   arm_waiting();
-  const int n = ::epoll_wait(epoll_.get(), events_.data(), kMaxEvents, wait_ms(max_wait, Clock::now()));
-  for (int i = 0; i < n; ++i) on_ready(events_[static_cast<std::size_t>(i)].data.fd,
-                                       events_[static_cast<std::size_t>(i)].events);
+  const int n =
+      ::epoll_wait(epoll_.get(), events_.data(), kMaxEvents, wait_ms(max_wait, Clock::now()));
+  for (int i = 0; i < n; ++i)
+    on_ready(events_[static_cast<std::size_t>(i)].data.fd,
+             events_[static_cast<std::size_t>(i)].events);
   expire_deadlines(Clock::now());
   // Delivered from a copy: a completion may start (and finish) others,
   // which wait for the next round.

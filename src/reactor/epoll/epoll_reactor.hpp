@@ -69,9 +69,9 @@ class EpollReactor final : public Reactor {
   };
   struct Op {
     Kind kind = Kind::poll;
-    int fd = -1;                 // -1: a timeout, waiting on no descriptor
-    std::uint32_t events = 0;    // the readiness it waits for
-    std::uint64_t serial = 0;    // tells a live deadline from a stale one
+    int fd = -1;               // -1: a timeout, waiting on no descriptor
+    std::uint32_t events = 0;  // the readiness it waits for
+    std::uint64_t serial = 0;  // tells a live deadline from a stale one
     std::span<std::uint8_t> into{};
     std::span<const std::uint8_t> data{};
     const msghdr* message = nullptr;

@@ -1,4 +1,5 @@
-// libFuzzer: PROXY protocol headers. Arbitrary bytes go through the parser;
+// libFuzzer: PROXY protocol headers. Arbitrary bytes go through the parser
+// and the incremental scan the listeners use;
 // the same bytes also choose two endpoints and an authority that are written
 // as v1 and v2 headers and must parse back to exactly what was written.
 #include <algorithm>
@@ -62,6 +63,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const Bytes input(data, size);
   if (auto parsed = parse_proxy_header(input)) {
     require(parsed->size != 0 && parsed->size <= size);
+  }
+  // The incremental scan agrees with itself: a header it completes is within
+  // the input, and a prefix it waits on is never judged complete earlier.
+  const auto scan = sniproxy::protocol::scan_proxy_header(input, 4096);
+  if (scan.status == sniproxy::protocol::ParseStatus::done) {
+    require(scan.header.size != 0 && scan.header.size <= size);
+    for (std::size_t cut = 0; cut < scan.header.size; cut += 1 + scan.header.size / 8)
+      require(sniproxy::protocol::scan_proxy_header(input.first(cut), 4096).status ==
+              sniproxy::protocol::ParseStatus::need_more);
   }
   round_trip(input);
   return 0;

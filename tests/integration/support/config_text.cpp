@@ -15,7 +15,8 @@ std::string ConfigSpec::to_toml() const {
   std::string t;
   t += fmt::format("workers = {}\n\n", workers);
   if (!process.empty()) t += fmt::format("[process]\n{}\n", process);
-  if (!reactor_backend.empty()) t += fmt::format("[reactor]\nbackend = \"{}\"\n\n", reactor_backend);
+  if (!reactor_backend.empty())
+    t += fmt::format("[reactor]\nbackend = \"{}\"\n\n", reactor_backend);
   t += fmt::format(
       "[timeouts]\nhello = \"{}\"\nconnect = \"{}\"\nidle = \"{}\"\nshutdown = \"{}\"\n\n",
       hello_timeout, connect_timeout, idle_timeout, shutdown_timeout);

@@ -20,8 +20,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "without_io_uring: seccomp_init failed\n");
     return 1;
   }
-  for (int call : {SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter),
-                   SCMP_SYS(io_uring_register)}) {
+  for (int call :
+       {SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter), SCMP_SYS(io_uring_register)}) {
     if (const int rc = seccomp_rule_add(filter, SCMP_ACT_ERRNO(EPERM), call, 0); rc < 0) {
       std::fprintf(stderr, "without_io_uring: seccomp_rule_add: %s\n", std::strerror(-rc));
       return 1;

@@ -204,5 +204,47 @@ TEST(ProxyParse, V2Malformed) {
   EXPECT_FALSE(parse_proxy_header(mutate(3, 0x00)));           // broken signature
 }
 
+// Every prefix of a valid header is incomplete, never malformed: a header
+// split across segments waits for the rest.
+TEST(ProxyHeaderScan, EveryPrefixOfAValidHeaderNeedsMore) {
+  const auto v1 = proxy_v1_header(endpoint("192.0.2.1:5000"), endpoint("198.51.100.2:443"));
+  const auto v2 =
+      proxy_v2_header(endpoint("[2001:db8::1]:5000"), endpoint("[2001:db8::2]:443"), "a.example");
+  for (const Bytes& whole : {Bytes(v1.begin(), v1.end()), v2}) {
+    for (std::size_t n = 0; n < whole.size(); ++n) {
+      auto scan = scan_proxy_header(std::span(whole).first(n), 4096);
+      EXPECT_EQ(scan.status, ParseStatus::need_more) << "prefix " << n;
+      EXPECT_GE(scan.needed, 1u);
+      EXPECT_LE(n + scan.needed, whole.size()) << "prefix " << n;
+    }
+    Bytes with_hello = whole;
+    with_hello.push_back(0x16);  // the ClientHello that follows stays unread
+    auto scan = scan_proxy_header(with_hello, 4096);
+    ASSERT_EQ(scan.status, ParseStatus::done);
+    EXPECT_EQ(scan.header.size, whole.size());
+  }
+  auto v2_scan = scan_proxy_header(v2, 4096);
+  EXPECT_EQ(v2_scan.header.source, endpoint("[2001:db8::1]:5000"));
+  EXPECT_EQ(v2_scan.header.authority, "a.example");
+}
+
+TEST(ProxyHeaderScan, MalformedOrForeignBytesAreRejectedAtOnce) {
+  auto scan = [](std::string_view text) { return scan_proxy_header(as_bytes(text), 4096).status; };
+  EXPECT_EQ(scan("\x16\x03\x01"), ParseStatus::rejected);  // a ClientHello, no header
+  EXPECT_EQ(scan("GET / HTTP/1.1\r\n"), ParseStatus::rejected);
+  EXPECT_EQ(scan("PROXX "), ParseStatus::rejected);
+  EXPECT_EQ(scan("PROXY TCP4 1.2.3.4 5.6.7.8 1 2 3\r\n"), ParseStatus::rejected);
+  EXPECT_EQ(scan("PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n"), ParseStatus::rejected);
+  EXPECT_EQ(scan("PROXY " + std::string(120, 'x')), ParseStatus::rejected);  // no CRLF in 107
+  EXPECT_EQ(scan("PROXY UNKNOWN\r\n"), ParseStatus::done);
+  // A v2 header whose length says more than the bound is not waited for.
+  Bytes huge = with_signature({0x21, 0x11, 0xff, 0xff});
+  EXPECT_EQ(scan_proxy_header(huge, 4096).status, ParseStatus::rejected);
+  // Version 1 in the v2 signature's version nibble.
+  Bytes bad_version = with_signature({0x11, 0x11, 0x00, 0x0c});
+  bad_version.resize(bad_version.size() + 12);
+  EXPECT_EQ(scan_proxy_header(bad_version, 4096).status, ParseStatus::rejected);
+}
+
 }  // namespace
 }  // namespace sniproxy::protocol
