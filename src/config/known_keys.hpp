@@ -8,9 +8,9 @@
 
 namespace sniproxy::config {
 
-inline constexpr std::array<std::string_view, 13> kTopLevelKeys{
-    "workers",  "log_level", "timeouts", "limits", "dns",     "access_log", "forwarding",
-    "listener", "tables",    "xdp",      "admin",  "retrans", "process"};
+inline constexpr std::array<std::string_view, 14> kTopLevelKeys{
+    "workers",  "log_level", "timeouts", "limits", "dns",   "access_log", "forwarding",
+    "listener", "tables",    "pools",    "xdp",    "admin", "retrans",    "process"};
 inline constexpr std::array<std::string_view, 4> kTimeoutsKeys{"hello", "connect", "idle",
                                                                "shutdown"};
 inline constexpr std::array<std::string_view, 3> kLimitsKeys{
@@ -29,8 +29,13 @@ inline constexpr std::array<std::string_view, 7> kForwardingKeys{"mode",
 inline constexpr std::array<std::string_view, 9> kListenerKeys{
     "name",           "address", "protocol", "table", "fallback", "fallback_proxy_protocol",
     "source_address", "mode",    "v6only"};
-inline constexpr std::array<std::string_view, 6> kRouteKeys{
-    "match", "backend", "resolve", "deny", "proxy_protocol", "allow_private"};
+inline constexpr std::array<std::string_view, 7> kRouteKeys{
+    "match", "backend", "resolve", "pool", "deny", "proxy_protocol", "allow_private"};
+inline constexpr std::array<std::string_view, 7> kPoolKeys{
+    "balance", "connect_timeout", "retries", "proxy_protocol", "slow_start", "servers", "health"};
+inline constexpr std::array<std::string_view, 3> kPoolServerKeys{"backend", "weight", "backup"};
+inline constexpr std::array<std::string_view, 6> kPoolHealthKeys{
+    "check", "server_name", "interval", "timeout", "rise", "fall"};
 inline constexpr std::array<std::string_view, 9> kXdpKeys{
     "interfaces", "mode",     "allow",     "allow_file",  "deny",
     "deny_file",  "syn_rate", "syn_burst", "log_interval"};
@@ -41,12 +46,14 @@ inline constexpr std::array<std::string_view, 3> kProcessKeys{"user", "group", "
 
 struct SectionKeys {
   // The top-level key that holds the section ("" for the top level itself);
-  // "tables" stands for every [[tables.NAME]].
+  // "tables" stands for every [[tables.NAME]], "pools" for every
+  // [pools.NAME], and "pools.SUB" for the SUB table (or array of tables)
+  // inside each of them.
   std::string_view section;
   std::span<const std::string_view> keys;
 };
 
-inline constexpr std::array<SectionKeys, 12> kKnownKeys{{
+inline constexpr std::array<SectionKeys, 15> kKnownKeys{{
     {"", kTopLevelKeys},
     {"timeouts", kTimeoutsKeys},
     {"limits", kLimitsKeys},
@@ -55,6 +62,9 @@ inline constexpr std::array<SectionKeys, 12> kKnownKeys{{
     {"forwarding", kForwardingKeys},
     {"listener", kListenerKeys},
     {"tables", kRouteKeys},
+    {"pools", kPoolKeys},
+    {"pools.servers", kPoolServerKeys},
+    {"pools.health", kPoolHealthKeys},
     {"xdp", kXdpKeys},
     {"admin", kAdminKeys},
     {"retrans", kRetransKeys},
