@@ -3,7 +3,10 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "upstream/balancer.hpp"
+#include "upstream/key_hash.hpp"
 #include "upstream/member.hpp"
 #include "upstream/time.hpp"
 
@@ -22,6 +25,21 @@ inline Member member(std::uint32_t i, std::uint32_t weight = 1, bool backup = fa
   server.weight = weight;
   server.backup = backup;
   return make_member(pool, server, Endpoint{*IpAddress::parse(server.host), 443});
+}
+
+inline std::vector<BalancerMember> balancer_members(const std::vector<std::uint32_t>& weights) {
+  std::vector<BalancerMember> out;
+  for (std::uint32_t i = 0; i < weights.size(); ++i)
+    out.push_back(BalancerMember{member(i).id, weights[i]});
+  return out;
+}
+
+// All eligible, idle, with these weights (already scaled or not: only
+// their ratios matter to the policies).
+inline std::vector<Candidate> idle(const std::vector<std::uint32_t>& weights) {
+  std::vector<Candidate> out;
+  for (std::uint32_t w : weights) out.push_back(Candidate{true, w, 0});
+  return out;
 }
 
 }  // namespace sniproxy::upstream::testing
