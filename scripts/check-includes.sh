@@ -12,6 +12,7 @@ declare -A allowed=(
   [protocol]="common protocol"
   [config]="common config"
   [routing]="common config routing"
+  [upstream]="common config protocol upstream"
   [dns]="common config dns"
   [reactor]="common reactor"
   [bpf/loader]="common reactor bpf/loader"
@@ -21,11 +22,11 @@ declare -A allowed=(
   [bpf/dns_mirror]="common dns bpf/dns_mirror"
   [bpf/local_redirect]="common bpf/loader bpf/local_redirect"
   [observe]="common config protocol reactor observe"
-  [proxy]="common config protocol routing dns reactor bpf observe proxy"
-  [app]="common config protocol routing dns reactor bpf observe proxy app"
+  [proxy]="common config protocol routing upstream dns reactor bpf observe proxy"
+  [app]="common config protocol routing upstream dns reactor bpf observe proxy app"
 )
 # Pure folders: functions of bytes and config, no system I/O headers.
-pure_dirs="protocol routing"
+pure_dirs="protocol routing upstream"
 io_headers='<(sys/[a-z_]+|unistd|fcntl|poll|netdb|arpa/inet|netinet/[a-z_]+|liburing)\.h>'
 
 breaches=0

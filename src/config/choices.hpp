@@ -62,6 +62,20 @@ inline constexpr std::array<Choice<ReactorBackend>, 3> kReactorBackends{{
     {"epoll", ReactorBackend::epoll},
 }};
 
+inline constexpr std::array<Choice<Balance>, 5> kBalances{{
+    {"round_robin", Balance::round_robin},
+    {"least_conn", Balance::least_conn},
+    {"random_two", Balance::random_two},
+    {"hash_source", Balance::hash_source},
+    {"hash_name", Balance::hash_name},
+}};
+
+inline constexpr std::array<Choice<HealthCheckKind>, 3> kHealthChecks{{
+    {"tcp", HealthCheckKind::tcp},
+    {"tls_hello", HealthCheckKind::tls_hello},
+    {"none", HealthCheckKind::none},
+}};
+
 // log_level stays a string in Config; these are its accepted values.
 inline constexpr std::array<Choice<std::string_view>, 4> kLogLevels{{
     {"debug", "debug"},

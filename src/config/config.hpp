@@ -37,10 +37,14 @@ struct Target {
     backend,  // connect to host:port (host is an IP literal or a DNS name)
     resolve,  // connect to the requested server name itself, on `port`
     deny,     // refuse
+    pool,     // balance over the servers of the [pools.NAME] named by `pool`
   };
   Kind kind = Kind::deny;
   std::string host;  // backend only; IPv6 without brackets
   std::uint16_t port = 0;
+  std::string pool;  // pool only: a key of Config::pools
+  // For a pool target the one in force: the route's (or fallback's) own
+  // setting, else the pool's.
   ProxyProtocol proxy_protocol = ProxyProtocol::none;
   // Open-proxy guard override for `resolve` targets: allow destinations
   // that are loopback, private, link-local or the proxy's own addresses.
@@ -94,6 +98,49 @@ struct Listener {
   // A peer outside them, or a connection without a valid header, is closed.
   ProxyProtocolIn proxy_protocol_in = ProxyProtocolIn::off;
   std::vector<Prefix> trusted_sources;
+  SourceLocation where;
+};
+
+// How a pool spreads connections over its servers (upstream/ implements them).
+enum class Balance : std::uint8_t { round_robin, least_conn, random_two, hash_source, hash_name };
+// How a pool's servers are checked. tcp: a connect; tls_hello: a connect and
+// a ClientHello answered by a ServerHello; none: only passive (failed
+// connects), a down server being tried again after `interval`.
+enum class HealthCheckKind : std::uint8_t { tcp, tls_hello, none };
+
+// [pools.NAME.health]
+struct HealthCheck {
+  HealthCheckKind check = HealthCheckKind::tcp;
+  std::string server_name;  // tls_hello: the SNI to send (normalised); "" otherwise
+  Millis interval{2'000};   // between checks; with `none`, before a down server is retried
+  Millis timeout{1'000};    // per check, at most `interval`
+  std::uint32_t rise = 2;   // passed checks in a row that bring a down server up
+  std::uint32_t fall = 3;   // failed checks (or connects) in a row that take it down
+
+  friend bool operator==(const HealthCheck&, const HealthCheck&) = default;
+};
+
+// One entry of a pool's `servers`. A DNS name stands for all its addresses.
+struct PoolServer {
+  std::string host;  // an IP literal or a normalised DNS name; IPv6 without brackets
+  std::uint16_t port = 0;
+  std::uint32_t weight = 1;  // 1 .. kMaxPoolServerWeight
+  bool backup = false;       // serves only when no primary server is up
+  SourceLocation where;
+};
+
+inline constexpr std::uint32_t kMaxPoolServerWeight = 256;
+
+// [pools.NAME]: servers a route or fallback balances over.
+struct Pool {
+  std::string name;
+  Balance balance = Balance::round_robin;
+  Millis connect_timeout{5'000};  // per attempt; left out, [timeouts] connect
+  std::uint32_t retries = 2;      // further servers tried after a failed connect
+  ProxyProtocol proxy_protocol = ProxyProtocol::none;  // a route's own setting wins
+  Millis slow_start{0};             // 0 = off; else a returning server's share ramps up over it
+  std::vector<PoolServer> servers;  // file order, at least one, no two alike
+  HealthCheck health;
   SourceLocation where;
 };
 
@@ -224,6 +271,7 @@ struct Config {
   Forwarding forwarding;
   std::vector<Listener> listeners;
   std::map<std::string, RouteTable> tables;
+  std::map<std::string, Pool> pools;
   std::optional<Xdp> xdp;  // [xdp], when present
   Process process;
   std::optional<Admin> admin;      // [admin], when present

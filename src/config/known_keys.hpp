@@ -8,9 +8,10 @@
 
 namespace sniproxy::config {
 
-inline constexpr std::array<std::string_view, 14> kTopLevelKeys{
-    "workers",  "log_level", "timeouts", "limits", "dns",     "access_log", "forwarding",
-    "listener", "tables",    "xdp",      "admin",  "retrans", "process",    "reactor"};
+inline constexpr std::array<std::string_view, 15> kTopLevelKeys{
+    "workers",  "log_level", "timeouts", "limits",  "dns",     "access_log", "forwarding",
+    "listener", "tables",    "pools",    "xdp",     "admin",   "retrans",    "process",
+    "reactor"};
 inline constexpr std::array<std::string_view, 4> kTimeoutsKeys{"hello", "connect", "idle",
                                                                "shutdown"};
 inline constexpr std::array<std::string_view, 3> kLimitsKeys{
@@ -33,8 +34,13 @@ inline constexpr std::array<std::string_view, 11> kListenerKeys{
     "source_address", "mode",
     "v6only",         "proxy_protocol_in",
     "trusted_sources"};
-inline constexpr std::array<std::string_view, 6> kRouteKeys{
-    "match", "backend", "resolve", "deny", "proxy_protocol", "allow_private"};
+inline constexpr std::array<std::string_view, 7> kRouteKeys{
+    "match", "backend", "resolve", "pool", "deny", "proxy_protocol", "allow_private"};
+inline constexpr std::array<std::string_view, 7> kPoolKeys{
+    "balance", "connect_timeout", "retries", "proxy_protocol", "slow_start", "servers", "health"};
+inline constexpr std::array<std::string_view, 3> kPoolServerKeys{"backend", "weight", "backup"};
+inline constexpr std::array<std::string_view, 6> kPoolHealthKeys{
+    "check", "server_name", "interval", "timeout", "rise", "fall"};
 inline constexpr std::array<std::string_view, 9> kXdpKeys{
     "interfaces", "mode",     "allow",     "allow_file",  "deny",
     "deny_file",  "syn_rate", "syn_burst", "log_interval"};
@@ -46,12 +52,14 @@ inline constexpr std::array<std::string_view, 1> kReactorKeys{"backend"};
 
 struct SectionKeys {
   // The top-level key that holds the section ("" for the top level itself);
-  // "tables" stands for every [[tables.NAME]].
+  // "tables" stands for every [[tables.NAME]], "pools" for every
+  // [pools.NAME], and "pools.SUB" for the SUB table (or array of tables)
+  // inside each of them.
   std::string_view section;
   std::span<const std::string_view> keys;
 };
 
-inline constexpr std::array<SectionKeys, 13> kKnownKeys{{
+inline constexpr std::array<SectionKeys, 16> kKnownKeys{{
     {"", kTopLevelKeys},
     {"timeouts", kTimeoutsKeys},
     {"limits", kLimitsKeys},
@@ -60,6 +68,9 @@ inline constexpr std::array<SectionKeys, 13> kKnownKeys{{
     {"forwarding", kForwardingKeys},
     {"listener", kListenerKeys},
     {"tables", kRouteKeys},
+    {"pools", kPoolKeys},
+    {"pools.servers", kPoolServerKeys},
+    {"pools.health", kPoolHealthKeys},
     {"xdp", kXdpKeys},
     {"admin", kAdminKeys},
     {"retrans", kRetransKeys},

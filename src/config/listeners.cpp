@@ -7,6 +7,7 @@
 
 #include "config/choices.hpp"
 #include "config/known_keys.hpp"
+#include "config/pool_reference.hpp"
 #include "config/prefix_list.hpp"
 #include "config/sections.hpp"
 #include "config/target.hpp"
@@ -40,10 +41,17 @@ void read_table_name(TableReader& r, const std::map<std::string, RouteTable>& ta
   l.table = std::move(*table);
 }
 
-void read_fallback(TableReader& r, Listener& l, bool& ok) {
+void read_fallback(TableReader& r, const std::map<std::string, Pool>& pools, Listener& l,
+                   bool& ok) {
   if (auto text = r.string("fallback")) {
     if (auto target = parse_fallback(*text)) {
-      l.fallback = std::move(target).value();
+      // fallback_proxy_protocol, read below, wins over the pool's.
+      if (auto error = resolve_pool_reference(target.value(), false, pools); !error.empty()) {
+        r.error_at("fallback", std::move(error));
+        ok = false;
+      } else {
+        l.fallback = std::move(target).value();
+      }
     } else {
       r.error_at("fallback",
                  fmt::format("invalid fallback '{}': {}", *text, target.error().message));
@@ -131,7 +139,8 @@ void settle_dual_stack(std::vector<Listener>& listeners,
 }
 
 ListenerRead read_listener(const toml::table& table,
-                           const std::map<std::string, RouteTable>& tables, DiagnosticSink& sink) {
+                           const std::map<std::string, RouteTable>& tables,
+                           const std::map<std::string, Pool>& pools, DiagnosticSink& sink) {
   TableReader r(table, "[[listener]]", kListenerKeys, sink);
   ListenerRead out;
   Listener& l = out.listener;
@@ -171,7 +180,7 @@ ListenerRead read_listener(const toml::table& table,
     ok = false;
 
   read_table_name(r, tables, l, ok);
-  read_fallback(r, l, ok);
+  read_fallback(r, pools, l, ok);
 
   if (auto source = r.string("source_address")) {
     if (auto ip = IpAddress::parse(*source)) {
@@ -211,6 +220,7 @@ ListenerRead read_listener(const toml::table& table,
 
 std::vector<Listener> read_listeners(const toml::array& listeners,
                                      const std::map<std::string, RouteTable>& tables,
+                                     const std::map<std::string, Pool>& pools,
                                      DiagnosticSink& sink) {
   std::vector<Listener> out;
   std::map<Endpoint, SourceLocation> addresses;
@@ -223,7 +233,7 @@ std::vector<Listener> read_listeners(const toml::array& listeners,
                                             describe_type(node)));
       continue;
     }
-    ListenerRead read = read_listener(*table, tables, sink);
+    ListenerRead read = read_listener(*table, tables, pools, sink);
     if (!read.address_ok) continue;
     const Listener& listener = read.listener;
     const SourceLocation address_at = sink.at(table->get("address")->source());

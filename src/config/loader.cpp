@@ -12,6 +12,7 @@
 #include "config/admin_section.hpp"
 #include "config/known_keys.hpp"
 #include "config/listeners.hpp"
+#include "config/pool_section.hpp"
 #include "config/process_section.hpp"
 #include "config/reactor_section.hpp"
 #include "config/retrans_section.hpp"
@@ -58,7 +59,10 @@ Config read_config(const toml::table& root, DiagnosticSink& sink, const FileRead
   if (const auto* t = top.table("dns")) c.dns = read_dns(*t, sink);
   if (const auto* t = top.table("access_log")) c.access_log = read_access_log(*t, sink);
   if (const auto* t = top.table("forwarding")) c.forwarding = read_forwarding(*t, sink);
-  if (const auto* t = top.table("tables")) c.tables = read_tables(*t, sink);
+  // Pools before the routes and listeners that name them; after [timeouts],
+  // whose connect is their default.
+  if (const auto* t = top.table("pools")) c.pools = read_pools(*t, c.timeouts, sink);
+  if (const auto* t = top.table("tables")) c.tables = read_tables(*t, c.pools, sink);
   if (const auto* t = top.table("xdp")) c.xdp = read_xdp(*t, sink, read_file);
   if (const auto* t = top.table("process")) c.process = read_process(*t, sink);
   if (const auto* t = top.table("admin")) c.admin = read_admin(*t, sink);
@@ -69,7 +73,7 @@ Config read_config(const toml::table& root, DiagnosticSink& sink, const FileRead
   if (listeners == nullptr) {
     sink.error(file_start(sink), "no [[listener]] defined; at least one is required");
   } else if (const auto* list = listeners->as_array()) {
-    c.listeners = read_listeners(*list, c.tables, sink);
+    c.listeners = read_listeners(*list, c.tables, c.pools, sink);
     if (list->empty()) sink.error(listeners->source(), "at least one [[listener]] is required");
   } else {
     top.report_type("listener", *listeners, "an array of tables (write [[listener]])");

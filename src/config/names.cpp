@@ -30,6 +30,13 @@ std::string_view to_string(ReactorBackend backend) {
   return name_of(kReactorBackends, backend);
 }
 
+std::string_view to_string(Balance balance) {
+  return name_of(kBalances, balance);
+}
+std::string_view to_string(HealthCheckKind check) {
+  return name_of(kHealthChecks, check);
+}
+
 std::string_view to_string(ProxyProtocol proxy_protocol) {
   if (proxy_protocol == ProxyProtocol::none) return "none";
   return name_of(kProxyProtocols, proxy_protocol);
@@ -43,6 +50,8 @@ std::string describe(const Target& target) {
       return fmt::format("{}:{}", target.host, target.port);
     case Target::Kind::resolve:
       return fmt::format("resolve:{}", target.port);
+    case Target::Kind::pool:
+      return "pool:" + target.pool;
     case Target::Kind::deny:
       return "deny";
   }

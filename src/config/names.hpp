@@ -12,9 +12,11 @@ std::string_view to_string(Protocol protocol);
 std::string_view to_string(ProxyProtocol proxy_protocol);
 std::string_view to_string(LogFormat format);
 std::string_view to_string(ReactorBackend backend);
+std::string_view to_string(Balance balance);
+std::string_view to_string(HealthCheckKind check);
 
 // A target as written in the config: "10.0.0.1:443", "[::1]:443",
-// "backend.internal:443", "resolve:443" or "deny".
+// "backend.internal:443", "resolve:443", "pool:web" or "deny".
 std::string describe(const Target& target);
 
 }  // namespace sniproxy::config

@@ -9,13 +9,14 @@
 
 #include "config/known_keys.hpp"
 #include "config/pattern.hpp"
+#include "config/pool_reference.hpp"
 #include "config/target.hpp"
 
 namespace sniproxy::config {
 
 namespace {
 
-constexpr std::array<std::string_view, 3> kTargetKeys{"backend", "resolve", "deny"};
+constexpr std::array<std::string_view, 4> kTargetKeys{"backend", "resolve", "pool", "deny"};
 
 // The one target key of a route, or nullopt after reporting none or several.
 std::optional<std::string_view> the_target_key(TableReader& r) {
@@ -23,7 +24,7 @@ std::optional<std::string_view> the_target_key(TableReader& r) {
   for (std::string_view key : kTargetKeys)
     if (r.has(key)) present.push_back(key);
   if (present.empty()) {
-    r.sink().error(r.where(), "a route needs one of 'backend', 'resolve' or 'deny'");
+    r.sink().error(r.where(), "a route needs one of 'backend', 'resolve', 'pool' or 'deny'");
     return std::nullopt;
   }
   if (present.size() > 1) {
@@ -32,14 +33,14 @@ std::optional<std::string_view> the_target_key(TableReader& r) {
     const SourceLocation a = r.where(first), b = r.where(second);
     if (b.line < a.line || (b.line == a.line && b.column < a.column)) std::swap(first, second);
     r.error_at(second, fmt::format("'{}' conflicts with '{}': a route has exactly one of "
-                                   "'backend', 'resolve' or 'deny'",
+                                   "'backend', 'resolve', 'pool' or 'deny'",
                                    second, first));
     return std::nullopt;
   }
   return present[0];
 }
 
-std::optional<Target> read_target(TableReader& r) {
+std::optional<Target> read_target(TableReader& r, const std::map<std::string, Pool>& pools) {
   auto key = the_target_key(r);
   if (!key) return std::nullopt;
   if (*key == "backend") {
@@ -52,6 +53,19 @@ std::optional<Target> read_target(TableReader& r) {
     }
     return std::move(target).value();
   }
+  if (*key == "pool") {
+    auto name = r.string("pool");
+    if (!name) return std::nullopt;
+    Target t;
+    t.kind = Target::Kind::pool;
+    t.pool = std::move(*name);
+    // The route's own proxy_protocol, if any, is set by the caller after.
+    if (auto error = resolve_pool_reference(t, false, pools); !error.empty()) {
+      r.error_at("pool", std::move(error));
+      return std::nullopt;
+    }
+    return t;
+  }
   if (*key == "resolve") {
     auto port = r.integer("resolve", 1, 65535);
     if (!port) return std::nullopt;
@@ -63,7 +77,8 @@ std::optional<Target> read_target(TableReader& r) {
   auto deny = r.boolean("deny");
   if (!deny) return std::nullopt;
   if (!*deny) {
-    r.error_at("deny", "'deny' can only be true; remove it and give 'backend' or 'resolve'");
+    r.error_at("deny",
+               "'deny' can only be true; remove it and give 'backend', 'resolve' or 'pool'");
     return std::nullopt;
   }
   return Target{};
@@ -77,7 +92,7 @@ struct RouteRead {
 };
 
 RouteRead read_route(const toml::table& table, const std::string& table_name,
-                     DiagnosticSink& sink) {
+                     const std::map<std::string, Pool>& pools, DiagnosticSink& sink) {
   TableReader r(table, "[[tables." + table_name + "]]", kRouteKeys, sink);
   RouteRead out;
   Route& route = out.route;
@@ -96,7 +111,7 @@ RouteRead read_route(const toml::table& table, const std::string& table_name,
     r.missing("match");
   }
 
-  auto target = read_target(r);
+  auto target = read_target(r, pools);
   bool ok = out.pattern_ok && target.has_value();
   if (target && target->kind == Target::Kind::deny) {
     for (std::string_view key : {"proxy_protocol", "allow_private"}) {
@@ -120,7 +135,8 @@ RouteRead read_route(const toml::table& table, const std::string& table_name,
   return out;
 }
 
-RouteTable read_table(const std::string& name, const toml::array& routes, DiagnosticSink& sink) {
+RouteTable read_table(const std::string& name, const toml::array& routes,
+                      const std::map<std::string, Pool>& pools, DiagnosticSink& sink) {
   RouteTable table;
   table.name = name;
   // (kind, key) -> where it was first defined, to name it in the duplicate error.
@@ -132,7 +148,7 @@ RouteTable read_table(const std::string& name, const toml::array& routes, Diagno
                                             name, describe_type(node)));
       continue;
     }
-    RouteRead read = read_route(*route_table, name, sink);
+    RouteRead read = read_route(*route_table, name, pools, sink);
     if (read.pattern_ok) {
       auto [first, inserted] =
           seen.emplace(std::make_pair(read.route.kind, read.route.key), read.match_at);
@@ -150,7 +166,9 @@ RouteTable read_table(const std::string& name, const toml::array& routes, Diagno
 
 }  // namespace
 
-std::map<std::string, RouteTable> read_tables(const toml::table& tables, DiagnosticSink& sink) {
+std::map<std::string, RouteTable> read_tables(const toml::table& tables,
+                                              const std::map<std::string, Pool>& pools,
+                                              DiagnosticSink& sink) {
   std::map<std::string, RouteTable> out;
   for (auto&& [key, value] : tables) {
     const std::string name(key.str());
@@ -168,7 +186,7 @@ std::map<std::string, RouteTable> read_tables(const toml::table& tables, Diagnos
       sink.error(key.source(), "a route table needs a non-empty name");
       continue;
     }
-    out.emplace(name, read_table(name, *routes, sink));
+    out.emplace(name, read_table(name, *routes, pools, sink));
   }
   return out;
 }

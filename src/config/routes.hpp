@@ -10,7 +10,10 @@
 
 namespace sniproxy::config {
 
-// `tables` is the value of the top-level key "tables".
-std::map<std::string, RouteTable> read_tables(const toml::table& tables, DiagnosticSink& sink);
+// `tables` is the value of the top-level key "tables"; `pools` the pools
+// already read, which routes' `pool` keys must name.
+std::map<std::string, RouteTable> read_tables(const toml::table& tables,
+                                              const std::map<std::string, Pool>& pools,
+                                              DiagnosticSink& sink);
 
 }  // namespace sniproxy::config

@@ -48,8 +48,17 @@ Result<Target> parse_fallback(std::string_view text) {
     t.port = static_cast<std::uint16_t>(port);
     return t;
   }
+  constexpr std::string_view kPool = "pool:";
+  if (text.substr(0, kPool.size()) == kPool) {
+    if (text.size() == kPool.size()) return make_error("expected pool:NAME with a pool's name");
+    Target t;
+    t.kind = Target::Kind::pool;
+    t.pool = std::string(text.substr(kPool.size()));
+    return t;
+  }
   auto backend = parse_backend(text);
-  if (!backend) return make_error(backend.error().message + ", \"resolve:PORT\" or \"deny\"");
+  if (!backend)
+    return make_error(backend.error().message + ", \"resolve:PORT\", \"pool:NAME\" or \"deny\"");
   return backend;
 }
 

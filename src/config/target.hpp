@@ -12,7 +12,8 @@ namespace sniproxy::config {
 // (stored normalised: lower case, no trailing dot).
 Result<Target> parse_backend(std::string_view text);
 
-// A listener fallback: "deny", "resolve:PORT", or a backend as above.
+// A listener fallback: "deny", "resolve:PORT", "pool:NAME" (the pool is
+// checked to exist by the caller), or a backend as above.
 Result<Target> parse_fallback(std::string_view text);
 
 }  // namespace sniproxy::config

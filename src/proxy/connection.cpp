@@ -399,6 +399,10 @@ void Connection::use_target(const config::Target& target, const std::string& nam
       });
       return;
     }
+    case config::Target::Kind::pool:
+      // Placeholder until the proxy balances over upstream/ pools (issue 19).
+      refuse(observe::Outcome::no_route, "pool targets are not served yet");
+      return;
     case config::Target::Kind::resolve: {
       port_ = target.port;
       if (name.empty()) {

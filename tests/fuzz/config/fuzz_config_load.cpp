@@ -24,6 +24,14 @@ void check_config(const Config& c) {
     check(c.tables.count(l.table) == 1);
     check(l.where.line >= 1);
     if (l.fallback) check(!sniproxy::config::describe(*l.fallback).empty());
+    if (l.fallback && l.fallback->kind == sniproxy::config::Target::Kind::pool)
+      check(c.pools.count(l.fallback->pool) == 1);
+  }
+  for (const auto& [name, pool] : c.pools) {
+    check(name == pool.name);
+    check(!pool.servers.empty());
+    for (const auto& server : pool.servers) check(server.port != 0 && server.weight >= 1);
+    check(pool.health.rise >= 1 && pool.health.fall >= 1);
   }
   for (const auto& [name, table] : c.tables) {
     check(name == table.name);
@@ -33,6 +41,8 @@ void check_config(const Config& c) {
       if (r.target.kind == sniproxy::config::Target::Kind::deny) {
         check(r.target.proxy_protocol == sniproxy::config::ProxyProtocol::none);
         check(!r.target.allow_private);
+      } else if (r.target.kind == sniproxy::config::Target::Kind::pool) {
+        check(c.pools.count(r.target.pool) == 1);
       } else {
         check(r.target.port != 0);
       }

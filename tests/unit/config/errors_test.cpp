@@ -254,7 +254,8 @@ t = []
                   "t.toml:16:27: 'fallback_proxy_protocol' has no effect with fallback = "
                   "\"deny\"; remove it",
                   "t.toml:20:12: invalid fallback 'backend': expected HOST:PORT or "
-                  "[IPV6]:PORT with a port from 1 to 65535, \"resolve:PORT\" or \"deny\"",
+                  "[IPV6]:PORT with a port from 1 to 65535, \"resolve:PORT\", \"pool:NAME\" or "
+                  "\"deny\"",
                   "t.toml:21:27: invalid value 'v3' for 'fallback_proxy_protocol': "
                   "expected one of v1, v2; did you mean 'v1'?"));
 }
@@ -296,11 +297,11 @@ resolve = "443"
 allow_private = "yes"
 proxy_protocol = "v9"
 )"),
-              ElementsAre("t.toml:1:1: a route needs one of 'backend', 'resolve' or 'deny'",
+              ElementsAre("t.toml:1:1: a route needs one of 'backend', 'resolve', 'pool' or 'deny'",
                           "t.toml:6:8: 'deny' conflicts with 'backend': a route has exactly one "
-                          "of 'backend', 'resolve' or 'deny'",
-                          "t.toml:9:8: 'deny' can only be true; remove it and give 'backend' or "
-                          "'resolve'",
+                          "of 'backend', 'resolve', 'pool' or 'deny'",
+                          "t.toml:9:8: 'deny' can only be true; remove it and give 'backend', "
+                          "'resolve' or 'pool'",
                           "t.toml:13:18: 'proxy_protocol' has no effect on a deny route; remove it",
                           "t.toml:14:17: 'allow_private' has no effect on a deny route; remove it",
                           "t.toml:17:11: 'resolve' must be from 1 to 65535, got 70000",

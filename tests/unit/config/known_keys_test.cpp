@@ -28,11 +28,17 @@ std::vector<std::string> source_lines(const std::string& relative) {
   return lines;
 }
 
-// The heading text a section's .SH line holds in the man page.
+// The heading text a section's .SH line holds in the man page: "[dns]",
+// "[[tables.NAME]]", "[pools.NAME]", and for "pools.health"
+// "[pools.NAME.health]".
 std::string man_heading(std::string_view section) {
   if (section.empty()) return "TOP-LEVEL KEYS";
   if (section == "listener") return "[[listener]]";
   if (section == "tables") return "[[tables.NAME]]";
+  if (section == "pools") return "[pools.NAME]";
+  if (const auto dot = section.find('.'); dot != std::string_view::npos)
+    return "[" + std::string(section.substr(0, dot)) + ".NAME." +
+           std::string(section.substr(dot + 1)) + "]";
   return "[" + std::string(section) + "]";
 }
 
@@ -75,16 +81,22 @@ TEST(KnownKeys, ManPageDocumentsEveryKeyInItsSection) {
 
 TEST(KnownKeys, ShippedExampleShowsEveryKeyInItsSection) {
   // "key =" lines, commented or not, under the last "[section]" heading
-  // above them (commented or not); [[tables.NAME]] counts as "tables".
+  // above them (commented or not); [[tables.NAME]] counts as "tables",
+  // [pools.NAME] as "pools", and [pools.NAME.health] as "pools.health" (and
+  // shows the key "health" of "pools").
   std::map<std::string, std::set<std::string>> shown;
   std::string section;
-  static const std::regex heading(R"(^#? ?\[\[?([a-z_]+))");
+  static const std::regex heading(R"(^#? ?\[\[?([a-z_]+)(\.[a-z0-9_]+)?(\.([a-z_]+))?)");
   static const std::regex key(R"(^#? ?([a-z_][a-z0-9_]*) *=)");
   for (const std::string& line : source_lines("packaging/proxy.toml")) {
     std::smatch m;
     if (std::regex_search(line, m, heading)) {
       section = m[1];
       shown[""].insert(section);
+      if (m[4].matched) {
+        shown[section].insert(m[4]);
+        section += "." + m[4].str();
+      }
     } else if (std::regex_search(line, m, key)) {
       shown[section].insert(m[1]);
     }

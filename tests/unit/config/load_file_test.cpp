@@ -50,13 +50,16 @@ TEST(LoadFileTest, ShippedExampleLoadsWithoutErrors) {
   EXPECT_NE(c.listeners[0].table, c.listeners[1].table);
   ASSERT_EQ(c.tables.count("tls"), 1u);
   const auto& routes = c.tables.at("tls").routes;
-  ASSERT_EQ(routes.size(), 5u);
+  ASSERT_EQ(routes.size(), 6u);
   EXPECT_EQ(routes[0].key, "www.example.test");
   EXPECT_EQ(describe(routes[0].target), "127.0.0.1:9443");
   EXPECT_EQ(routes[1].key, ".apps.example.test");
   EXPECT_EQ(describe(routes[1].target), "127.0.0.1:9444");
   EXPECT_EQ(routes[2].kind, PatternKind::regex);
   EXPECT_EQ(routes[4].target.kind, Target::Kind::deny);
+  EXPECT_EQ(describe(routes[5].target), "pool:shop");
+  ASSERT_EQ(c.pools.count("shop"), 1u);
+  EXPECT_EQ(c.pools.at("shop").servers.size(), 3u);
   for (const Route& route : c.tables.at(c.listeners[1].table).routes)
     EXPECT_EQ(route.target.proxy_protocol, ProxyProtocol::none) << route.pattern;
   EXPECT_EQ(c.access_log.path, "stderr");
