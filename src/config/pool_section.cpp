@@ -21,7 +21,15 @@ std::optional<PoolServer> read_server(const toml::table& table, const std::strin
   server.where = r.where("backend");
   bool ok = true;
   if (auto text = r.string("backend")) {
-    if (auto target = parse_backend(*text)) {
+    if (auto target = parse_backend(*text); target && !IpAddress::parse(target->host)) {
+      // Until the workers re-resolve names as their TTLs run out, a name
+      // would be resolved once and then trusted forever: refused instead.
+      r.error_at("backend",
+                 fmt::format("pool server '{}' is a DNS name; pool servers take IP addresses in "
+                             "this version (list each address as a server)",
+                             *text));
+      ok = false;
+    } else if (target) {
       server.host = std::move(target->host);
       server.port = target->port;
     } else {

@@ -20,8 +20,10 @@
 #include "proxy/forward/sockmap_session.hpp"
 #include "proxy/forward/splice_forwarder.hpp"
 #include "proxy/forwarding_choice.hpp"
+#include "proxy/health_events.hpp"
 #include "proxy/upstream_socket.hpp"
 #include "proxy/worker.hpp"
+#include "upstream/key_hash.hpp"
 
 namespace sniproxy::proxy {
 
@@ -399,10 +401,21 @@ void Connection::use_target(const config::Target& target, const std::string& nam
       });
       return;
     }
-    case config::Target::Kind::pool:
-      // Placeholder until the proxy balances over upstream/ pools (issue 19).
-      refuse(observe::Outcome::no_route, "pool targets are not served yet");
+    case config::Target::Kind::pool: {
+      auto it = runtime_->pools.find(target.pool);
+      if (it == runtime_->pools.end()) {  // the loader checks references: cannot happen
+        refuse(observe::Outcome::connect_failed, "no pool " + target.pool);
+        return;
+      }
+      pool_ = &it->second;
+      std::uint64_t hash = 0;
+      if (pool_->pool->balance == config::Balance::hash_source)
+        hash = upstream::hash_of(client_address_.ip);
+      if (pool_->pool->balance == config::Balance::hash_name) hash = upstream::hash_of(name);
+      plan_.emplace(pool_->pool->retries, hash);
+      try_next_member();
       return;
+    }
     case config::Target::Kind::resolve: {
       port_ = target.port;
       if (name.empty()) {
@@ -440,7 +453,42 @@ void Connection::on_resolved(const Result<std::vector<IpAddress>>& addresses, bo
 
 // --- connect ---------------------------------------------------------------
 
+void Connection::try_next_member() {
+  state_ = State::connecting;
+  upstream_.reset();
+  member_ = worker_.pools().next(runtime_->generation, *pool_, *plan_);
+  if (!member_) {
+    // Every candidate failed (each named), or none was up to try.
+    if (plan_->attempts() == 0) {
+      refuse(observe::Outcome::connect_failed,
+             fmt::format("pool {}: no server is up", pool_->pool->name));
+      return;
+    }
+    refuse(connect_outcome_, fmt::format("pool {}: {}", pool_->pool->name, attempts_));
+    return;
+  }
+  backend_ = member_->member.endpoint;
+  backend_known_ = true;
+  connect_backend();
+}
+
+void Connection::report_member_connect(bool ok, const std::string& detail) {
+  const auto now = upstream::Clock::now();
+  if (auto change = member_->health->on_connect_result(ok, now))
+    log_health_transition(member_->member.key, *change, detail);
+  if (ok) {
+    worker_.pools().opened(member_->member.id);
+    member_counted_ = true;
+    return;
+  }
+  attempts_.append(attempts_.empty() ? "" : "; ").append(detail);
+}
+
 void Connection::try_next_address() {
+  if (pool_ != nullptr) {
+    try_next_member();
+    return;
+  }
   state_ = State::connecting;
   upstream_.reset();
   if (next_candidate_ >= candidates_.size()) {
@@ -470,8 +518,10 @@ void Connection::connect_backend() {
   upstream_ = std::move(sock).value();
   const unsigned len = backend_.to_sockaddr(connect_addr_);
   connect_started_ = Clock::now();
+  const auto timeout =
+      pool_ != nullptr ? pool_->pool->connect_timeout : runtime_->config.timeouts.connect;
   worker_.reactor().connect(upstream_.get(), reinterpret_cast<sockaddr*>(&connect_addr_), len,
-                            runtime_->config.timeouts.connect, begin(connect_op_));
+                            timeout, begin(connect_op_));
 }
 
 // A client the proxy has accepted is not failed for want of a descriptor
@@ -505,6 +555,7 @@ void Connection::on_connect(int, forward::Side, const reactor::Event& event) {
   if (state_ == State::closing) return;
   if (res == 0) {
     worker_.shared().metrics.connect_latency.observe(Clock::now() - connect_started_);
+    if (member_) report_member_connect(true, "");
     start_forwarding();
     return;
   }
@@ -515,6 +566,7 @@ void Connection::on_connect(int, forward::Side, const reactor::Event& event) {
     connect_outcome_ = observe::Outcome::connect_failed;
     connect_detail_ = fmt::format("{}: {}", backend_.to_string(), std::strerror(-res));
   }
+  if (member_) report_member_connect(false, connect_detail_);
   try_next_address();
 }
 
@@ -816,6 +868,7 @@ void Connection::finish() {
   upstream_.reset();
   client_.reset();
   worker_.shared().limits.release(counted_source_);
+  if (member_counted_) worker_.pools().closed(member_->member.id);
   record_ending(worker_.shared().metrics, *runtime_, listener_index_, r);
 }
 

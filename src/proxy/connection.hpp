@@ -26,6 +26,7 @@
 #include "proxy/forward/forwarder.hpp"
 #include "proxy/idle_list.hpp"
 #include "proxy/runtime.hpp"
+#include "proxy/worker_pools.hpp"
 #include "reactor/reactor.hpp"
 #include "reactor/timer_queue.hpp"
 
@@ -141,6 +142,10 @@ class Connection {
   void refuse(observe::Outcome outcome, std::string detail = {});
   void on_resolved(const Result<std::vector<IpAddress>>& addresses, bool guarded);
   void try_next_address();
+  // A pool target: the next member its plan picks, or the end of trying.
+  void try_next_member();
+  // A connect to a pool member ended: passive health, and the attempt noted.
+  void report_member_connect(bool ok, const std::string& detail);
   // A socket for backend_ and its connect; on failure, the next address.
   void connect_backend();
   // Out of descriptors for the backend socket: connect_backend again when
@@ -180,6 +185,13 @@ class Connection {
   // The address the client connected to, as a PROXY header from a load
   // balancer names it (else the listening socket's own).
   std::optional<Endpoint> proxied_destination_;
+  // A pool target: its members as this connection's config has them, the
+  // connection's attempts, and the member tried last (or connected to).
+  const PoolMembers* pool_ = nullptr;
+  std::optional<upstream::AttemptPlan> plan_;
+  std::optional<WorkerPools::Pick> member_;
+  bool member_counted_ = false;  // counted open to member_ (least_conn)
+  std::string attempts_;         // each failed attempt, for the access log
   // The socket's own peer (a load balancer, when a PROXY header names the
   // client), and the source this connection is counted under in the limits.
   Endpoint peer_address_;

@@ -1,5 +1,7 @@
 #include "proxy/runtime.hpp"
 
+#include <atomic>
+
 #include <ifaddrs.h>
 #include <sys/socket.h>
 
@@ -33,7 +35,9 @@ std::vector<IpAddress> own_addresses(const config::Config& cfg) {
 }  // namespace
 
 Result<std::shared_ptr<const Runtime>> Runtime::build(
-    config::Config config, std::shared_ptr<observe::AccessLog> previous) {
+    config::Config config, upstream::HealthTable& health,
+    std::shared_ptr<observe::AccessLog> previous) {
+  static std::atomic<std::uint64_t> generations{0};
   auto router = routing::Router::build(config);
   if (!router) return router.error();
   Result<std::shared_ptr<observe::AccessLog>> log = make_error("");
@@ -47,8 +51,16 @@ Result<std::shared_ptr<const Runtime>> Runtime::build(
   }
   if (!log) return log.error();
   auto guard = routing::DestinationGuard(own_addresses(config));
-  auto rt = std::make_shared<Runtime>(Runtime{std::move(config), std::move(router).value(),
-                                              std::move(guard), std::move(log).value()});
+  auto rt = std::make_shared<Runtime>(Runtime{std::move(config),
+                                              std::move(router).value(),
+                                              std::move(guard),
+                                              std::move(log).value(),
+                                              {},
+                                              0});
+  // After the move: the members point into the Runtime's own config.
+  rt->pools = pool_members(rt->config, health);
+  rt->generation = ++generations;
+  health.prune();
   return std::shared_ptr<const Runtime>(std::move(rt));
 }
 

@@ -8,6 +8,7 @@
 #include "common/result.hpp"
 #include "config/config.hpp"
 #include "observe/access_log.hpp"
+#include "proxy/pool_members.hpp"
 #include "routing/destination_guard.hpp"
 #include "routing/router.hpp"
 
@@ -18,13 +19,19 @@ struct Runtime {
   routing::Router router;
   routing::DestinationGuard guard;
   std::shared_ptr<observe::AccessLog> access_log;
+  // Every pool's members and their (process-wide) health.
+  std::map<std::string, PoolMembers> pools;
+  // Tells one loaded config from the next (a worker rebuilds its balancers).
+  std::uint64_t generation = 0;
 
   // Opens the access log and gathers this host's addresses for the guard.
   // `previous`: the running access log; when the config names the same file
   // and format it is reopened and kept rather than opened anew, so that
   // connections from before a reload write where SIGUSR1 points it later.
+  // `health`: the process's member health, which a reload keeps.
   static Result<std::shared_ptr<const Runtime>> build(
-      config::Config config, std::shared_ptr<observe::AccessLog> previous = nullptr);
+      config::Config config, upstream::HealthTable& health,
+      std::shared_ptr<observe::AccessLog> previous = nullptr);
 };
 
 // What in a new config cannot be applied without a restart ("" if nothing).

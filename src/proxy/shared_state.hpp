@@ -15,6 +15,7 @@
 #include "proxy/connection_limits.hpp"
 #include "proxy/runtime.hpp"
 #include "reactor/backend.hpp"
+#include "upstream/health_table.hpp"
 
 namespace sniproxy::bpf {
 class Sockmap;
@@ -29,6 +30,9 @@ struct SharedState {
   // The config in force for new connections; swapped whole on reload.
   std::atomic<std::shared_ptr<const Runtime>> runtime;
   ConnectionLimits limits;
+  // Pool members' health, one per process: read by every worker's picks,
+  // written by connects and the active checker, kept across reloads.
+  upstream::HealthTable health;
   observe::Metrics metrics;
   // Forwarding sockets by 4-tuple, when [retrans] is on (set before the
   // workers start, then only used through its own locks).

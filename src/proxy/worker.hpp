@@ -18,6 +18,7 @@
 #include "proxy/idle_list.hpp"
 #include "proxy/pipe_pool.hpp"
 #include "proxy/shared_state.hpp"
+#include "proxy/worker_pools.hpp"
 #include "reactor/reactor.hpp"
 #include "reactor/timer_queue.hpp"
 
@@ -58,6 +59,7 @@ class Worker final : public dns::IoDriver {
   dns::Resolver& resolver() { return *resolver_; }
   reactor::TimerQueue& timers() { return timers_; }
   SharedState& shared() { return shared_; }
+  WorkerPools& pools() { return pools_; }
   [[nodiscard]] unsigned index() const { return index_; }
   Connection* find(std::uint64_t id);
   // A connection closed with no operation left in flight (it calls this
@@ -127,6 +129,7 @@ class Worker final : public dns::IoDriver {
   IdleList idle_;  // forwarding connections, least recently active first
   bool fd_exhaustion_logged_ = false;
   std::unique_ptr<observe::AdminServer> admin_;  // worker 0 only, when [admin] is set
+  WorkerPools pools_{index_ + 1};
 };
 
 }  // namespace sniproxy::proxy

@@ -41,6 +41,7 @@ std::string ConfigSpec::to_toml() const {
       if (!r.backend.empty()) t += fmt::format("backend = \"{}\"\n", r.backend);
       if (r.resolve) t += fmt::format("resolve = {}\n", *r.resolve);
       if (r.allow_private) t += "allow_private = true\n";
+      if (!r.pool.empty()) t += fmt::format("pool = \"{}\"\n", r.pool);
       if (!r.proxy_protocol.empty())
         t += fmt::format("proxy_protocol = \"{}\"\n", r.proxy_protocol);
       t += "\n";

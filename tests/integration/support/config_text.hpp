@@ -15,6 +15,7 @@ struct RouteSpec {
   std::optional<std::uint16_t> resolve{};  // connect to the requested name on this port
   bool allow_private = false;
   std::string proxy_protocol{};  // "", "v1" or "v2"
+  std::string pool{};            // a [pools.NAME] (in ConfigSpec::extra) instead of a backend
 };
 
 struct ListenerSpec {

@@ -31,7 +31,7 @@ slow_start = "30s"
 servers = [
   { backend = "10.0.0.1:443" },
   { backend = "10.0.0.2:443", weight = 2 },
-  { backend = "Web3.Internal.:443", backup = true },
+  { backend = "10.0.0.3:443", backup = true },
   { backend = "[2001:db8::1]:8443", weight = 256, backup = false },
 ]
 
@@ -45,7 +45,7 @@ fall = 7
 
 [pools.api]
 [[pools.api.servers]]
-backend = "api.internal:8443"
+backend = "10.0.1.1:8443"
 )";
 
 TEST(PoolsTest, EveryKeyLands) {
@@ -66,7 +66,7 @@ TEST(PoolsTest, EveryKeyLands) {
   EXPECT_FALSE(web.servers[0].backup);
   EXPECT_EQ(web.servers[0].where.line, 20u);
   EXPECT_EQ(web.servers[1].weight, 2u);
-  EXPECT_EQ(web.servers[2].host, "web3.internal");
+  EXPECT_EQ(web.servers[2].host, "10.0.0.3");
   EXPECT_TRUE(web.servers[2].backup);
   EXPECT_EQ(web.servers[3].host, "2001:db8::1");
   EXPECT_EQ(web.servers[3].port, 8443);
@@ -88,7 +88,7 @@ TEST(PoolsTest, Defaults) {
   EXPECT_EQ(api.proxy_protocol, ProxyProtocol::none);
   EXPECT_EQ(api.slow_start, 0s);
   ASSERT_EQ(api.servers.size(), 1u);
-  EXPECT_EQ(api.servers[0].host, "api.internal");
+  EXPECT_EQ(api.servers[0].host, "10.0.1.1");
   EXPECT_EQ(api.servers[0].weight, 1u);
   EXPECT_FALSE(api.servers[0].backup);
   EXPECT_EQ(api.health, HealthCheck{});
@@ -335,6 +335,12 @@ TEST(PoolsErrorsTest, APoolWithErrorsGivesNoSecondErrorWhereNamed) {
                           "pool = \"web\"\n"),
               ElementsAre("t.toml:1:1: missing required key 'servers' in [pools.web]",
                           "t.toml:2:11: expected a string for 'balance', got an integer"));
+}
+
+TEST(PoolsTest, ADnsNamedServerIsRefusedForNow) {
+  EXPECT_THAT(errors_of(std::string(kMinimal) +
+                        "[pools.p]\nservers = [{ backend = \"web.internal:443\" }]\n"),
+              ::testing::ElementsAre(::testing::HasSubstr("is a DNS name")));
 }
 
 }  // namespace

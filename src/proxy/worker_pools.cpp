@@ -1,0 +1,31 @@
+#include "proxy/worker_pools.hpp"
+
+namespace sniproxy::proxy {
+
+std::optional<WorkerPools::Pick> WorkerPools::next(std::uint64_t generation,
+                                                   const PoolMembers& pool,
+                                                   upstream::AttemptPlan& plan) {
+  Balanced& b = balancers_[pool.pool->name];
+  if (!b.balancer || b.generation != generation) {
+    b.balancer = std::make_unique<upstream::PoolBalancer>(pool.pool->balance, pool.members,
+                                                          pool.pool->slow_start, seed_);
+    b.generation = generation;
+  }
+  const auto now = upstream::Clock::now();
+  status_.clear();
+  for (std::size_t i = 0; i < pool.members.size(); ++i) {
+    auto it = active_.find(pool.members[i].id);
+    status_.push_back(pool.health[i]->status(it == active_.end() ? 0 : it->second, now));
+  }
+  auto index = plan.next(*b.balancer, status_, now);
+  if (!index) return std::nullopt;
+  return Pick{pool.members[*index], pool.health[*index]};
+}
+
+void WorkerPools::closed(std::uint64_t member_id) {
+  auto it = active_.find(member_id);
+  if (it == active_.end()) return;
+  if (--it->second == 0) active_.erase(it);
+}
+
+}  // namespace sniproxy::proxy

@@ -1,0 +1,137 @@
+// Backend pools with the real binary: balancing over three recording
+// backends, failover past servers that refuse, backups, hash_name, and the
+// outcome that names every attempt when none connects.
+#include <memory>
+
+#include "support/backend_behaviours.hpp"
+#include "support/proxy_fixture.hpp"
+
+namespace sniproxy::integration {
+namespace {
+
+class PoolsTest : public ProxyTest {
+ protected:
+  // A pool `web` over `servers` (lines of the servers array) with `balance`,
+  // routed from a.example and b.example; one worker, so that a policy's
+  // turn is not split between two workers' own states.
+  void start_pool(const std::string& balance, const std::vector<std::string>& servers,
+                  const std::string& health = "check = \"none\"\n") {
+    ConfigSpec spec = base_config();
+    spec.workers = 1;
+    std::string pool =
+        "[pools.web]\nbalance = \"" + balance + "\"\nconnect_timeout = \"1s\"\nservers = [\n";
+    for (const auto& s : servers) pool += "  " + s + ",\n";
+    pool += "]\n\n[pools.web.health]\n" + health;
+    spec.extra = pool;
+    std::vector<RouteSpec> routes;
+    for (const char* name : {"a.example", "b.example", "c.example"})
+      routes.push_back({.match = name, .pool = "web"});
+    ASSERT_NO_FATAL_FAILURE(start_routing(spec, routes));
+  }
+
+  static std::string server(const RecordingBackend& b, const std::string& more = "") {
+    return "{ backend = \"" + b.address() + "\"" + more + " }";
+  }
+
+  // One connection for `name` that the pool serves: true when the backend's
+  // greeting came back.
+  bool served(const std::string& name, UniqueFd* keep = nullptr) {
+    UniqueFd c = connect_to(listener_port());
+    if (!c) return false;
+    if (send_all(c.get(), hello_for(name), Deadline::in(milliseconds(3000))) != IoStatus::ok)
+      return false;
+    std::vector<std::uint8_t> greeting;
+    const bool ok =
+        read_exact(c.get(), 2, greeting, Deadline::in(milliseconds(5000))) == IoStatus::ok;
+    if (keep != nullptr) *keep = std::move(c);
+    return ok;
+  }
+
+  RecordingBackend a_{"ok"}, b_{"ok"}, c_{"ok"};
+};
+
+TEST_P(PoolsTest, RoundRobinSplitsThreeHundredConnectionsEvenly) {
+  ASSERT_NO_FATAL_FAILURE(start_pool("round_robin", {server(a_), server(b_), server(c_)}));
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(served("a.example")) << "connection " << i;
+  EXPECT_EQ(a_.recording().connections(), 100);
+  EXPECT_EQ(b_.recording().connections(), 100);
+  EXPECT_EQ(c_.recording().connections(), 100);
+}
+
+TEST_P(PoolsTest, WeightsAreHonoured) {
+  ASSERT_NO_FATAL_FAILURE(start_pool("round_robin", {server(a_), server(b_, ", weight = 2")}));
+  for (int i = 0; i < 90; ++i) ASSERT_TRUE(served("a.example"));
+  EXPECT_EQ(a_.recording().connections(), 30);
+  EXPECT_EQ(b_.recording().connections(), 60);
+}
+
+TEST_P(PoolsTest, LeastConnPrefersTheIdleServer) {
+  ASSERT_NO_FATAL_FAILURE(start_pool("least_conn", {server(a_), server(b_), server(c_)}));
+  std::vector<UniqueFd> open(2);
+  ASSERT_TRUE(served("a.example", &open[0]));
+  ASSERT_TRUE(served("a.example", &open[1]));
+  // Two servers hold a connection each: the next goes to the third.
+  ASSERT_TRUE(served("a.example"));
+  EXPECT_EQ(a_.recording().connections(), 1);
+  EXPECT_EQ(b_.recording().connections(), 1);
+  EXPECT_EQ(c_.recording().connections(), 1);
+}
+
+TEST_P(PoolsTest, AClosedPortCostsClientsNothing) {
+  const std::string closed = "{ backend = \"127.0.0.1:" + std::to_string(closed_port()) + "\" }";
+  ASSERT_NO_FATAL_FAILURE(start_pool("round_robin", {server(a_), closed, server(b_)}));
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(served("a.example")) << "connection " << i;
+  EXPECT_EQ(a_.recording().connections() + b_.recording().connections(), 30);
+  // Passive health: after `fall` (3) refusals in a row it is down, once.
+  EXPECT_EQ(count_occurrences(proxy_->log(), "event=server_down"), 1) << proxy_->log();
+  EXPECT_NE(proxy_->log().find("reason=\"connects failed\""), std::string::npos);
+}
+
+TEST_P(PoolsTest, HashNameKeepsANameOnOneServer) {
+  ASSERT_NO_FATAL_FAILURE(start_pool("hash_name", {server(a_), server(b_), server(c_)}));
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(served("b.example"));
+  const int a = a_.recording().connections();
+  const int b = b_.recording().connections();
+  const int c = c_.recording().connections();
+  EXPECT_TRUE((a == 20 && b == 0 && c == 0) || (a == 0 && b == 20 && c == 0) ||
+              (a == 0 && b == 0 && c == 20))
+      << a << "/" << b << "/" << c;
+}
+
+TEST_P(PoolsTest, BackupsServeOnlyWhenNoPrimaryCan) {
+  const std::string closed = "{ backend = \"127.0.0.1:" + std::to_string(closed_port()) + "\" }";
+  ASSERT_NO_FATAL_FAILURE(start_pool("round_robin", {closed, server(c_, ", backup = true")}));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(served("a.example"));
+  EXPECT_EQ(c_.recording().connections(), 5);
+}
+
+TEST_P(PoolsTest, ABackupGetsNothingWhileAPrimaryIsUp) {
+  ASSERT_NO_FATAL_FAILURE(start_pool("round_robin", {server(b_), server(a_, ", backup = true")}));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(served("a.example"));
+  EXPECT_EQ(b_.recording().connections(), 5);
+  EXPECT_EQ(a_.recording().connections(), 0);
+}
+
+TEST_P(PoolsTest, WhenEveryServerFailsTheOutcomeNamesEachAttempt) {
+  const std::uint16_t p1 = closed_port();
+  const std::uint16_t p2 = closed_port();
+  ASSERT_NO_FATAL_FAILURE(
+      start_pool("round_robin", {"{ backend = \"127.0.0.1:" + std::to_string(p1) + "\" }",
+                                 "{ backend = \"127.0.0.1:" + std::to_string(p2) + "\" }"}));
+  UniqueFd c = connect_to(listener_port());
+  ASSERT_TRUE(c.valid());
+  const std::uint16_t port = local_endpoint(c.get()).port;
+  ASSERT_EQ(send_all(c.get(), hello_for("a.example"), Deadline::in(milliseconds(3000))),
+            IoStatus::ok);
+  read_until_closed(c.get(), Deadline::in(milliseconds(5000)));
+  auto entry = access_entry(port);
+  ASSERT_TRUE(entry);
+  EXPECT_EQ((*entry)["outcome"], "connect_failed");
+  EXPECT_NE((*entry)["detail"].find(std::to_string(p1)), std::string::npos) << (*entry)["detail"];
+  EXPECT_NE((*entry)["detail"].find(std::to_string(p2)), std::string::npos) << (*entry)["detail"];
+}
+
+SNIPROXY_INSTANTIATE_FOR_MODES(PoolsTest);
+
+}  // namespace
+}  // namespace sniproxy::integration
