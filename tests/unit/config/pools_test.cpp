@@ -228,8 +228,12 @@ servers = [
                           "t.toml:11:38: 'weight' must be from 1 to 256, got 257",
                           "t.toml:11:52: expected a boolean (true or false) for 'backup', got a "
                           "string",
-                          "t.toml:13:15: duplicate server 'host.example:1' in pool 'd' (first "
-                          "defined at line 12)",
+                          "t.toml:12:15: pool server 'host.example:1' is a DNS name; pool "
+                          "servers take IP addresses in this version (list each address as a "
+                          "server)",
+                          "t.toml:13:15: pool server 'HOST.example.:1' is a DNS name; pool "
+                          "servers take IP addresses in this version (list each address as a "
+                          "server)",
                           "t.toml:15:15: duplicate server '[::1]:1' in pool 'd' (first defined at "
                           "line 14)",
                           "t.toml:16:3: missing required key 'backend' in [[pools.d.servers]]",
