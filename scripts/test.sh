@@ -54,11 +54,11 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 #   the splice code, and both run here in their own instances.
 # The plain build runs every instance in all four modes.
 sanitize_filter='-'
-for suite in TlsRouting HttpRouting ResolveGuard AccessLog Reload ProxyProtocolIn BlockedIoUring; do
+for suite in TlsRouting HttpRouting ResolveGuard AccessLog Reload ProxyProtocolIn BlockedIoUring Pools; do
   sanitize_filter+="Modes/${suite}Test.*/sockmap:"
 done
 for suite in TlsRouting HttpRouting ResolveGuard AccessLog Reload Timeout Shutdown Reset \
-  HalfClose ProxyProtocol ProxyProtocolIn BlockedIoUring Admin AbuseReset; do
+  HalfClose ProxyProtocol ProxyProtocolIn BlockedIoUring Pools Admin AbuseReset; do
   sanitize_filter+="Modes/${suite}Test.*/auto:"
 done
 sanitize_filter=${sanitize_filter%:}
