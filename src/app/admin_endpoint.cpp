@@ -69,6 +69,9 @@ std::string metrics_body(const AdminContext& ctx) {
     e.dns_queries += s.queries.load(std::memory_order_relaxed);
     e.dns_failures += s.failures.load(std::memory_order_relaxed);
   }
+  for (const auto& [name, pool] : rt->pools)
+    for (std::size_t i = 0; i < pool.members.size(); ++i)
+      e.pool_servers.push_back({name, pool.members[i].key.address, pool.health[i]->up()});
   e.xdp_packets = xdp_packets(ctx.xdp);
   e.retrans = ctx.retrans;
   e.sockmap = proxy::uses_sockmap(rt->config);
@@ -102,6 +105,18 @@ std::string status_body(const AdminContext& ctx) {
                    i == 0 ? "" : ",", json_string(l.name), json_string(l.address.to_string()),
                    json_string(l.protocol == config::Protocol::tls ? "tls" : "http"),
                    json_string(listener_mode(cfg, l)));
+  }
+  out += "],";
+  out += "\"pools\":[";
+  bool first_pool = true;
+  for (const auto& [name, pool] : rt->pools) {
+    fmt::format_to(o, "{}{{\"name\":{},\"servers\":[", first_pool ? "" : ",", json_string(name));
+    first_pool = false;
+    for (std::size_t i = 0; i < pool.members.size(); ++i)
+      fmt::format_to(o, "{}{{\"server\":{},\"backup\":{},\"up\":{}}}", i == 0 ? "" : ",",
+                     json_string(pool.members[i].key.address),
+                     json_bool(pool.members[i].backup), json_bool(pool.health[i]->up()));
+    out += "]}";
   }
   out += "],";
   const auto& u = ctx.io_uring;

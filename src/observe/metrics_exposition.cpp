@@ -90,6 +90,14 @@ void listeners(Writer& w, const Metrics& m, const ExpositionContext& ctx) {
     w.sample("sniproxy_listener_forwarding_mode",
              label("listener", l.name) + "," + label("mode", l.mode), 1);
 
+  if (!ctx.pool_servers.empty()) {
+    w.family("sniproxy_pool_server_up", "gauge",
+             "1 while a pool's server may take connections (its health), 0 while down.");
+    for (const auto& s : ctx.pool_servers)
+      w.sample("sniproxy_pool_server_up", label("pool", s.pool) + "," + label("server", s.server),
+               s.up ? 1 : 0);
+  }
+
   w.family("sniproxy_forwarded_connections_total", "counter",
            "Finished connections that reached forwarding, by how their bytes moved.");
   for (std::size_t b = 0; b < kForwardedByCount; ++b) {

@@ -15,6 +15,13 @@ struct ListenerLabels {
   std::string mode;  // the forwarding mode configured for it
 };
 
+// One pool member as /metrics shows it.
+struct PoolServerSample {
+  std::string pool;
+  std::string server;  // its address, "10.0.0.1:443"
+  bool up = true;
+};
+
 struct ExpositionContext {
   std::string version;
   std::string reactor_backend;    // the workers' event loop: "io_uring", "epoll"
@@ -27,6 +34,7 @@ struct ExpositionContext {
   std::uint64_t dns_failures = 0;
   // Packets by verdict of the XDP filter; empty when [xdp] is off.
   std::vector<std::pair<std::string, std::uint64_t>> xdp_packets;
+  std::vector<PoolServerSample> pool_servers;  // every member of every pool
   bool retrans = false;  // [retrans] is on: its families are exported
   bool sockmap = false;  // sockmap mode is loaded: its families are exported
 };

@@ -3,6 +3,7 @@
 // outcome that names every attempt when none connects.
 #include <memory>
 
+#include "support/admin_client.hpp"
 #include "support/backend_behaviours.hpp"
 #include "support/proxy_fixture.hpp"
 
@@ -85,6 +86,32 @@ TEST_P(PoolsTest, AClosedPortCostsClientsNothing) {
   // Passive health: after `fall` (3) refusals in a row it is down, once.
   EXPECT_EQ(count_occurrences(proxy_->log(), "event=server_down"), 1) << proxy_->log();
   EXPECT_NE(proxy_->log().find("reason=\"connects failed\""), std::string::npos);
+}
+
+TEST_P(PoolsTest, MetricsAndStatusShowEachServersHealth) {
+  const std::uint16_t closed = closed_port();
+  const std::uint16_t admin = free_port();
+  ConfigSpec spec = base_config();
+  spec.workers = 1;
+  spec.extra = "[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin) +
+               "\"\n\n[pools.web]\nservers = [{ backend = \"" + a_.address() +
+               "\" }, { backend = \"127.0.0.1:" + std::to_string(closed) +
+               "\" }]\n\n[pools.web.health]\ncheck = \"none\"\nfall = 1\n";
+  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {{.match = "a.example", .pool = "web"}}));
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(served("a.example"));
+  const std::string metrics = http_get(admin, "/metrics").body;
+  EXPECT_NE(metrics.find("sniproxy_pool_server_up{pool=\"web\",server=\"" + a_.address() + "\"} 1"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("sniproxy_pool_server_up{pool=\"web\",server=\"127.0.0.1:" +
+                         std::to_string(closed) + "\"} 0"),
+            std::string::npos)
+      << metrics;
+  const std::string status = http_get(admin, "/status").body;
+  EXPECT_NE(status.find("\"pools\":[{\"name\":\"web\",\"servers\":[{\"server\":\"" + a_.address() +
+                        "\",\"backup\":false,\"up\":true}"),
+            std::string::npos)
+      << status;
 }
 
 TEST_P(PoolsTest, HashNameKeepsANameOnOneServer) {

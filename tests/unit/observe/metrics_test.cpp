@@ -72,6 +72,7 @@ TEST(ExpositionTest, EverySampleFollowsItsFamilysTypeLine) {
   observe::ExpositionContext ctx;
   ctx.version = "1.2.3";
   ctx.reactor_backend = "epoll";
+  ctx.pool_servers = {{"web", "10.0.0.1:443", true}, {"web", "10.0.0.2:443", false}};
   ctx.listeners = {{"tls", "copy"}, {"http", "splice"}};
   ctx.xdp_packets = {{"passed", 5}};
   const std::string text = observe::render_prometheus(m, ctx);
@@ -109,6 +110,8 @@ TEST(ExpositionTest, EverySampleFollowsItsFamilysTypeLine) {
   EXPECT_TRUE(has(R"(sniproxy_xdp_packets_total{verdict="passed"} 5)"));
   EXPECT_TRUE(has(R"(sniproxy_build_info{version="1.2.3"} 1)"));
   EXPECT_TRUE(has(R"(sniproxy_reactor_backend{backend="epoll"} 1)"));
+  EXPECT_TRUE(has(R"(sniproxy_pool_server_up{pool="web",server="10.0.0.1:443"} 1)"));
+  EXPECT_TRUE(has(R"(sniproxy_pool_server_up{pool="web",server="10.0.0.2:443"} 0)"));
 }
 
 TEST(ExpositionTest, NoXdpFamilyWithoutXdp) {
