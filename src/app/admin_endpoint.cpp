@@ -114,8 +114,8 @@ std::string status_body(const AdminContext& ctx) {
     first_pool = false;
     for (std::size_t i = 0; i < pool.members.size(); ++i)
       fmt::format_to(o, "{}{{\"server\":{},\"backup\":{},\"up\":{}}}", i == 0 ? "" : ",",
-                     json_string(pool.members[i].key.address),
-                     json_bool(pool.members[i].backup), json_bool(pool.health[i]->up()));
+                     json_string(pool.members[i].key.address), json_bool(pool.members[i].backup),
+                     json_bool(pool.health[i]->up()));
     out += "]}";
   }
   out += "],";

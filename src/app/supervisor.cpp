@@ -26,6 +26,7 @@
 #include "common/log.hpp"
 #include "config/loader.hpp"
 #include "config/names.hpp"
+#include "proxy/health_checker.hpp"
 #include "proxy/runtime.hpp"
 #include "proxy/shared_state.hpp"
 #include "proxy/worker.hpp"
@@ -212,6 +213,8 @@ struct Proxy {
   sigset_t signals{};
   std::unique_ptr<proxy::SharedState> shared;
   std::shared_ptr<const proxy::Runtime> rt;
+  // Active checks of the pools' servers, one thread for the process.
+  std::unique_ptr<proxy::HealthChecker> checker;
   std::string kernel_release;
   reactor::IoUringFeatures io_uring{};
   reactor::BackendChoice reactor_choice;
@@ -383,6 +386,9 @@ bool create_workers(Proxy& p) {
 // workers take them.
 void start_threads(Proxy& p) {
   if (p.retrans) p.retrans->run();
+  p.checker = std::make_unique<proxy::HealthChecker>();
+  p.checker->set_targets(proxy::check_targets(p.rt->pools));
+  p.checker->start();
   for (auto& w : p.workers) p.threads.emplace_back([&w] { w->run(); });
   notify::ready(fmt::format("running; {} listeners, {} workers", p.rt->config.listeners.size(),
                             p.worker_count));
@@ -401,6 +407,8 @@ void signal_loop(Proxy& p) {
       notify::reloading();
       if (reload(*p.shared, p.config_path, *p.xdp)) {
         observe::bump(p.shared->metrics.reloads_ok);
+        // New servers are checked at once; those that stay keep their state.
+        p.checker->set_targets(proxy::check_targets(p.shared->runtime.load()->pools));
         p.admin.config_loaded_ms.store(unix_ms_now());
         notify::ready("running; config reloaded");
       } else {

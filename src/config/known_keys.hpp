@@ -9,9 +9,8 @@
 namespace sniproxy::config {
 
 inline constexpr std::array<std::string_view, 15> kTopLevelKeys{
-    "workers",  "log_level", "timeouts", "limits",  "dns",     "access_log", "forwarding",
-    "listener", "tables",    "pools",    "xdp",     "admin",   "retrans",    "process",
-    "reactor"};
+    "workers", "log_level", "timeouts", "limits", "dns",     "access_log", "forwarding", "listener",
+    "tables",  "pools",     "xdp",      "admin",  "retrans", "process",    "reactor"};
 inline constexpr std::array<std::string_view, 4> kTimeoutsKeys{"hello", "connect", "idle",
                                                                "shutdown"};
 inline constexpr std::array<std::string_view, 3> kLimitsKeys{

@@ -35,8 +35,8 @@ struct ExpositionContext {
   // Packets by verdict of the XDP filter; empty when [xdp] is off.
   std::vector<std::pair<std::string, std::uint64_t>> xdp_packets;
   std::vector<PoolServerSample> pool_servers;  // every member of every pool
-  bool retrans = false;  // [retrans] is on: its families are exported
-  bool sockmap = false;  // sockmap mode is loaded: its families are exported
+  bool retrans = false;                        // [retrans] is on: its families are exported
+  bool sockmap = false;                        // sockmap mode is loaded: its families are exported
 };
 
 std::string render_prometheus(const Metrics& metrics, const ExpositionContext& context);

@@ -1,6 +1,9 @@
 // Backend pools with the real binary: balancing over three recording
 // backends, failover past servers that refuse, backups, hash_name, and the
 // outcome that names every attempt when none connects.
+#include <sys/socket.h>
+
+#include <chrono>
 #include <memory>
 
 #include "support/admin_client.hpp"
@@ -156,6 +159,38 @@ TEST_P(PoolsTest, WhenEveryServerFailsTheOutcomeNamesEachAttempt) {
   EXPECT_EQ((*entry)["outcome"], "connect_failed");
   EXPECT_NE((*entry)["detail"].find(std::to_string(p1)), std::string::npos) << (*entry)["detail"];
   EXPECT_NE((*entry)["detail"].find(std::to_string(p2)), std::string::npos) << (*entry)["detail"];
+}
+
+// Active checks from one place per process: a server whose port is closed
+// is taken down by `fall` failed checks before any client tries it, and is
+// up again within interval x rise once something listens there.
+TEST_P(PoolsTest, ActiveChecksTakeADeadServerOutAndBringItBack) {
+  const std::uint16_t port = closed_port();
+  const std::string dead = "127.0.0.1:" + std::to_string(port);
+  ASSERT_NO_FATAL_FAILURE(start_pool(
+      "round_robin", {server(a_), "{ backend = \"" + dead + "\" }"},
+      "check = \"tcp\"\ninterval = \"100ms\"\ntimeout = \"100ms\"\nrise = 2\nfall = 2\n"));
+  ASSERT_TRUE(proxy_->wait_for_log("event=server_down pool=web server=" + dead,
+                                   Deadline::in(milliseconds(3000))))
+      << proxy_->log();
+  EXPECT_NE(proxy_->log().find("reason=\"checks failed\""), std::string::npos) << proxy_->log();
+  // Down: every client goes to the other server (which also takes the
+  // checks' connections, so its count says nothing here).
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(served("a.example"));
+
+  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const int one = 1;
+  ASSERT_EQ(::setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one), 0);
+  sockaddr_storage address{};
+  const unsigned length = loopback(port).to_sockaddr(address);
+  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), length), 0);
+  ASSERT_EQ(::listen(listener.get(), 64), 0);
+  const auto back_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(proxy_->wait_for_log("event=server_up pool=web server=" + dead,
+                                   Deadline::in(milliseconds(3000))))
+      << proxy_->log();
+  // interval x rise (200 ms), and a check's own time: well under a second.
+  EXPECT_LT(std::chrono::steady_clock::now() - back_at, milliseconds(1000));
 }
 
 SNIPROXY_INSTANTIATE_FOR_MODES(PoolsTest);

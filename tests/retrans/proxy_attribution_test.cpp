@@ -16,6 +16,7 @@
 #include "retrans_support.hpp"
 #include "support/access_log.hpp"
 #include "support/admin_client.hpp"
+#include "support/config_text.hpp"
 #include "support/netns.hpp"
 #include "support/ports.hpp"
 #include "support/proxy_process.hpp"
@@ -72,7 +73,7 @@ TEST(ProxyRetransAttribution, TwoServerNamesOverLossyPath) {
       "[[tables.default]]\nmatch = \"a.test\"\nbackend = \"{}\"\n"
       "[[tables.default]]\nmatch = \"b.test\"\nbackend = \"{}\"\n",
       admin_port, port, backend_a.endpoint().to_string(), backend_b.endpoint().to_string());
-  integration::write_file(dir.file("proxy.toml"), config);
+  integration::write_file(dir.file("proxy.toml"), config + integration::reactor_section());
   integration::ProxyProcess proxy(integration::sniproxy_binary(), dir.file("proxy.toml"),
                                   dir.path());
 

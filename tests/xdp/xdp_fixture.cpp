@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "packet_socket.hpp"
+#include "support/config_text.hpp"
 #include "support/tls_hello.hpp"
 
 namespace sniproxy::xdp_test {
@@ -62,6 +63,7 @@ void XdpProxyTest::SetUp() {
 }
 
 std::string XdpProxyTest::config(const std::string& xdp_lines) const {
+  // ([reactor], when the suite runs on epoll, goes last: after the top-level keys.)
   return fmt::format(R"(workers = 1
 [process]
 allow_root = true
@@ -88,7 +90,8 @@ match = "{}"
 backend = "{}"
 )",
                      topology_.server_if(), xdp_lines, kPort, kPort, kServerName,
-                     backend_->address());
+                     backend_->address()) +
+         integration::reactor_section();
 }
 
 std::string XdpProxyTest::start_proxy(const std::string& toml, const std::string& binary) {

@@ -11,6 +11,11 @@ std::string backend_under_test() {
   return backend != nullptr ? backend : "";
 }
 
+std::string reactor_section() {
+  const std::string backend = backend_under_test();
+  return backend.empty() ? "" : fmt::format("[reactor]\nbackend = \"{}\"\n", backend);
+}
+
 std::string ConfigSpec::to_toml() const {
   std::string t;
   t += fmt::format("workers = {}\n\n", workers);

@@ -30,6 +30,8 @@ struct ListenerSpec {
 
 // $SNIPROXY_TEST_REACTOR, or "" when unset.
 std::string backend_under_test();
+// "[reactor]\nbackend = ...\n" for it, or "": for configs written by hand.
+std::string reactor_section();
 
 struct ConfigSpec {
   int workers = 2;
