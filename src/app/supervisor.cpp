@@ -75,7 +75,8 @@ bool reload(proxy::SharedState& shared, const std::string& path, XdpControl& xdp
                log::quote(why + "; restart to apply; old config stays in force"));
     return false;
   }
-  auto rt = proxy::Runtime::build(std::move(*loaded.config), shared.health, current->access_log);
+  auto rt =
+      proxy::Runtime::build(std::move(*loaded.config), shared.health, true, current->access_log);
   if (!rt) {
     log::error("reload", "result=failed file={} detail={}", log::quote(path),
                log::quote(rt.error().message));
@@ -254,7 +255,7 @@ std::optional<int> load_config(Proxy& p, std::optional<PrivilegePlan>& plan) {
   plan = *privileges;
   raise_fd_limit();
   p.shared = std::make_unique<proxy::SharedState>(loaded.config->listeners.size());
-  auto rt = proxy::Runtime::build(std::move(*loaded.config), p.shared->health);
+  auto rt = proxy::Runtime::build(std::move(*loaded.config), p.shared->health, false);
   if (!rt) {
     startup_failed(rt.error().message);
     return 1;

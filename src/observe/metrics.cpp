@@ -57,6 +57,29 @@ RouteMetrics& Metrics::route(std::string_view table, std::string_view pattern) {
   return *it->second;
 }
 
+PoolServerMetrics& Metrics::pool_server(std::string_view pool, std::string_view server) {
+  std::string key;
+  key.reserve(pool.size() + 1 + server.size());
+  key.append(pool).push_back('\0');
+  key.append(server);
+  std::lock_guard lock(mu_);
+  auto it = pool_servers_.find(key);
+  if (it == pool_servers_.end())
+    it = pool_servers_.emplace(std::move(key), std::make_unique<PoolServerMetrics>()).first;
+  return *it->second;
+}
+
+std::vector<Metrics::PoolServerEntry> Metrics::pool_servers() const {
+  std::vector<PoolServerEntry> out;
+  std::lock_guard lock(mu_);
+  out.reserve(pool_servers_.size());
+  for (const auto& [key, metrics] : pool_servers_) {
+    const auto split = key.find('\0');
+    out.push_back({key.substr(0, split), key.substr(split + 1), metrics.get()});
+  }
+  return out;
+}
+
 std::vector<Metrics::RouteEntry> Metrics::routes() const {
   std::vector<RouteEntry> out;
   std::lock_guard lock(mu_);

@@ -67,6 +67,14 @@ struct RouteMetrics {
   Counter bytes_from_backend{0};
 };
 
+// One server of a pool (by its address), kept across reloads while the
+// pool and the address stay.
+struct PoolServerMetrics {
+  Counter connections{0};  // connects that succeeded
+  Counter failures{0};     // connects that failed, and resets after a connect
+  Counter connect_ns{0};   // time of the successful connects, summed
+};
+
 // Upstream connect latency, successful connects only (failures are outcomes).
 class LatencyHistogram {
  public:
@@ -110,6 +118,15 @@ class Metrics {
   };
   [[nodiscard]] std::vector<RouteEntry> routes() const;
 
+  // Like route(): the counters of a pool's server, stable references.
+  PoolServerMetrics& pool_server(std::string_view pool, std::string_view server);
+  struct PoolServerEntry {
+    std::string pool;
+    std::string server;
+    const PoolServerMetrics* metrics;
+  };
+  [[nodiscard]] std::vector<PoolServerEntry> pool_servers() const;
+
   // A hello that could not be parsed, by the parser's reason token.
   void hello_failure(std::string_view reason);
   [[nodiscard]] std::vector<std::pair<std::string, std::uint64_t>> hello_failures() const;
@@ -137,6 +154,8 @@ class Metrics {
   mutable std::mutex mu_;
   // Keyed by table + '\0' + pattern; nodes never move.
   std::map<std::string, std::unique_ptr<RouteMetrics>, std::less<>> routes_;
+  // Keyed by pool + '\0' + server; nodes never move.
+  std::map<std::string, std::unique_ptr<PoolServerMetrics>, std::less<>> pool_servers_;
   std::map<std::string, std::uint64_t, std::less<>> hello_failures_;
 };
 

@@ -107,6 +107,30 @@ void listeners(Writer& w, const Metrics& m, const ExpositionContext& ctx) {
   }
 }
 
+void pool_servers(Writer& w, const Metrics& m) {
+  const auto entries = m.pool_servers();
+  if (entries.empty()) return;
+  auto labels = [](const Metrics::PoolServerEntry& e) {
+    return label("pool", e.pool) + "," + label("server", e.server);
+  };
+  w.family("sniproxy_pool_server_connections_total", "counter",
+           "Connects to each pool server that succeeded.");
+  for (const auto& e : entries)
+    w.sample("sniproxy_pool_server_connections_total", labels(e), read(e.metrics->connections));
+  w.family("sniproxy_pool_server_failures_total", "counter",
+           "Connects to each pool server that failed (refused, unreachable, timed out), and "
+           "resets from it after a connect.");
+  for (const auto& e : entries)
+    w.sample("sniproxy_pool_server_failures_total", labels(e), read(e.metrics->failures));
+  w.family("sniproxy_pool_server_connect_seconds", "summary",
+           "Time to connect to each pool server, successful connects.");
+  for (const auto& e : entries) {
+    w.sample("sniproxy_pool_server_connect_seconds_sum", labels(e),
+             static_cast<double>(read(e.metrics->connect_ns)) / 1e9);
+    w.sample("sniproxy_pool_server_connect_seconds_count", labels(e), read(e.metrics->connections));
+  }
+}
+
 void routes(Writer& w, const Metrics& m) {
   const auto entries = m.routes();
   auto labels = [](const Metrics::RouteEntry& e) {
@@ -199,6 +223,7 @@ std::string render_prometheus(const Metrics& m, const ExpositionContext& ctx) {
 
   listeners(w, m, ctx);
   routes(w, m);
+  pool_servers(w, m);
 
   w.family("sniproxy_hello_failures_total", "counter",
            "ClientHellos and HTTP request heads that could not be parsed, by reason.");

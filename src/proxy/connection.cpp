@@ -473,15 +473,25 @@ void Connection::try_next_member() {
 }
 
 void Connection::report_member_connect(bool ok, const std::string& detail) {
-  const auto now = upstream::Clock::now();
-  if (auto change = member_->health->on_connect_result(ok, now))
-    log_health_transition(member_->member.key, *change, detail);
+  report_member_health(ok, detail);
   if (ok) {
+    observe::bump(member_metrics_->connect_ns,
+                  static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                 Clock::now() - connect_started_)
+                                                 .count()));
     worker_.pools().opened(member_->member.id);
     member_counted_ = true;
     return;
   }
   attempts_.append(attempts_.empty() ? "" : "; ").append(detail);
+}
+
+void Connection::report_member_health(bool ok, const std::string& detail) {
+  member_metrics_ =
+      &worker_.shared().metrics.pool_server(pool_->pool->name, member_->member.key.address);
+  observe::bump(ok ? member_metrics_->connections : member_metrics_->failures);
+  if (auto change = member_->health->on_connect_result(ok, upstream::Clock::now()))
+    log_health_transition(member_->member.key, *change, detail);
 }
 
 void Connection::try_next_address() {
@@ -780,6 +790,10 @@ void Connection::end_of_stream(int d) {
 void Connection::direction_failed(int d, bool reading, int res) {
   // Reading direction 0 or writing direction 1 touches the client.
   const bool client_side = (d == 0) == reading;
+  // A pool server that resets a connection it took counts against its
+  // health; it is not retried (splice or sockmap may have consumed the hello).
+  if (!client_side && member_counted_ && res == -ECONNRESET)
+    report_member_health(false, "reset after connect");
   close(observe::Outcome::reset, true,
         fmt::format("{}: {}", client_side ? "client" : "backend", std::strerror(-res)));
 }

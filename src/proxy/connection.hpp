@@ -146,6 +146,8 @@ class Connection {
   void try_next_member();
   // A connect to a pool member ended: passive health, and the attempt noted.
   void report_member_connect(bool ok, const std::string& detail);
+  // Passive health and the member's counters, for a connect or a reset.
+  void report_member_health(bool ok, const std::string& detail);
   // A socket for backend_ and its connect; on failure, the next address.
   void connect_backend();
   // Out of descriptors for the backend socket: connect_backend again when
@@ -191,7 +193,8 @@ class Connection {
   std::optional<upstream::AttemptPlan> plan_;
   std::optional<WorkerPools::Pick> member_;
   bool member_counted_ = false;  // counted open to member_ (least_conn)
-  std::string attempts_;         // each failed attempt, for the access log
+  observe::PoolServerMetrics* member_metrics_ = nullptr;
+  std::string attempts_;  // each failed attempt, for the access log
   // The socket's own peer (a load balancer, when a PROXY header names the
   // client), and the source this connection is counted under in the limits.
   Endpoint peer_address_;

@@ -22,7 +22,10 @@ struct PoolMembers {
 
 // IP-literal servers are one member each. (DNS-named servers are refused by
 // the loader until re-resolution drives the member lists.)
+// `reloading`: members new to the table (a reload's new servers) with
+// active checks take no traffic until their first check passes; at start-up
+// every member starts up, as before pools.
 std::map<std::string, PoolMembers> pool_members(const config::Config& config,
-                                                upstream::HealthTable& table);
+                                                upstream::HealthTable& table, bool reloading);
 
 }  // namespace sniproxy::proxy

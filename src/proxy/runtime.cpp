@@ -35,7 +35,7 @@ std::vector<IpAddress> own_addresses(const config::Config& cfg) {
 }  // namespace
 
 Result<std::shared_ptr<const Runtime>> Runtime::build(
-    config::Config config, upstream::HealthTable& health,
+    config::Config config, upstream::HealthTable& health, bool reloading,
     std::shared_ptr<observe::AccessLog> previous) {
   static std::atomic<std::uint64_t> generations{0};
   auto router = routing::Router::build(config);
@@ -58,7 +58,7 @@ Result<std::shared_ptr<const Runtime>> Runtime::build(
                                               {},
                                               0});
   // After the move: the members point into the Runtime's own config.
-  rt->pools = pool_members(rt->config, health);
+  rt->pools = pool_members(rt->config, health, reloading);
   rt->generation = ++generations;
   health.prune();
   return std::shared_ptr<const Runtime>(std::move(rt));

@@ -28,9 +28,10 @@ struct Runtime {
   // `previous`: the running access log; when the config names the same file
   // and format it is reopened and kept rather than opened anew, so that
   // connections from before a reload write where SIGUSR1 points it later.
-  // `health`: the process's member health, which a reload keeps.
+  // `health`: the process's member health, which a reload keeps;
+  // `reloading`: a config runs already (new pool servers wait for a check).
   static Result<std::shared_ptr<const Runtime>> build(
-      config::Config config, upstream::HealthTable& health,
+      config::Config config, upstream::HealthTable& health, bool reloading,
       std::shared_ptr<observe::AccessLog> previous = nullptr);
 };
 

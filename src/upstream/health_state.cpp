@@ -25,7 +25,20 @@ std::string_view to_string(HealthCause cause) {
   return "unknown";
 }
 
+HealthState HealthState::awaiting_first_check(HealthSettings settings) {
+  HealthState state(settings);
+  if (!settings.active_checks) return state;  // nothing would ever check it: up
+  state.up_ = false;
+  state.awaiting_first_check_ = true;
+  return state;
+}
+
 std::optional<HealthTransition> HealthState::on_check(bool ok, TimePoint now) {
+  if (awaiting_first_check_) {
+    awaiting_first_check_ = false;
+    if (ok) return go_up(HealthCause::checks_passed, 1, now);
+    // Failed: down as any other, back after `rise` passed checks.
+  }
   if (up_) {
     if (ok) {
       failed_checks_ = 0;

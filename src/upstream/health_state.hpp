@@ -38,6 +38,9 @@ struct HealthTransition {
 class HealthState {
  public:
   explicit HealthState(HealthSettings settings) : settings_(settings) {}
+  // A member a reload added, with active checks: down until its first check
+  // passes (one is enough), so it gets no traffic unchecked.
+  static HealthState awaiting_first_check(HealthSettings settings);
 
   // The result of one active check.
   std::optional<HealthTransition> on_check(bool ok, TimePoint now);
@@ -68,6 +71,7 @@ class HealthState {
   // A member starts up: traffic flows from the start, as before pools, and
   // a dead one is found by `fall` checks or connects.
   bool up_ = true;
+  bool awaiting_first_check_ = false;
   std::uint32_t failed_checks_ = 0;    // while up
   std::uint32_t failed_connects_ = 0;  // while up
   std::uint32_t passed_checks_ = 0;    // while down

@@ -19,8 +19,12 @@ std::optional<TimePoint> from_ticks(std::int64_t ticks) {
 
 }  // namespace
 
-MemberHealth::MemberHealth(HealthSettings settings)
-    : state_(settings), retry_at_(kNever), up_since_(kNever) {}
+MemberHealth::MemberHealth(HealthSettings settings) : MemberHealth(HealthState(settings)) {}
+
+MemberHealth::MemberHealth(HealthState initial)
+    : state_(std::move(initial)), retry_at_(kNever), up_since_(kNever) {
+  publish();
+}
 
 bool MemberHealth::eligible(TimePoint now) const {
   if (up()) return true;
@@ -69,14 +73,17 @@ void MemberHealth::publish() {
 }
 
 std::shared_ptr<MemberHealth> HealthTable::acquire(const MemberKey& key,
-                                                   const HealthSettings& settings) {
+                                                   const HealthSettings& settings,
+                                                   bool unchecked_until_checked) {
   std::lock_guard lock(mutex_);
   std::weak_ptr<MemberHealth>& entry = entries_[key];
   if (auto health = entry.lock()) {
     health->set_settings(settings);
     return health;
   }
-  auto health = std::make_shared<MemberHealth>(settings);
+  auto health = std::make_shared<MemberHealth>(unchecked_until_checked
+                                                   ? HealthState::awaiting_first_check(settings)
+                                                   : HealthState(settings));
   entry = health;
   return health;
 }

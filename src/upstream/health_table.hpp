@@ -19,6 +19,7 @@ namespace sniproxy::upstream {
 class MemberHealth {
  public:
   explicit MemberHealth(HealthSettings settings);
+  explicit MemberHealth(HealthState initial);
 
   // Lock-free, for the workers' picks.
   [[nodiscard]] bool up() const { return up_.load(std::memory_order_acquire); }
@@ -58,7 +59,10 @@ class HealthTable {
   // holds it (with `settings` applied), else a new one, up. Acquire the
   // members of a new config or DNS answer before releasing the old ones, so
   // members that stay keep their state.
-  std::shared_ptr<MemberHealth> acquire(const MemberKey& key, const HealthSettings& settings);
+  // `unchecked_until_checked`: a member not tracked yet starts down until
+  // its first check passes (a reload's new servers), rather than up.
+  std::shared_ptr<MemberHealth> acquire(const MemberKey& key, const HealthSettings& settings,
+                                        bool unchecked_until_checked = false);
   // Every member some list still holds, in key order: for the checker and
   // /status.
   [[nodiscard]] std::vector<std::pair<MemberKey, std::shared_ptr<MemberHealth>>> live() const;

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <memory>
+#include <thread>
 
 #include "support/admin_client.hpp"
 #include "support/backend_behaviours.hpp"
@@ -191,6 +192,44 @@ TEST_P(PoolsTest, ActiveChecksTakeADeadServerOutAndBringItBack) {
       << proxy_->log();
   // interval x rise (200 ms), and a check's own time: well under a second.
   EXPECT_LT(std::chrono::steady_clock::now() - back_at, milliseconds(1000));
+}
+
+// A reload keeps the health of servers that stay (a down one stays down,
+// without being taken down again), and a new server takes no traffic until
+// its first check passed.
+TEST_P(PoolsTest, AReloadKeepsHealthAndChecksNewServersFirst) {
+  const std::string dead = "127.0.0.1:" + std::to_string(closed_port());
+  const std::string checks =
+      "[pools.web.health]\ncheck = \"tcp\"\ninterval = \"100ms\"\ntimeout = \"100ms\"\n"
+      "rise = 2\nfall = 2\n";
+  ConfigSpec spec = base_config();
+  spec.workers = 1;
+  auto pool = [&](const std::vector<std::string>& servers) {
+    std::string text = "[pools.web]\nservers = [\n";
+    for (const auto& s : servers) text += "  " + s + ",\n";
+    return text + "]\n\n" + checks;
+  };
+  spec.extra = pool({server(a_), "{ backend = \"" + dead + "\" }"});
+  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {{.match = "a.example", .pool = "web"}}));
+  const std::string down = "event=server_down pool=web server=" + dead;
+  ASSERT_TRUE(proxy_->wait_for_log(down, Deadline::in(milliseconds(3000)))) << proxy_->log();
+
+  spec.extra = pool({server(a_), "{ backend = \"" + dead + "\" }", server(b_)});
+  rewrite_config(spec.to_toml());
+  proxy_->signal(SIGHUP);
+  ASSERT_TRUE(proxy_->wait_for_log("event=reload result=ok", Deadline::in(milliseconds(5000))))
+      << proxy_->log();
+  ASSERT_TRUE(proxy_->wait_for_log("event=server_up pool=web server=" + b_.address(),
+                                   Deadline::in(milliseconds(3000))))
+      << proxy_->log();
+  // Traffic reaches the new server only after that line (it connected for
+  // the check first: its first recorded connection is the check's).
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(served("a.example"));
+  EXPECT_GE(b_.recording().connections(), 3);
+  std::this_thread::sleep_for(milliseconds(400));
+  EXPECT_EQ(count_occurrences(proxy_->log(), down), 1)
+      << "the dead server's state was lost on reload:\n"
+      << proxy_->log();
 }
 
 SNIPROXY_INSTANTIATE_FOR_MODES(PoolsTest);

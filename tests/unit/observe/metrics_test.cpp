@@ -69,6 +69,9 @@ TEST(ExpositionTest, EverySampleFollowsItsFamilysTypeLine) {
   observe::bump(m.descriptor_waits, 7);
   m.hello_failure("not_tls");
   m.connect_latency.observe(microseconds(700));
+  observe::bump(m.pool_server("web", "10.0.0.1:443").connections, 4);
+  observe::bump(m.pool_server("web", "10.0.0.1:443").connect_ns, 2'000'000);
+  observe::bump(m.pool_server("web", "10.0.0.2:443").failures, 3);
   observe::ExpositionContext ctx;
   ctx.version = "1.2.3";
   ctx.reactor_backend = "epoll";
@@ -112,6 +115,12 @@ TEST(ExpositionTest, EverySampleFollowsItsFamilysTypeLine) {
   EXPECT_TRUE(has(R"(sniproxy_reactor_backend{backend="epoll"} 1)"));
   EXPECT_TRUE(has(R"(sniproxy_pool_server_up{pool="web",server="10.0.0.1:443"} 1)"));
   EXPECT_TRUE(has(R"(sniproxy_pool_server_up{pool="web",server="10.0.0.2:443"} 0)"));
+  EXPECT_TRUE(has(R"(sniproxy_pool_server_connections_total{pool="web",server="10.0.0.1:443"} 4)"));
+  EXPECT_TRUE(has(R"(sniproxy_pool_server_failures_total{pool="web",server="10.0.0.2:443"} 3)"));
+  EXPECT_TRUE(
+      has(R"(sniproxy_pool_server_connect_seconds_sum{pool="web",server="10.0.0.1:443"} 0.002)"));
+  EXPECT_TRUE(
+      has(R"(sniproxy_pool_server_connect_seconds_count{pool="web",server="10.0.0.1:443"} 4)"));
 }
 
 TEST(ExpositionTest, NoXdpFamilyWithoutXdp) {

@@ -27,6 +27,25 @@ TEST(HealthState, StartsUpAndEligible) {
   EXPECT_FALSE(h.retry_at().has_value());
 }
 
+TEST(HealthState, AReloadsNewMemberWaitsForOnePassedCheck) {
+  HealthState fresh = HealthState::awaiting_first_check(active(3));
+  EXPECT_FALSE(fresh.up());
+  EXPECT_FALSE(fresh.eligible(kT0));
+  EXPECT_FALSE(fresh.on_connect_result(true, kT0));  // connects say nothing here
+  auto change = fresh.on_check(true, kT0);
+  ASSERT_TRUE(change);
+  EXPECT_TRUE(change->up);
+  EXPECT_TRUE(fresh.up());
+
+  HealthState failing = HealthState::awaiting_first_check(active(2));
+  EXPECT_FALSE(failing.on_check(false, kT0));
+  EXPECT_FALSE(failing.on_check(true, kT0 + seconds(2)));  // now `rise` (2) are needed
+  EXPECT_TRUE(failing.on_check(true, kT0 + seconds(4)));
+
+  // Without checks nothing would ever let it in: it starts up.
+  EXPECT_TRUE(HealthState::awaiting_first_check(passive_only()).up());
+}
+
 TEST(HealthState, FallFailedChecksInARowTakeItDown) {
   HealthState h(active(2, 3));
   EXPECT_FALSE(h.on_check(false, kT0));
