@@ -9,6 +9,7 @@
 
 #include "support/admin_client.hpp"
 #include "support/backend_behaviours.hpp"
+#include "support/netns.hpp"
 #include "support/proxy_fixture.hpp"
 
 namespace sniproxy::integration {
@@ -230,6 +231,45 @@ TEST_P(PoolsTest, AReloadKeepsHealthAndChecksNewServersFirst) {
   EXPECT_EQ(count_occurrences(proxy_->log(), down), 1)
       << "the dead server's state was lost on reload:\n"
       << proxy_->log();
+}
+
+// A server that drops SYNs (a blackhole, made with iptables inside a
+// network namespace of the test's own): it costs at most the first clients
+// one connect_timeout each, then its checks take it down and clients skip it.
+TEST_P(PoolsTest, ABlackholedServerSlowsOnlyTheFirstClients) {
+  const std::string tag = unique_tag();
+  VethLink link(
+      {.ns = "pa" + tag, .device = "va" + tag, .mac = "", .addresses = {"10.203.0.1/24"}},
+      {.ns = "pb" + tag, .device = "vb" + tag, .mac = "", .addresses = {"10.203.0.2/24"}});
+  ASSERT_EQ(link.setup(), "");
+  ASSERT_EQ(netns_exec(link.b().ns,
+                       {"iptables", "-A", "INPUT", "-p", "tcp", "--dport", "443", "-j", "DROP"}),
+            "");
+  // The proxy, its good server and its clients all live in namespace a.
+  const std::string entered = run_in(link.a().ns, [&] {
+    RecordingBackend good("ok");
+    ConfigSpec spec = base_config();
+    spec.workers = 1;
+    spec.extra = "[pools.web]\nconnect_timeout = \"1s\"\nservers = [{ backend = \"" +
+                 good.address() +
+                 "\" }, { backend = \"10.203.0.2:443\" }]\n\n[pools.web.health]\ncheck = \"tcp\"\n"
+                 "interval = \"300ms\"\ntimeout = \"200ms\"\nfall = 2\nrise = 2\n";
+    start_routing(spec, {{.match = "a.example", .pool = "web"}});
+    if (HasFatalFailure()) return;
+    int slow = 0;
+    for (int i = 0; i < 12; ++i) {
+      const auto started = std::chrono::steady_clock::now();
+      EXPECT_TRUE(served("a.example")) << "connection " << i;
+      if (std::chrono::steady_clock::now() - started > milliseconds(800)) ++slow;
+    }
+    EXPECT_LE(slow, 2) << proxy_->log();
+    EXPECT_EQ(good.recording().connections() >= 12, true);
+    EXPECT_TRUE(proxy_->wait_for_log("event=server_down pool=web server=10.203.0.2:443",
+                                     Deadline::in(milliseconds(2000))))
+        << proxy_->log();
+    proxy_.reset();  // stopped inside the namespace it runs in
+  });
+  ASSERT_EQ(entered, "");
 }
 
 SNIPROXY_INSTANTIATE_FOR_MODES(PoolsTest);
