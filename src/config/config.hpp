@@ -61,6 +61,9 @@ struct Route {
   // exact: the normalised name; wildcard: the suffix including the leading
   // dot (".example.com"); regex: the expression without the '~'.
   std::string key;
+  // Non-empty: the route matches only a TLS client offering one of these
+  // ALPN protocols, and then beats every route without `alpn`.
+  std::vector<std::string> alpn;
   Target target;
   SourceLocation where;
 };

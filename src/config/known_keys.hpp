@@ -33,8 +33,8 @@ inline constexpr std::array<std::string_view, 11> kListenerKeys{
     "source_address", "mode",
     "v6only",         "proxy_protocol_in",
     "trusted_sources"};
-inline constexpr std::array<std::string_view, 7> kRouteKeys{
-    "match", "backend", "resolve", "pool", "deny", "proxy_protocol", "allow_private"};
+inline constexpr std::array<std::string_view, 8> kRouteKeys{
+    "match", "backend", "resolve", "pool", "deny", "proxy_protocol", "allow_private", "alpn"};
 inline constexpr std::array<std::string_view, 7> kPoolKeys{
     "balance", "connect_timeout", "retries", "proxy_protocol", "slow_start", "servers", "health"};
 inline constexpr std::array<std::string_view, 3> kPoolServerKeys{"backend", "weight", "backup"};

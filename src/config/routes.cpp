@@ -5,11 +5,13 @@
 #include <array>
 #include <optional>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "config/known_keys.hpp"
 #include "config/pattern.hpp"
 #include "config/pool_reference.hpp"
+#include "config/route_alpn.hpp"
 #include "config/target.hpp"
 
 namespace sniproxy::config {
@@ -89,6 +91,7 @@ struct RouteRead {
   bool pattern_ok = false;  // route.kind/key are set: duplicates can be checked
   bool complete = false;    // nothing about this route was wrong
   SourceLocation match_at;
+  SourceLocation alpn_at;
 };
 
 RouteRead read_route(const toml::table& table, const std::string& table_name,
@@ -111,8 +114,16 @@ RouteRead read_route(const toml::table& table, const std::string& table_name,
     r.missing("match");
   }
 
+  out.alpn_at = r.where("alpn");
+  auto alpn = read_alpn(r);
+  if (alpn) {
+    route.alpn = std::move(*alpn);
+  } else {
+    out.pattern_ok = false;  // its protocols are unknown, so duplicates cannot be judged
+  }
+
   auto target = read_target(r, pools);
-  bool ok = out.pattern_ok && target.has_value();
+  bool ok = out.pattern_ok && alpn.has_value() && target.has_value();
   if (target && target->kind == Target::Kind::deny) {
     for (std::string_view key : {"proxy_protocol", "allow_private"}) {
       if (r.has(key)) {
@@ -135,12 +146,43 @@ RouteRead read_route(const toml::table& table, const std::string& table_name,
   return out;
 }
 
+// A pattern may appear once without `alpn` and once more per ALPN protocol:
+// two routes a client could match at the same precedence would leave the
+// choice to file order, which is almost surely a mistake. Returns false
+// after reporting the clash.
+bool check_unique(const RouteRead& read, const std::string& table,
+                  std::map<std::tuple<PatternKind, std::string, std::string>, SourceLocation>& seen,
+                  DiagnosticSink& sink) {
+  const Route& route = read.route;
+  if (route.alpn.empty()) {
+    auto [first, inserted] =
+        seen.emplace(std::make_tuple(route.kind, route.key, ""), read.match_at);
+    if (inserted) return true;
+    sink.error(read.match_at,
+               fmt::format("duplicate route '{}' in table '{}' (first defined at line {})",
+                           route.pattern, table, first->second.line));
+    return false;
+  }
+  for (const std::string& protocol : route.alpn) {
+    auto [first, inserted] =
+        seen.emplace(std::make_tuple(route.kind, route.key, protocol), read.alpn_at);
+    if (inserted) continue;
+    sink.error(read.alpn_at,
+               fmt::format("duplicate route '{}' with ALPN '{}' in table '{}' (first defined at "
+                           "line {})",
+                           route.pattern, protocol, table, first->second.line));
+    return false;
+  }
+  return true;
+}
+
 RouteTable read_table(const std::string& name, const toml::array& routes,
                       const std::map<std::string, Pool>& pools, DiagnosticSink& sink) {
   RouteTable table;
   table.name = name;
-  // (kind, key) -> where it was first defined, to name it in the duplicate error.
-  std::map<std::pair<PatternKind, std::string>, SourceLocation> seen;
+  // (kind, key, ALPN protocol or "") -> where it was first defined, to name it
+  // in the duplicate error.
+  std::map<std::tuple<PatternKind, std::string, std::string>, SourceLocation> seen;
   for (const toml::node& node : routes) {
     const auto* route_table = node.as_table();
     if (route_table == nullptr) {
@@ -149,16 +191,7 @@ RouteTable read_table(const std::string& name, const toml::array& routes,
       continue;
     }
     RouteRead read = read_route(*route_table, name, pools, sink);
-    if (read.pattern_ok) {
-      auto [first, inserted] =
-          seen.emplace(std::make_pair(read.route.kind, read.route.key), read.match_at);
-      if (!inserted) {
-        sink.error(read.match_at,
-                   fmt::format("duplicate route '{}' in table '{}' (first defined at line {})",
-                               read.route.pattern, name, first->second.line));
-        continue;
-      }
-    }
+    if (read.pattern_ok && !check_unique(read, name, seen, sink)) continue;
     if (read.complete) table.routes.push_back(std::move(read.route));
   }
   return table;

@@ -25,6 +25,9 @@ std::string format_access_text(const AccessRecord& r, const std::string& timesta
       "bytes_out={} duration_ms={} mode={} outcome={}",
       timestamp, r.client, log::quote(r.listener), or_dash(r.server_name), or_dash(r.backend),
       r.bytes_in, r.bytes_out, r.duration_ms, r.mode.empty() ? "-" : r.mode, to_string(r.outcome));
+  // Only when offered, before `detail` (which stays last): lines without ECH
+  // read as before.
+  if (r.ech) line += " ech=1";
   if (!r.detail.empty()) line += " detail=" + log::quote(r.detail);
   return line + "\n";
 }
@@ -38,6 +41,7 @@ std::string format_access_json(const AccessRecord& r, const std::string& timesta
       r.server_name.empty() ? "null" : json_string(r.server_name),
       r.backend.empty() ? "null" : json_string(r.backend), r.bytes_in, r.bytes_out, r.duration_ms,
       r.mode.empty() ? "null" : json_string(r.mode), to_string(r.outcome));
+  if (r.ech) line += ",\"ech\":true";
   if (!r.detail.empty()) line += ",\"detail\":" + json_string(r.detail);
   return line + "}\n";
 }

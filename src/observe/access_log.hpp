@@ -23,6 +23,7 @@ struct AccessRecord {
   std::uint64_t duration_ms = 0;
   std::string mode;  // forwarding mode; empty when it never forwarded
   Outcome outcome = Outcome::ok;
+  bool ech = false;    // the hello offered Encrypted Client Hello
   std::string detail;  // why, for failures (parse error, errno text)
 };
 

@@ -45,11 +45,13 @@ LatencyHistogram::Snapshot LatencyHistogram::snapshot() const {
 Metrics::Metrics(std::size_t listeners)
     : listener_count_(listeners), listeners_(std::make_unique<ListenerMetrics[]>(listeners)) {}
 
-RouteMetrics& Metrics::route(std::string_view table, std::string_view pattern) {
+RouteMetrics& Metrics::route(std::string_view table, std::string_view pattern,
+                             std::string_view alpn) {
   std::string key;
-  key.reserve(table.size() + 1 + pattern.size());
+  key.reserve(table.size() + 2 + pattern.size() + alpn.size());
   key.append(table).push_back('\0');
-  key.append(pattern);
+  key.append(pattern).push_back('\0');
+  key.append(alpn);
   std::lock_guard lock(mu_);
   auto it = routes_.find(key);
   if (it == routes_.end())
@@ -86,7 +88,9 @@ std::vector<Metrics::RouteEntry> Metrics::routes() const {
   out.reserve(routes_.size());
   for (const auto& [key, metrics] : routes_) {
     const auto split = key.find('\0');
-    out.push_back({key.substr(0, split), key.substr(split + 1), metrics.get()});
+    const auto second = key.find('\0', split + 1);
+    out.push_back({key.substr(0, split), key.substr(split + 1, second - split - 1),
+                   key.substr(second + 1), metrics.get()});
   }
   return out;
 }

@@ -108,12 +108,13 @@ class Metrics {
   [[nodiscard]] std::size_t listener_count() const { return listener_count_; }
 
   // Routes come and go with reloads; one keeps its counters as long as its
-  // table and pattern stay the same. The reference stays valid for the
-  // lifetime of the Metrics.
-  RouteMetrics& route(std::string_view table, std::string_view pattern);
+  // table, pattern and ALPN list (comma-joined; empty without `alpn`) stay
+  // the same. The reference stays valid for the lifetime of the Metrics.
+  RouteMetrics& route(std::string_view table, std::string_view pattern, std::string_view alpn = {});
   struct RouteEntry {
     std::string table;
     std::string pattern;
+    std::string alpn;
     const RouteMetrics* metrics;
   };
   [[nodiscard]] std::vector<RouteEntry> routes() const;
@@ -139,6 +140,8 @@ class Metrics {
   LatencyHistogram connect_latency;
   RetransMetrics retransmits;  // counted only with [retrans]
   SockmapMetrics sockmap;      // counted only in sockmap mode
+  // TLS hellos that offered Encrypted Client Hello (routed on the outer name).
+  Counter ech_offers{0};
   Counter reloads_ok{0};
   Counter reloads_failed{0};
   // Out of descriptors (or memory): times a listener stopped accepting for a
@@ -152,7 +155,7 @@ class Metrics {
   std::array<Counter, kForwardedByCount> forwarded_{};
 
   mutable std::mutex mu_;
-  // Keyed by table + '\0' + pattern; nodes never move.
+  // Keyed by table + '\0' + pattern + '\0' + alpn; nodes never move.
   std::map<std::string, std::unique_ptr<RouteMetrics>, std::less<>> routes_;
   // Keyed by pool + '\0' + server; nodes never move.
   std::map<std::string, std::unique_ptr<PoolServerMetrics>, std::less<>> pool_servers_;

@@ -133,11 +133,15 @@ void pool_servers(Writer& w, const Metrics& m) {
 
 void routes(Writer& w, const Metrics& m) {
   const auto entries = m.routes();
+  // `alpn` only on routes that have it: it tells apart routes of one pattern.
   auto labels = [](const Metrics::RouteEntry& e) {
-    return label("table", e.table) + "," + label("route", e.pattern);
+    std::string out = label("table", e.table) + "," + label("route", e.pattern);
+    if (!e.alpn.empty()) out += "," + label("alpn", e.alpn);
+    return out;
   };
   w.family("sniproxy_route_connections_total", "counter",
-           "Connections routed by each route (table, route pattern as written).");
+           "Connections routed by each route (table, route pattern as written, and the "
+           "route's ALPN protocols if it has any).");
   for (const auto& e : entries)
     w.sample("sniproxy_route_connections_total", labels(e), read(e.metrics->connections));
   w.family("sniproxy_route_bytes_total", "counter",
@@ -229,6 +233,10 @@ std::string render_prometheus(const Metrics& m, const ExpositionContext& ctx) {
            "ClientHellos and HTTP request heads that could not be parsed, by reason.");
   for (const auto& [reason, count] : m.hello_failures())
     w.sample("sniproxy_hello_failures_total", label("reason", reason), count);
+
+  w.family("sniproxy_ech_offers_total", "counter",
+           "TLS ClientHellos offering Encrypted Client Hello; routed on the outer (public) name.");
+  w.sample("sniproxy_ech_offers_total", "", read(m.ech_offers));
 
   w.family("sniproxy_accept_pauses_total", "counter",
            "Times a listener stopped accepting for a back-off: out of file descriptors or memory.");

@@ -1,6 +1,7 @@
 #include "proxy/connection.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -290,13 +291,16 @@ void Connection::hello_complete() {
     route_http();
 }
 
-bool Connection::route_name(const std::optional<std::string>& name, std::string& detail) {
+bool Connection::route_name(const std::optional<std::string>& name,
+                            std::span<const std::string> alpn, std::string& detail) {
   if (name) {
     server_name_ = *name;
     const auto* table = runtime_->router.table(listener().table);
-    const config::Route* route = table != nullptr ? table->lookup(server_name_) : nullptr;
+    const config::Route* route = table != nullptr ? table->lookup(server_name_, alpn) : nullptr;
     if (route != nullptr) {
-      route_metrics_ = &worker_.shared().metrics.route(listener().table, route->pattern);
+      // Routes sharing a pattern differ in their protocols: label them apart.
+      route_metrics_ = &worker_.shared().metrics.route(
+          listener().table, route->pattern, fmt::format("{}", fmt::join(route->alpn, ",")));
       observe::bump(route_metrics_->connections);
       use_target(route->target, server_name_);
       return true;
@@ -323,7 +327,15 @@ void Connection::route_tls() {
   } else if (name = normalize_server_name(*parser.info().server_name); !name) {
     detail = "invalid server name";
   }
-  if (route_name(name, detail)) return;
+  std::span<const std::string> alpn;
+  if (parsed) {
+    alpn = parser.info().alpn;
+    // Without the ECH keys only the outer (public) name is visible; it is
+    // routed on, and these offers counted so operators can see how many.
+    ech_offered_ = parser.info().ech_offered;
+    if (ech_offered_) observe::bump(worker_.shared().metrics.ech_offers);
+  }
+  if (route_name(name, alpn, detail)) return;
   if (parsed) {
     auto alert = protocol::tls_alert(kAlertUnrecognizedName);
     send_best_effort(client_.get(), alert.data(), alert.size());
@@ -342,7 +354,8 @@ void Connection::route_http() {
   } else if (name = normalize_server_name(parser.info().host); !name) {
     detail = parser.info().host.empty() ? "no host" : "invalid host";
   }
-  if (route_name(name, detail)) return;
+  // HTTP has no ALPN: routes with `alpn` never match here.
+  if (route_name(name, {}, detail)) return;
   if (!parsed) {
     const bool connect = parser.error() == protocol::HttpError::connect_refused;
     auto resp = connect ? protocol::http_error_response(405, "Method Not Allowed")
@@ -875,6 +888,7 @@ void Connection::finish() {
   if (state_reached_forwarding_) r.mode = mode_label();
   r.outcome = outcome_;
   r.detail = detail_;
+  r.ech = ech_offered_;
   count_route_and_mode(r.bytes_in, r.bytes_out);
   if (observe::SocketIndex* index = worker_.shared().sockets.get())
     for (const auto& key : socket_keys_)

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -136,7 +137,9 @@ class Connection {
   void route_tls();
   // Routes a parsed name (or, without one, the listener's fallback); false
   // when neither applies and `detail` says why.
-  bool route_name(const std::optional<std::string>& name, std::string& detail);
+  // `alpn`: the client's offered protocols (none for HTTP).
+  bool route_name(const std::optional<std::string>& name, std::span<const std::string> alpn,
+                  std::string& detail);
   void route_http();
   void use_target(const config::Target& target, const std::string& name);
   void refuse(observe::Outcome outcome, std::string detail = {});
@@ -234,6 +237,7 @@ class Connection {
   // Forwarding: [0] client -> upstream, [1] upstream -> client.
   config::ForwardingMode mode_ = config::ForwardingMode::copy;
   bool state_reached_forwarding_ = false;
+  bool ech_offered_ = false;  // the hello carried encrypted_client_hello
   DirectionHost hosts_[2] = {DirectionHost(*this, 0), DirectionHost(*this, 1)};
   Direction dirs_[2];
   std::optional<observe::SocketKey> socket_keys_[2];  // [0] client side, [1] backend side

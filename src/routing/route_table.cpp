@@ -41,16 +41,29 @@ Result<RouteTable> RouteTable::build(const config::RouteTable& table) {
     const config::Route& route = out.routes_[i];
     switch (route.kind) {
       case config::PatternKind::exact:
-        out.exact_.try_emplace(route.key, &route);  // first in file order wins
+        if (!route.alpn.empty()) {
+          out.alpn_.add_exact(route);
+        } else {
+          out.exact_.try_emplace(route.key, &route);  // first in file order wins
+        }
         break;
       case config::PatternKind::wildcard:
         if (route.key.size() < 2 || route.key.front() != '.')
           return make_error(describe(route) + ": wildcard key must be a suffix starting with '.'");
-        out.wildcard_.try_emplace(route.key, &route);
+        if (!route.alpn.empty()) {
+          out.alpn_.add_wildcard(route);
+        } else {
+          out.wildcard_.try_emplace(route.key, &route);
+        }
         break;
       case config::PatternKind::regex:
         try {
-          out.regexes_.push_back(CompiledRegex{std::regex(route.key, kRegexFlags), &route});
+          std::regex expression(route.key, kRegexFlags);
+          if (!route.alpn.empty()) {
+            out.alpn_.add_regex(std::move(expression), route);
+          } else {
+            out.regexes_.push_back(CompiledRegex{std::move(expression), &route});
+          }
         } catch (const std::regex_error& e) {
           return make_error(describe(route) + ": invalid regular expression: " + e.what());
         }
@@ -60,8 +73,11 @@ Result<RouteTable> RouteTable::build(const config::RouteTable& table) {
   return out;
 }
 
-const config::Route* RouteTable::lookup(std::string_view name) const {
+const config::Route* RouteTable::lookup(std::string_view name,
+                                        std::span<const std::string> alpn) const {
   if (name.empty() || name.size() > kMaxNameLength) return nullptr;
+
+  if (const config::Route* route = alpn_.lookup(name, alpn)) return route;
 
   if (auto it = exact_.find(name); it != exact_.end()) return it->second;
 

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <memory>
 #include <regex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -12,19 +13,10 @@
 
 #include "common/result.hpp"
 #include "config/config.hpp"
+#include "routing/alpn_routes.hpp"
+#include "routing/string_hash.hpp"
 
 namespace sniproxy::routing {
-
-// Lets the maps be probed with a std::string_view without building a string.
-// Deliberately not noexcept: libstdc++ then stores each node's hash, so a
-// probe that misses compares stored hashes instead of rehashing every key in
-// the bucket chain (that halved wildcard-probe cost at 10,000 routes).
-struct TransparentStringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const {  // NOLINT(performance-noexcept-*)
-    return std::hash<std::string_view>{}(s);
-  }
-};
 
 class RouteTable {
  public:
@@ -32,10 +24,15 @@ class RouteTable {
   // which the linear-time matcher cannot do) is an Error naming its file:line.
   static Result<RouteTable> build(const config::RouteTable& table);
 
-  // `name` must already be normalised (common/server_name.hpp). Order: exact
-  // match; else the longest matching wildcard suffix; else the first regex in
-  // file order that matches the whole name. nullptr when nothing matches.
-  [[nodiscard]] const config::Route* lookup(std::string_view name) const;
+  // `name` must already be normalised (common/server_name.hpp); `alpn` is
+  // what the client offered (empty for HTTP: routes with `alpn` never match
+  // then). A route with `alpn` whose pattern matches and that lists one of
+  // `alpn` wins first; else, among routes without `alpn`: exact match; else
+  // the longest matching wildcard suffix; else the first regex in file order
+  // that matches the whole name (routes with `alpn` use the same order among
+  // themselves). nullptr when nothing matches.
+  [[nodiscard]] const config::Route* lookup(std::string_view name,
+                                            std::span<const std::string> alpn = {}) const;
   [[nodiscard]] std::size_t size() const { return size_; }
 
   RouteTable(RouteTable&&) noexcept = default;
@@ -62,6 +59,7 @@ class RouteTable {
   NameMap exact_;
   NameMap wildcard_;                    // keyed by the suffix with its leading dot: ".example.com"
   std::vector<CompiledRegex> regexes_;  // file order
+  AlpnRoutes alpn_;                     // the routes with `alpn`, apart
 };
 
 }  // namespace sniproxy::routing

@@ -1,6 +1,7 @@
 #include "config_text.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cstdlib>
 
@@ -47,6 +48,7 @@ std::string ConfigSpec::to_toml() const {
       if (r.resolve) t += fmt::format("resolve = {}\n", *r.resolve);
       if (r.allow_private) t += "allow_private = true\n";
       if (!r.pool.empty()) t += fmt::format("pool = \"{}\"\n", r.pool);
+      if (!r.alpn.empty()) t += fmt::format("alpn = [\"{}\"]\n", fmt::join(r.alpn, "\", \""));
       if (!r.proxy_protocol.empty())
         t += fmt::format("proxy_protocol = \"{}\"\n", r.proxy_protocol);
       t += "\n";

@@ -14,8 +14,9 @@ struct RouteSpec {
   bool deny = false;
   std::optional<std::uint16_t> resolve{};  // connect to the requested name on this port
   bool allow_private = false;
-  std::string proxy_protocol{};  // "", "v1" or "v2"
-  std::string pool{};            // a [pools.NAME] (in ConfigSpec::extra) instead of a backend
+  std::string proxy_protocol{};     // "", "v1" or "v2"
+  std::string pool{};               // a [pools.NAME] (in ConfigSpec::extra) instead of a backend
+  std::vector<std::string> alpn{};  // the route matches only clients offering one of these
 };
 
 struct ListenerSpec {

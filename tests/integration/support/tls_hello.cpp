@@ -94,6 +94,8 @@ Bytes hello_body(const HelloOptions& o, std::size_t padding) {
     append(key_share, share);
     extension(ext, 51, key_share);
   }
+  // encrypted_client_hello (0xfe0d): an opaque stand-in, the proxy only notes it.
+  if (o.ech) extension(ext, 0xfe0d, Bytes(64, 0x42));
   if (padding > 0) extension(ext, 21, Bytes(padding - 4, 0));  // 4 = the extension header
   put16(b, ext.size());
   append(b, ext);

@@ -13,6 +13,7 @@ struct HelloOptions {
   std::optional<std::string> server_name{};  // no SNI extension when empty
   std::vector<std::string> alpn{};           // e.g. {"h2", "http/1.1"}
   bool tls13 = true;  // supported_versions + key_share, as TLS 1.3 clients send
+  bool ech = false;   // an encrypted_client_hello extension (its contents are filler)
   // Grow the handshake message to at least this many bytes with the padding
   // extension (RFC 7685); 0 = no padding.
   std::size_t pad_handshake_to = 0;

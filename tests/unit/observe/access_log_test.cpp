@@ -49,5 +49,21 @@ TEST(AccessLogFormat, JsonEscapesAndUsesNumbers) {
             "\"detail\":\"quote\\\" and \\u0001\"}\n");
 }
 
+TEST(AccessLogFormat, EchOfferIsMarkedBeforeDetail) {
+  observe::AccessRecord r = sample();
+  r.ech = true;
+  r.outcome = observe::Outcome::no_route;
+  r.detail = "no route";
+  EXPECT_EQ(observe::format_access_text(r, "T"),
+            "ts=T event=access client=127.0.0.1:5000 listener=tls server_name=a.test "
+            "backend=127.0.0.1:9000 bytes_in=517 bytes_out=1024 duration_ms=12 mode=splice "
+            "outcome=no_route ech=1 detail=\"no route\"\n");
+  EXPECT_EQ(observe::format_access_json(r, "T"),
+            "{\"ts\":\"T\",\"event\":\"access\",\"client\":\"127.0.0.1:5000\",\"listener\":\"tls\","
+            "\"server_name\":\"a.test\",\"backend\":\"127.0.0.1:9000\",\"bytes_in\":517,"
+            "\"bytes_out\":1024,\"duration_ms\":12,\"mode\":\"splice\",\"outcome\":\"no_route\","
+            "\"ech\":true,\"detail\":\"no route\"}\n");
+}
+
 }  // namespace
 }  // namespace sniproxy::proxy

@@ -44,6 +44,20 @@ TEST(MetricsTest, RoutesAreKeptByTableAndPattern) {
   EXPECT_EQ(observe::read(routes[0].metrics->connections), 1u);
 }
 
+TEST(MetricsTest, RoutesOfOnePatternAreApartByAlpn) {
+  observe::Metrics m(1);
+  observe::RouteMetrics& plain = m.route("t", "a.example");
+  observe::RouteMetrics& acme = m.route("t", "a.example", "acme-tls/1");
+  EXPECT_NE(&plain, &acme);
+  EXPECT_EQ(&m.route("t", "a.example", "acme-tls/1"), &acme);
+  const auto routes = m.routes();
+  ASSERT_EQ(routes.size(), 2u);
+  EXPECT_EQ(routes[0].pattern, "a.example");
+  EXPECT_EQ(routes[0].alpn, "");
+  EXPECT_EQ(routes[1].pattern, "a.example");
+  EXPECT_EQ(routes[1].alpn, "acme-tls/1");
+}
+
 TEST(MetricsTest, HelloFailuresByReason) {
   observe::Metrics m(1);
   m.hello_failure("not_tls");
@@ -65,8 +79,10 @@ TEST(ExpositionTest, EverySampleFollowsItsFamilysTypeLine) {
   observe::bump(m.listener(0).accepted, 3);
   observe::bump(m.listener(0).closed[static_cast<std::size_t>(observe::Outcome::ok)], 2);
   observe::bump(m.route("default", R"(~^api[0-9]+\.example$)").connections);
+  observe::bump(m.route("default", "a.example", "acme-tls/1,h2").connections, 4);
   observe::bump(m.accept_pauses, 2);
   observe::bump(m.descriptor_waits, 7);
+  observe::bump(m.ech_offers, 3);
   m.hello_failure("not_tls");
   m.connect_latency.observe(microseconds(700));
   observe::bump(m.pool_server("web", "10.0.0.1:443").connections, 4);
@@ -103,7 +119,10 @@ TEST(ExpositionTest, EverySampleFollowsItsFamilysTypeLine) {
   EXPECT_TRUE(has(R"(sniproxy_connections_closed_total{listener="tls",outcome="ok"} 2)"));
   EXPECT_TRUE(
       has(R"(sniproxy_route_connections_total{table="default",route="~^api[0-9]+\\.example$"} 1)"));
+  EXPECT_TRUE(has(
+      R"(sniproxy_route_connections_total{table="default",route="a.example",alpn="acme-tls/1,h2"} 4)"));
   EXPECT_TRUE(has(R"(sniproxy_hello_failures_total{reason="not_tls"} 1)"));
+  EXPECT_TRUE(has("sniproxy_ech_offers_total 3"));
   EXPECT_TRUE(has("sniproxy_accept_pauses_total 2"));
   EXPECT_TRUE(has("sniproxy_descriptor_waits_total 7"));
   EXPECT_TRUE(has(R"(sniproxy_upstream_connect_seconds_bucket{le="0.0005"} 0)"));

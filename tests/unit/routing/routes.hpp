@@ -37,6 +37,14 @@ inline config::Route deny(std::string pattern, std::uint32_t line = 1) {
   return r;
 }
 
+// A route that matches only clients offering one of `alpn`.
+inline config::Route alpn_route(std::string pattern, std::vector<std::string> alpn,
+                                std::string backend, std::uint32_t line = 1) {
+  config::Route r = route(std::move(pattern), std::move(backend), line);
+  r.alpn = std::move(alpn);
+  return r;
+}
+
 inline config::RouteTable table(std::string name, std::vector<config::Route> routes) {
   return config::RouteTable{std::move(name), std::move(routes)};
 }
