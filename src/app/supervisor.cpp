@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -349,6 +350,12 @@ bool take_systemd_listeners(Proxy& p) {
 
 bool create_workers(Proxy& p) {
   if (!take_systemd_listeners(p)) return false;
+  try {
+    p.checker = std::make_unique<proxy::HealthChecker>();
+  } catch (const std::system_error& e) {
+    return startup_failed(fmt::format("pool health checker: {}", e.what()));
+  }
+  p.checker->set_targets(proxy::check_targets(p.rt->pools));
   for (unsigned i = 0; i < p.worker_count; ++i) {
     auto w = proxy::Worker::create(i, *p.shared);
     if (!w) {
@@ -387,8 +394,6 @@ bool create_workers(Proxy& p) {
 // workers take them.
 void start_threads(Proxy& p) {
   if (p.retrans) p.retrans->run();
-  p.checker = std::make_unique<proxy::HealthChecker>();
-  p.checker->set_targets(proxy::check_targets(p.rt->pools));
   p.checker->start();
   for (auto& w : p.workers) p.threads.emplace_back([&w] { w->run(); });
   notify::ready(fmt::format("running; {} listeners, {} workers", p.rt->config.listeners.size(),
