@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "app/admin_endpoint.hpp"
+#include "app/fast_open_announce.hpp"
 #include "app/forwarding_announce.hpp"
 #include "app/privileges.hpp"
 #include "app/retrans_monitor.hpp"
@@ -292,6 +293,7 @@ bool prepare_kernel_features(Proxy& p) {
   p.io_uring = reactor::probe_io_uring(p.kernel_release);
   if (!choose_reactor(p)) return false;
   announce_forwarding(config);
+  announce_fast_open(config);
   auto xdp = XdpControl::start(config);
   if (!xdp) return startup_failed(xdp.error().message);
   p.xdp = std::move(xdp).value();

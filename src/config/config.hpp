@@ -97,6 +97,9 @@ struct Listener {
   // IPv6 addresses: accept IPv6 clients only. False: "[::]:P" takes IPv4
   // clients too; true by itself when an IPv4 listener has the same port.
   bool v6only = false;
+  // TCP Fast Open: the queue of SYNs with data (a client's hello in its SYN)
+  // not yet accepted; 0: off. Set on the listening socket at start-up.
+  std::uint32_t fast_open_queue = 0;
   // With a PROXY header expected: the peers allowed to send one (required).
   // A peer outside them, or a connection without a valid header, is closed.
   ProxyProtocolIn proxy_protocol_in = ProxyProtocolIn::off;

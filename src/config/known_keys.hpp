@@ -26,13 +26,18 @@ inline constexpr std::array<std::string_view, 7> kForwardingKeys{"mode",
                                                                  "pipes_per_worker",
                                                                  "sockmap_queue_cap",
                                                                  "sockmap_connections"};
-inline constexpr std::array<std::string_view, 11> kListenerKeys{
-    "name",           "address",
-    "protocol",       "table",
-    "fallback",       "fallback_proxy_protocol",
-    "source_address", "mode",
-    "v6only",         "proxy_protocol_in",
-    "trusted_sources"};
+inline constexpr std::array<std::string_view, 12> kListenerKeys{"name",
+                                                                "address",
+                                                                "protocol",
+                                                                "table",
+                                                                "fallback",
+                                                                "fallback_proxy_protocol",
+                                                                "source_address",
+                                                                "mode",
+                                                                "v6only",
+                                                                "proxy_protocol_in",
+                                                                "trusted_sources",
+                                                                "fast_open_queue"};
 inline constexpr std::array<std::string_view, 8> kRouteKeys{
     "match", "backend", "resolve", "pool", "deny", "proxy_protocol", "allow_private", "alpn"};
 inline constexpr std::array<std::string_view, 7> kPoolKeys{

@@ -16,6 +16,10 @@ namespace sniproxy::config {
 
 namespace {
 
+// The kernel caps the queue at net.core.somaxconn anyway; a larger number is
+// more likely a typo than a wish.
+constexpr std::int64_t kMaxFastOpenQueue = 65535;
+
 std::string table_names(const std::map<std::string, RouteTable>& tables) {
   std::string names;
   for (const auto& [name, table] : tables) names += (names.empty() ? "" : ", ") + name;
@@ -211,6 +215,11 @@ ListenerRead read_listener(const toml::table& table,
   }
 
   read_proxy_protocol_in(r, l, ok);
+
+  if (auto queue = r.integer("fast_open_queue", 1, kMaxFastOpenQueue))
+    l.fast_open_queue = static_cast<std::uint32_t>(*queue);
+  else if (r.has("fast_open_queue"))
+    ok = false;
 
   out.complete = ok;
   return out;

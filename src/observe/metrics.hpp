@@ -50,6 +50,9 @@ struct ListenerMetrics {
   std::array<Counter, kOutcomeCount> closed{};
   Counter bytes_from_client{0};  // of finished connections
   Counter bytes_from_backend{0};
+  // Fast Open listeners: accepted connections whose SYN carried data the
+  // kernel took (the client's hello, a round trip saved).
+  Counter fast_open_syn_data{0};
 };
 
 // Sockmap mode, over finished connections: how their bytes moved.

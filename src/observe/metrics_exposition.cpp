@@ -84,6 +84,13 @@ void listeners(Writer& w, const Metrics& m, const ExpositionContext& ctx) {
              read(m.listener(i).bytes_from_backend));
   }
 
+  w.family("sniproxy_fast_open_syn_data_total", "counter",
+           "Connections whose SYN carried data the kernel accepted (TCP Fast Open); "
+           "0 on listeners without fast_open_queue.");
+  for (std::size_t i = 0; i < ctx.listeners.size(); ++i)
+    w.sample("sniproxy_fast_open_syn_data_total", label("listener", ctx.listeners[i].name),
+             read(m.listener(i).fast_open_syn_data));
+
   w.family("sniproxy_listener_forwarding_mode", "gauge",
            "1 for the forwarding mode each listener is configured with.");
   for (const auto& l : ctx.listeners)

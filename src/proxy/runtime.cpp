@@ -2,6 +2,7 @@
 
 #include <atomic>
 
+#include <fmt/format.h>
 #include <ifaddrs.h>
 #include <sys/socket.h>
 
@@ -75,6 +76,10 @@ std::string reload_blockers(const config::Config& running, const config::Config&
     return true;
   };
   if (!same_listeners()) return "listeners changed (address, protocol or name)";
+  // Set on the listening sockets when they are bound, at start-up.
+  for (std::size_t i = 0; i < next.listeners.size(); ++i)
+    if (running.listeners[i].fast_open_queue != next.listeners[i].fast_open_queue)
+      return fmt::format("listener {} fast_open_queue changed", next.listeners[i].name);
   if (running.workers != next.workers) return "workers changed";
   if (running.forwarding.buffer_size != next.forwarding.buffer_size ||
       running.forwarding.buffers_per_worker != next.forwarding.buffers_per_worker ||

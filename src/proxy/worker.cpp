@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/fast_open.hpp"
 #include "common/listen_socket.hpp"
 #include "common/log.hpp"
 #include "config/prefix.hpp"
@@ -72,6 +73,12 @@ Result<std::unique_ptr<Worker>> Worker::create(unsigned index, SharedState& shar
         return make_error(
             fmt::format("listener {}: {}", cfg.listeners[i].name, fd.error().message));
       slot->fd = std::move(fd).value();
+    }
+    if (const unsigned queue = cfg.listeners[i].fast_open_queue; queue > 0) {
+      // A socket systemd passed gets it too: the option works after listen().
+      if (auto set = set_fast_open_queue(slot->fd.get(), queue); !set)
+        return make_error(
+            fmt::format("listener {}: {}", cfg.listeners[i].name, set.error().message));
     }
     w->listeners_.push_back(std::move(slot));
   }
@@ -219,6 +226,9 @@ void Worker::accept_connection(ListenerSlot& slot, int raw_fd) {
   auto rt = shared_.runtime.load();
   observe::bump(shared_.metrics.listener(slot.index).accepted);
   const config::Listener& listener = rt->config.listeners[slot.index];
+  // One getsockopt, and only where Fast Open is on.
+  if (listener.fast_open_queue > 0 && syn_data_accepted(fd.get()))
+    observe::bump(shared_.metrics.listener(slot.index).fast_open_syn_data);
   const bool proxied = listener.proxy_protocol_in != config::ProxyProtocolIn::off;
   if (proxied && !config::contains(listener.trusted_sources, client->ip)) {
     // Anyone else could claim any client address with a header.

@@ -32,6 +32,16 @@ TEST(ReloadBlockers, SockmapMapSizeIsFixed) {
   EXPECT_NE(reload_blockers(running, next).find("sockmap_connections"), std::string::npos);
 }
 
+TEST(ReloadBlockers, FastOpenQueueIsSetWhenTheListenerIsBound) {
+  config::Config running;
+  running.listeners.emplace_back();
+  running.listeners.back().name = "tls";
+  config::Config next = running;
+  EXPECT_EQ(reload_blockers(running, next), "");
+  next.listeners.back().fast_open_queue = 16;
+  EXPECT_EQ(reload_blockers(running, next), "listener tls fast_open_queue changed");
+}
+
 TEST(ReloadIgnored, NamesEveryDnsKeyThatChanged) {
   config::Config running;
   config::Config next = running;
