@@ -20,6 +20,7 @@ namespace {
 
 struct Settings {
   bool reply = false;
+  bool echo = false;  // after the hello, every byte goes back (ping-pong)
   std::size_t reply_bytes = 64;
 };
 
@@ -88,10 +89,17 @@ class Loop {
         return;
       }
       c.received += static_cast<std::uint64_t>(got);
+      std::size_t hello_part = 0;
       if (!c.hello.complete()) {
-        c.hello.feed(buffer_.data(), static_cast<std::size_t>(got));
+        hello_part = c.hello.feed(buffer_.data(), static_cast<std::size_t>(got));
         if (c.hello.complete() && settings_.reply) answer(c);
       }
+      // One message in flight per connection: its echo always fits the
+      // socket's send buffer.
+      const auto rest = static_cast<std::size_t>(got) - hello_part;
+      if (settings_.echo && c.hello.complete() && rest > 0 &&
+          !send_all(fd, buffer_.data() + hello_part, rest))
+        ::shutdown(fd, SHUT_RDWR);
     }
   }
 
@@ -102,7 +110,7 @@ class Loop {
   }
 
   void finish(Connection& c, bool clean_eof) {
-    if (!clean_eof || settings_.reply) return;
+    if (!clean_eof || settings_.reply || settings_.echo) return;
     std::uint8_t count[8];
     for (int i = 0; i < 8; ++i) count[i] = static_cast<std::uint8_t>(c.received >> (8 * i));
     send_all(c.fd.get(), count, sizeof count);
@@ -121,8 +129,9 @@ class Loop {
 int run_backend(const Args& args) {
   Settings settings;
   const std::string mode = args.text("mode", "count");
-  if (mode != "count" && mode != "reply") die("--mode is count or reply");
+  if (mode != "count" && mode != "reply" && mode != "echo") die("--mode is count, reply or echo");
   settings.reply = mode == "reply";
+  settings.echo = mode == "echo";
   settings.reply_bytes = args.number("reply-bytes", 64);
   if (settings.reply_bytes == 0 || settings.reply_bytes > 65536) die("--reply-bytes: 1..65536");
   sockaddr_in address = parse_loopback(args.text("address", "127.0.0.1:0"));

@@ -3,10 +3,11 @@
 // it and read its one-line `key=value` results. Everything stays on
 // 127.0.0.0/8, and every client subcommand has a hard --timeout.
 //
-//   proxy_load backend --mode count|reply [--reply-bytes 64] [--threads 2]
+//   proxy_load backend --mode count|reply|echo [--reply-bytes 64] [--threads 2]
 //   proxy_load bulk    --to ADDR --bytes N --connections 4 --sni NAME
 //   proxy_load rate    --to ADDR --connections 10000 --concurrency 32 --sni NAME
 //   proxy_load latency --to ADDR --count N --sni NAME
+//   proxy_load pingpong --to ADDR --connections 1 --size 64 --messages N --sni NAME
 //   proxy_load hello   --sni NAME [--alpn LIST] [--secrets-from FILE]
 //   proxy_load cpu-snapshot --ours PID [--proxy PID]
 //   proxy_load free-port
@@ -25,6 +26,7 @@
 #include "hello_command.hpp"
 #include "latency.hpp"
 #include "net.hpp"
+#include "pingpong.hpp"
 #include "rate.hpp"
 
 namespace {
@@ -44,7 +46,8 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   if (argc < 2)
     proxy_load::die(
-        "usage: proxy_load backend|bulk|rate|latency|hello|cpu-snapshot|free-port [--option "
+        "usage: proxy_load backend|bulk|rate|latency|pingpong|hello|cpu-snapshot|free-port "
+        "[--option "
         "value]...");
   const std::string command = argv[1];
   const proxy_load::Args args(argc, argv, 2);
@@ -52,6 +55,7 @@ int main(int argc, char** argv) {
   if (command == "bulk") return proxy_load::run_bulk(args);
   if (command == "rate") return proxy_load::run_rate(args);
   if (command == "latency") return proxy_load::run_latency(args);
+  if (command == "pingpong") return proxy_load::run_pingpong(args);
   if (command == "hello") return proxy_load::run_hello(args);
   if (command == "cpu-snapshot") return proxy_load::run_cpu_snapshot(args);
   if (command == "free-port") {

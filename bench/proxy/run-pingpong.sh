@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Messages back and forth on persistent connections, the direct path against
+# sniproxy in each mode, in the same rounds: what a proxy adds to every
+# round trip once the connection exists (issue "every mode at its floor").
+#
+#   bench/proxy/run-pingpong.sh BUILD_DIR          e.g. build/release
+#
+# One echo backend (`proxy_load backend --mode echo`); one sniproxy per mode
+# in front of it (access log off). Cases: 64 B and 4 KiB messages, over 1
+# and 32 connections (one message in flight per connection, TCP_NODELAY).
+# Each round runs every case against every target, the target order rotated
+# from round to round. Reported per case and target: the medians over the
+# rounds of p50, p99 and messages/s, and p50 and messages/s as ratios to
+# direct in the same round (their medians).
+#
+# Env: ROUNDS=5 MESSAGES=2000 (per connection with 1 connection; a sixteenth
+#   of it each with 32) MODES="copy splice sockmap auto" WORKERS=2 SETTLE=0.3
+#   SNIPROXY=BUILD_DIR/src/app/sniproxy PROXY_LOAD=BUILD_DIR/bench/proxy/proxy_load
+# shellcheck source-path=SCRIPTDIR
+set -euo pipefail
+
+BUILD=${1:?usage: $0 BUILD_DIR (e.g. build/release)}
+HERE=$(cd "$(dirname "$0")" && pwd)
+SNIPROXY=${SNIPROXY:-$BUILD/src/app/sniproxy}
+LOAD=${PROXY_LOAD:-$BUILD/bench/proxy/proxy_load}
+ROUNDS=${ROUNDS:-5}
+MESSAGES=${MESSAGES:-2000}
+MODES=${MODES:-copy splice sockmap auto}
+WORKERS=${WORKERS:-2}
+SETTLE=${SETTLE:-0.3}
+[ -x "$SNIPROXY" ] || { echo "not executable: $SNIPROXY (set SNIPROXY)" >&2; exit 2; }
+[ -x "$LOAD" ] || { echo "not executable: $LOAD (set PROXY_LOAD)" >&2; exit 2; }
+
+# shellcheck source=lib/procs.sh
+. "$HERE/lib/procs.sh"
+
+work=$(mktemp -d)
+trap 'stop_all; rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM
+
+start_bg "$work/echo.log" "$LOAD" backend --mode echo --threads 2 --timeout 7200
+ECHO_PORT=$(wait_port_line "$work/echo.log" "$STARTED_PID") || { cat "$work/echo.log" >&2; exit 1; }
+
+declare -A ADDR=()
+TARGETS=(direct)
+ADDR[direct]=127.0.0.1:$ECHO_PORT
+for mode in $MODES; do
+  port=$("$LOAD" free-port)
+  cat >"$work/$mode.toml" <<TOML
+workers = $WORKERS
+log_level = "warn"
+
+[process]
+allow_root = true
+
+[forwarding]
+mode = "$mode"
+
+[access_log]
+path = "off"
+
+[[listener]]
+name = "bench"
+address = "127.0.0.1:$port"
+table = "bench"
+
+[[tables.bench]]
+match = "echo.bench.test"
+backend = "127.0.0.1:$ECHO_PORT"
+TOML
+  start_bg "$work/$mode.log" "$SNIPROXY" --config "$work/$mode.toml"
+  ok=0
+  for _ in $(seq 300); do # sockmap compiles its BPF first
+    if "$LOAD" pingpong --to "127.0.0.1:$port" --messages 1 --timeout 2 >/dev/null 2>&1; then
+      ok=1
+      break
+    fi
+    sleep 0.1
+  done
+  if [ "$ok" = 1 ]; then
+    TARGETS+=("$mode")
+    ADDR[$mode]=127.0.0.1:$port
+  else
+    echo "sniproxy $mode: not measured (no answer): $(tail -1 "$work/$mode.log")" >&2
+  fi
+done
+
+kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+: >"$work/results"
+CASES=("1 64" "1 4096" "32 64" "32 4096")
+for round in $(seq "$ROUNDS"); do
+  shift_by=$(((round - 1) % ${#TARGETS[@]}))
+  order=("${TARGETS[@]:$shift_by}" "${TARGETS[@]:0:$shift_by}")
+  for case in "${CASES[@]}"; do
+    read -r conns size <<<"$case"
+    messages=$MESSAGES
+    [ "$conns" -gt 1 ] && messages=$((MESSAGES / 16))
+    for t in "${order[@]}"; do
+      sleep "$SETTLE"
+      out=$("$LOAD" pingpong --to "${ADDR[$t]}" --connections "$conns" --size "$size" \
+        --messages "$messages")
+      echo "$round $t $conns $size $(kv p50_us "$out") $(kv p99_us "$out") $(kv messages_per_s "$out")" \
+        >>"$work/results"
+    done
+  done
+  echo "round $round/$ROUNDS done" >&2
+done
+
+python3 - "$work/results" <<'PY'
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1])]
+data = {}
+for r, t, conns, size, p50, p99, mps in rows:
+    data.setdefault((conns, size), {}).setdefault(t, {})[int(r)] = (float(p50), float(p99), float(mps))
+targets = []
+for r in rows:
+    if r[1] not in targets:
+        targets.append(r[1])
+for (conns, size), by_target in data.items():
+    print(f"\n{conns} connection(s), {size} B messages")
+    print(f"{'target':10} {'p50 us':>8} {'p99 us':>8} {'msgs/s':>10} {'p50 x':>7} {'msgs/s x':>9}")
+    direct = by_target.get("direct", {})
+    for t in targets:
+        runs = by_target.get(t, {})
+        if not runs:
+            continue
+        med = lambda i: statistics.median(v[i] for v in runs.values())
+        rp50 = [runs[r][0] / direct[r][0] for r in runs if r in direct]
+        rmps = [runs[r][2] / direct[r][2] for r in runs if r in direct]
+        print(f"{t:10} {med(0):8.1f} {med(1):8.1f} {med(2):10.0f} "
+              f"{statistics.median(rp50):6.2f}x {statistics.median(rmps):8.2f}x")
+PY
