@@ -27,7 +27,9 @@
 # what processes outside the benchmark used in the window (from
 # /proc/PID/stat) is subtracted, and a run during which they used more than
 # a trace is repeated (RETRIES), since they skew throughput and latency too.
-# A second table splits the CPU: proxy, kernel threads, client and backends.
+# A second table splits the CPU: proxy, kernel threads, client and backends,
+# and gives each proxy's system calls per connection (perf stat, one extra
+# rate run per proxy after the rounds, so perf's own cost stays out of them).
 #
 # Env (defaults are the figures; QUICK=1 lowers the unset ones):
 #   BYTES=1073741824 BULK_CONNECTIONS=4 RATE_CONNECTIONS=10000
@@ -120,6 +122,8 @@ for round in $(seq "$ROUNDS"); do
   done
   after_round "$round"
 done
+# System calls per connection, from one extra rate run per proxy under perf.
+for t in "${ACTIVE[@]}"; do count_syscalls "$t"; done
 check_proxies
 
 # shellcheck source=lib/report.sh

@@ -158,3 +158,26 @@ record_result() {
       "${LABEL[$t]}" "$a" "$(awk -v c="$5" -v o="$9" -v p="$per" 'BEGIN { print (c - o) / p }')" >&2
   fi
 }
+
+# count_syscalls TARGET: one more rate run, outside the measured rounds (perf
+# costs CPU of its own), with `perf stat` counting the target's system calls
+# (its process and its children: nginx's workers); recorded as syscalls per
+# connection. Nothing without perf, or for direct.
+count_syscalls() {
+  local t=$1 pid pids perf_pid count
+  command -v perf >/dev/null || return 0
+  pid=${PID_OF[$t]:-}
+  [ -n "$pid" ] || return 0
+  pids=$({ echo "$pid"; pgrep -P "$pid" || true; } | paste -sd, -)
+  perf stat -e raw_syscalls:sys_enter -x, -p "$pids" -o "$work/perf.out" 2>/dev/null &
+  perf_pid=$!
+  sleep 0.5 # attached before the first connection
+  timeout -k 5 "$((RUN_TIMEOUT + 10))" "$LOAD" rate --to "${REPLY_ADDR[$t]}" \
+    --connections "$RATE_CONNECTIONS" --concurrency "$RATE_CONCURRENCY" --sni "$REPLY_SNI" \
+    --response-bytes "$RESPONSE_BYTES" --timeout "$RUN_TIMEOUT" >/dev/null 2>&1 || true
+  kill -INT "$perf_pid" 2>/dev/null || true
+  wait "$perf_pid" 2>/dev/null || true
+  count=$(awk -F, '$3 == "raw_syscalls:sys_enter" { print $1 }' "$work/perf.out")
+  case $count in '' | *[!0-9]*) return 0 ;; esac
+  record 1 "$t" rate_syscalls "$(awk -v c="$count" -v n="$RATE_CONNECTIONS" 'BEGIN { print c / n }')"
+}
