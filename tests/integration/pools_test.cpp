@@ -259,7 +259,12 @@ TEST_P(PoolsTest, ABlackholedServerSlowsOnlyTheFirstClients) {
     int slow = 0;
     for (int i = 0; i < 12; ++i) {
       const auto started = std::chrono::steady_clock::now();
-      EXPECT_TRUE(served("a.example")) << "connection " << i;
+      EXPECT_TRUE(served("a.example"))
+          << "connection " << i << " after "
+          << std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started)
+                 .count()
+          << " ms\n"
+          << proxy_->log() << read_file(access_log_path());
       if (std::chrono::steady_clock::now() - started > milliseconds(800)) ++slow;
     }
     EXPECT_LE(slow, 2) << proxy_->log();

@@ -70,6 +70,11 @@ void EpollReactor::forget_waiter(int fd, Completion* c) {
   if (it == waiters_.end()) return;
   auto& ops = it->second.ops;
   ops.erase(std::remove(ops.begin(), ops.end(), c), ops.end());
+  // With nothing left waiting, what is registered is forgotten at once: the
+  // descriptor may be closed and its number reused (a failed connect's
+  // socket replaced by the next attempt's) before the next arming, and the
+  // new socket must be registered, not taken for the old one.
+  if (ops.empty()) it->second.armed = 0;
   to_arm_.push_back(fd);
 }
 

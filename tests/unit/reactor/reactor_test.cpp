@@ -380,6 +380,47 @@ TEST_P(ReactorTest, ADescriptorNumberClosedAndReusedIsWaitedOnAfresh) {
   }
 }
 
+TEST_P(ReactorTest, AConnectRetriedFromItsTimeoutOnTheSameNumberCompletes) {
+  // As a pool's failover does: inside the completion of a timed-out
+  // connect, the socket is closed and the next attempt's socket (here forced
+  // onto the same number) connects elsewhere. It must complete.
+  sockaddr_in full{};
+  UniqueFd crowded = tcp_listener(full, 0);
+  UniqueFd queued = blocking_client(full);  // takes the one backlog slot
+  sockaddr_in good{};
+  UniqueFd good_listener = tcp_listener(good);
+
+  struct Retry final : Completion {
+    Reactor* reactor = nullptr;
+    UniqueFd* socket = nullptr;
+    sockaddr_in to{};
+    std::vector<Event> events;
+    bool retried = false;
+    void on_complete(const Event& event) override {
+      events.push_back(event);
+      if (retried) return;
+      retried = true;
+      const int number = socket->get();
+      socket->reset();
+      UniqueFd next(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+      if (next.get() != number) {
+        ASSERT_EQ(::dup3(next.get(), number, O_CLOEXEC), number);
+        next.reset(number);
+      }
+      *socket = std::move(next);
+      reactor->connect(socket->get(), reinterpret_cast<sockaddr*>(&to), sizeof to, 2s, this);
+    }
+  } retry;
+  UniqueFd socket(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  retry.reactor = reactor_.get();
+  retry.socket = &socket;
+  retry.to = good;
+  reactor_->connect(socket.get(), reinterpret_cast<sockaddr*>(&full), sizeof full, 100ms, &retry);
+  ASSERT_TRUE(run_until([&] { return retry.events.size() >= 2; }));
+  EXPECT_EQ(retry.events[0].res, -ECANCELED);
+  EXPECT_EQ(retry.events[1].res, 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ReactorTest,
                          ::testing::Values(BackendKind::io_uring, BackendKind::epoll),
                          [](const auto& info) { return std::string(to_string(info.param)); });
