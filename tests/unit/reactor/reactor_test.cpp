@@ -326,7 +326,11 @@ TEST_P(ReactorTest, APooledReceiveWithEveryBufferHeldEndsWithNoBuffers) {
 }
 
 TEST_P(ReactorTest, ReceiveAndSendOnOneSocketWaitSideBySide) {
-  auto [client, server] = tcp_pair();
+  // (Not a structured binding: the lambda below uses `client`, which
+  // clang 14 does not let a lambda capture.)
+  auto pair = tcp_pair();
+  UniqueFd& client = pair.first;
+  UniqueFd& server = pair.second;
   // Fill the server's send path so its send must wait for room, while a
   // receive waits on the same socket for the client's bytes.
   int small = 4096;
