@@ -500,8 +500,7 @@ void Connection::report_member_connect(bool ok, const std::string& detail) {
 }
 
 void Connection::report_member_health(bool ok, const std::string& detail) {
-  member_metrics_ =
-      &worker_.shared().metrics.pool_server(pool_->pool->name, member_->member.key.address);
+  member_metrics_ = &worker_.pools().counters(member_->member, worker_.shared().metrics);
   observe::bump(ok ? member_metrics_->connections : member_metrics_->failures);
   if (auto change = member_->health->on_connect_result(ok, upstream::Clock::now()))
     log_health_transition(member_->member.key, *change, detail);

@@ -22,6 +22,13 @@ std::optional<WorkerPools::Pick> WorkerPools::next(std::uint64_t generation,
   return Pick{pool.members[*index], pool.health[*index]};
 }
 
+observe::PoolServerMetrics& WorkerPools::counters(const upstream::Member& member,
+                                                  observe::Metrics& metrics) {
+  observe::PoolServerMetrics*& cached = counters_[member.id];
+  if (cached == nullptr) cached = &metrics.pool_server(member.key.pool, member.key.address);
+  return *cached;
+}
+
 void WorkerPools::closed(std::uint64_t member_id) {
   auto it = active_.find(member_id);
   if (it == active_.end()) return;

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "observe/metrics.hpp"
 #include "proxy/pool_members.hpp"
 #include "upstream/attempt_plan.hpp"
 #include "upstream/pool_balancer.hpp"
@@ -32,6 +33,9 @@ class WorkerPools {
   std::optional<Pick> next(std::uint64_t generation, const PoolMembers& pool,
                            upstream::AttemptPlan& plan);
   void opened(std::uint64_t member_id) { ++active_[member_id]; }
+  // The member's counters in `metrics`, looked up under its lock once per
+  // member and worker, not on every connect.
+  observe::PoolServerMetrics& counters(const upstream::Member& member, observe::Metrics& metrics);
   void closed(std::uint64_t member_id);
 
  private:
@@ -42,7 +46,8 @@ class WorkerPools {
   std::uint64_t seed_;
   std::map<std::string, Balanced> balancers_;  // by pool name
   std::unordered_map<std::uint64_t, std::uint32_t> active_;
-  std::vector<upstream::MemberStatus> status_;  // scratch for one pick
+  std::unordered_map<std::uint64_t, observe::PoolServerMetrics*> counters_;  // by member id
+  std::vector<upstream::MemberStatus> status_;                               // scratch for one pick
 };
 
 }  // namespace sniproxy::proxy
