@@ -46,6 +46,9 @@ struct Target {
   // For a pool target the one in force: the route's (or fallback's) own
   // setting, else the pool's.
   ProxyProtocol proxy_protocol = ProxyProtocol::none;
+  // TCP Fast Open toward the backend (the hello in the SYN once a cookie is
+  // held); for a pool target, as proxy_protocol, the route's else the pool's.
+  bool fast_open = false;
   // Open-proxy guard override for `resolve` targets: allow destinations
   // that are loopback, private, link-local or the proxy's own addresses.
   // (A `backend` is the operator's explicit choice and is not guarded.)
@@ -144,6 +147,7 @@ struct Pool {
   Millis connect_timeout{5'000};  // per attempt; left out, [timeouts] connect
   std::uint32_t retries = 2;      // further servers tried after a failed connect
   ProxyProtocol proxy_protocol = ProxyProtocol::none;  // a route's own setting wins
+  bool fast_open = false;                              // a route's own setting wins
   Millis slow_start{0};             // 0 = off; else a returning server's share ramps up over it
   std::vector<PoolServer> servers;  // file order, at least one, no two alike
   HealthCheck health;

@@ -12,7 +12,8 @@ namespace sniproxy::config {
 // "" when `target` is no pool target or names a pool in `pools`; else the
 // error to report where it is named ("no pool 'webb'; did you mean
 // 'web'?"). Otherwise, when `own_proxy_protocol` is false, the target takes
-// the pool's proxy_protocol.
+// the pool's proxy_protocol; it always takes the pool's fast_open (a route
+// that sets its own overrides it after).
 std::string resolve_pool_reference(Target& target, bool own_proxy_protocol,
                                    const std::map<std::string, Pool>& pools);
 

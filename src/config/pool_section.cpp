@@ -157,6 +157,7 @@ Pool read_pool(const toml::table& table, const std::string& name, const Timeouts
   if (auto v = r.integer("retries", 0, kMaxPoolRetries))
     pool.retries = static_cast<std::uint32_t>(*v);
   if (auto v = r.choice("proxy_protocol", kProxyProtocols)) pool.proxy_protocol = *v;
+  if (auto v = r.boolean("fast_open")) pool.fast_open = *v;
   if (auto v = r.duration("slow_start", false)) pool.slow_start = *v;
   read_servers(r, pool);
   if (const auto* health = r.table("health")) pool.health = read_health(*health, name, sink);

@@ -125,7 +125,7 @@ RouteRead read_route(const toml::table& table, const std::string& table_name,
   auto target = read_target(r, pools);
   bool ok = out.pattern_ok && alpn.has_value() && target.has_value();
   if (target && target->kind == Target::Kind::deny) {
-    for (std::string_view key : {"proxy_protocol", "allow_private"}) {
+    for (std::string_view key : {"proxy_protocol", "allow_private", "fast_open"}) {
       if (r.has(key)) {
         r.error_at(key, fmt::format("'{}' has no effect on a deny route; remove it", key));
         ok = false;
@@ -134,11 +134,14 @@ RouteRead read_route(const toml::table& table, const std::string& table_name,
   } else {
     auto proxy_protocol = r.choice("proxy_protocol", kProxyProtocols);
     auto allow_private = r.boolean("allow_private");
+    auto fast_open = r.boolean("fast_open");
     if ((r.has("proxy_protocol") && !proxy_protocol) || (r.has("allow_private") && !allow_private))
       ok = false;
+    if (r.has("fast_open") && !fast_open) ok = false;
     if (ok) {
       if (proxy_protocol) target->proxy_protocol = *proxy_protocol;
       if (allow_private) target->allow_private = *allow_private;
+      if (fast_open) target->fast_open = *fast_open;
     }
   }
   if (ok) route.target = std::move(*target);
