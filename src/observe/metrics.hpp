@@ -145,6 +145,10 @@ class Metrics {
   SockmapMetrics sockmap;      // counted only in sockmap mode
   // TLS hellos that offered Encrypted Client Hello (routed on the outer name).
   Counter ech_offers{0};
+  // Upstream connects (fast_open) whose SYN data the backend acknowledged.
+  // Process-wide: the connect belongs to a route or pool, not to the
+  // listener the client came in on.
+  Counter fast_open_syn_data_sent{0};
   Counter reloads_ok{0};
   Counter reloads_failed{0};
   // Out of descriptors (or memory): times a listener stopped accepting for a

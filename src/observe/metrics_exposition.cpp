@@ -90,6 +90,10 @@ void listeners(Writer& w, const Metrics& m, const ExpositionContext& ctx) {
   for (std::size_t i = 0; i < ctx.listeners.size(); ++i)
     w.sample("sniproxy_fast_open_syn_data_total", label("listener", ctx.listeners[i].name),
              read(m.listener(i).fast_open_syn_data));
+  w.family("sniproxy_fast_open_syn_data_sent_total", "counter",
+           "Upstream connects (fast_open routes and pools) whose SYN carried the hello and the "
+           "backend acknowledged it.");
+  w.sample("sniproxy_fast_open_syn_data_sent_total", "", read(m.fast_open_syn_data_sent));
 
   w.family("sniproxy_listener_forwarding_mode", "gauge",
            "1 for the forwarding mode each listener is configured with.");

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "bpf/sockmap/sockmap.hpp"
+#include "common/fast_open.hpp"
 #include "common/log.hpp"
 #include "common/server_name.hpp"
 #include "config/names.hpp"
@@ -101,6 +102,7 @@ Connection::Connection(Worker& worker, std::uint64_t id, std::shared_ptr<const R
   };
   bind(hello_poll_op_, &Connection::on_hello_poll);
   bind(connect_op_, &Connection::on_connect);
+  bind(fast_open_op_, &Connection::on_syn_sent);
   for (int d = 0; d < 2; ++d) {
     for (auto side : {forward::Side::source, forward::Side::peer}) {
       ConnOp& slot = dirs_[d].slots[static_cast<int>(side)];
@@ -538,12 +540,17 @@ void Connection::connect_backend() {
     return;
   }
   upstream_ = std::move(sock).value();
+  // Refused when the host's tcp_fastopen lacks the client bit (said once at
+  // start-up): a plain connect then.
+  if (target_->fast_open) (void)enable_fast_open_connect(upstream_.get());
   const unsigned len = backend_.to_sockaddr(connect_addr_);
   connect_started_ = Clock::now();
-  const auto timeout =
-      pool_ != nullptr ? pool_->pool->connect_timeout : runtime_->config.timeouts.connect;
   worker_.reactor().connect(upstream_.get(), reinterpret_cast<sockaddr*>(&connect_addr_), len,
-                            timeout, begin(connect_op_));
+                            connect_timeout(), begin(connect_op_));
+}
+
+std::chrono::milliseconds Connection::connect_timeout() const {
+  return pool_ != nullptr ? pool_->pool->connect_timeout : runtime_->config.timeouts.connect;
 }
 
 // A client the proxy has accepted is not failed for want of a descriptor
@@ -573,14 +580,23 @@ bool Connection::wait_for_descriptor() {
 }
 
 void Connection::on_connect(int, forward::Side, const reactor::Event& event) {
-  const int res = event.res;
   if (state_ == State::closing) return;
-  if (res == 0) {
-    worker_.shared().metrics.connect_latency.observe(Clock::now() - connect_started_);
-    if (member_) report_member_connect(true, "");
-    start_forwarding();
-    return;
+  if (event.res != 0) {
+    connect_failed(event.res);
+  } else if (target_->fast_open && connect_deferred(upstream_.get())) {
+    send_in_syn();  // a cached cookie: nothing sent yet, the hello goes in the SYN
+  } else {
+    connected();
   }
+}
+
+void Connection::connected() {
+  worker_.shared().metrics.connect_latency.observe(Clock::now() - connect_started_);
+  if (member_) report_member_connect(true, "");
+  start_forwarding();
+}
+
+void Connection::connect_failed(int res) {
   if (res == -ECANCELED) {
     connect_outcome_ = observe::Outcome::connect_timeout;
     connect_detail_ = fmt::format("{}: timed out", backend_.to_string());
@@ -598,6 +614,16 @@ void Connection::start_forwarding() {
   state_ = State::forwarding;
   state_reached_forwarding_ = true;
   std::vector<std::uint8_t> preamble = proxy_header();
+  if (hello_sent_in_syn_) {
+    // Fast Open: the hello is upstream already, so it comes off the client
+    // socket here in every mode, and only what the SYN did not take of the
+    // PROXY header and hello goes first.
+    if (!take_hello()) return;
+    preamble.assign(in_syn_.begin() + static_cast<std::ptrdiff_t>(in_syn_sent_), in_syn_.end());
+    dirs_[0].carried = hello_.size();
+    std::vector<std::uint8_t>().swap(hello_);
+    std::vector<std::uint8_t>().swap(in_syn_);
+  }
   index_sockets();
   dirs_[0].from = client_.get();
   dirs_[0].to = upstream_.get();
@@ -611,21 +637,25 @@ void Connection::start_forwarding() {
       return;
     case config::ForwardingMode::splice:
       // The hello is still queued on the client socket (it was only
-      // peeked), so the first splice carries it, after any PROXY header.
-      install(0, std::make_unique<forward::SpliceForwarder>(hosts_[0], dirs_[0].from, dirs_[0].to,
-                                                            std::move(preamble), false));
+      // peeked), so the first splice carries it, after any PROXY header;
+      // unless it went in the SYN: then the client is waited for.
+      install(0,
+              std::make_unique<forward::SpliceForwarder>(hosts_[0], dirs_[0].from, dirs_[0].to,
+                                                         std::move(preamble), hello_sent_in_syn_));
       install(1, std::make_unique<forward::SpliceForwarder>(hosts_[1], dirs_[1].from, dirs_[1].to,
                                                             std::vector<std::uint8_t>{}, true));
       return;
     case config::ForwardingMode::copy:
     case config::ForwardingMode::automatic: {
-      const std::uint64_t hello_size = hello_.size();
-      if (!take_hello()) return;
       forward::CopyOptions to_backend;
       to_backend.preamble = std::move(preamble);
-      to_backend.preamble.insert(to_backend.preamble.end(), hello_.begin(), hello_.end());
-      to_backend.preamble_from_source = hello_size;  // the PROXY header is ours
-      std::vector<std::uint8_t>().swap(hello_);
+      if (!hello_sent_in_syn_) {
+        const std::uint64_t hello_size = hello_.size();
+        if (!take_hello()) return;
+        to_backend.preamble.insert(to_backend.preamble.end(), hello_.begin(), hello_.end());
+        to_backend.preamble_from_source = hello_size;  // the PROXY header is ours
+        std::vector<std::uint8_t>().swap(hello_);
+      }
       forward::CopyOptions to_client;
       if (mode_ == config::ForwardingMode::automatic)
         to_backend.splice_after = to_client.splice_after = kAutoSpliceAfterBytes;
@@ -672,7 +702,8 @@ void Connection::start_sockmap(std::vector<std::uint8_t> preamble) {
                                       runtime_->config.forwarding.sockmap_queue_cap, preamble);
     if (auto* session = std::get_if<std::shared_ptr<forward::SockmapSession>>(&opened)) {
       // The kernel forwards the peeked hello itself; that is not activity
-      // after the start (the idle sweep compares against it).
+      // after the start (the idle sweep compares against it). (None left
+      // when it went in a Fast Open SYN.)
       const std::uint64_t hello_size = hello_.size();
       std::vector<std::uint8_t>().swap(hello_);
       const std::uint64_t cap = runtime_->config.forwarding.sockmap_queue_cap;
@@ -694,7 +725,7 @@ void Connection::start_sockmap(std::vector<std::uint8_t> preamble) {
               log::quote(reason), observe::read(counted.fallbacks));
   sockmap_fell_back_ = true;
   install(0, std::make_unique<forward::SpliceForwarder>(hosts_[0], dirs_[0].from, dirs_[0].to,
-                                                        std::move(preamble), false));
+                                                        std::move(preamble), hello_sent_in_syn_));
   install(1, std::make_unique<forward::SpliceForwarder>(hosts_[1], dirs_[1].from, dirs_[1].to,
                                                         std::vector<std::uint8_t>{}, true));
 }

@@ -157,6 +157,18 @@ class Connection {
   // one may be free, until the connect timeout. False once it is over.
   bool wait_for_descriptor();
   void on_connect(int, forward::Side, const reactor::Event& event);
+  // The connect succeeded (or, deferred by Fast Open, its handshake did).
+  void connected();
+  // The connect to backend_ failed with -errno `res` (-ECANCELED: it timed
+  // out): noted, then the next address or pool member.
+  void connect_failed(int res);
+  [[nodiscard]] std::chrono::milliseconds connect_timeout() const;
+  // TCP Fast Open toward the backend, when the connect was deferred
+  // (connection_fast_open.cpp): the PROXY header and the hello go in the
+  // SYN, then the handshake is awaited within the connect timeout.
+  void send_in_syn();
+  void on_syn_sent(int, forward::Side, const reactor::Event& event);
+  void on_fast_open_handshake(int, forward::Side, const reactor::Event& event);
   void start_forwarding();
   // The bytes that go upstream before the client's: a PROXY header.
   std::vector<std::uint8_t> proxy_header() const;
@@ -217,6 +229,7 @@ class Connection {
   std::chrono::steady_clock::time_point connect_started_;
   ConnOp hello_poll_op_;
   ConnOp connect_op_;
+  ConnOp fast_open_op_;  // the send in the SYN, then the wait for the handshake
 
   // Routing and connecting.
   std::string server_name_;
@@ -233,6 +246,12 @@ class Connection {
   observe::Outcome connect_outcome_ = observe::Outcome::connect_failed;
   std::string connect_detail_;
   sockaddr_storage connect_addr_{};
+  // A deferred Fast Open connect: the PROXY header and the hello, as sent in
+  // the SYN (`in_syn_sent_` of them taken); once the handshake is done, the
+  // hello is upstream already and forwarding sends only the rest.
+  std::vector<std::uint8_t> in_syn_;
+  std::size_t in_syn_sent_ = 0;
+  bool hello_sent_in_syn_ = false;
 
   // Forwarding: [0] client -> upstream, [1] upstream -> client.
   config::ForwardingMode mode_ = config::ForwardingMode::copy;

@@ -82,6 +82,7 @@ TEST(ExpositionTest, EverySampleFollowsItsFamilysTypeLine) {
   observe::bump(m.route("default", "a.example", "acme-tls/1,h2").connections, 4);
   observe::bump(m.accept_pauses, 2);
   observe::bump(m.listener(0).fast_open_syn_data, 5);
+  observe::bump(m.fast_open_syn_data_sent, 6);
   observe::bump(m.descriptor_waits, 7);
   observe::bump(m.ech_offers, 3);
   m.hello_failure("not_tls");
@@ -131,6 +132,7 @@ TEST(ExpositionTest, EverySampleFollowsItsFamilysTypeLine) {
   EXPECT_TRUE(has(R"(sniproxy_upstream_connect_seconds_bucket{le="+Inf"} 1)"));
   EXPECT_TRUE(has(R"(sniproxy_fast_open_syn_data_total{listener="tls"} 5)"));
   EXPECT_TRUE(has(R"(sniproxy_fast_open_syn_data_total{listener="http"} 0)"));
+  EXPECT_TRUE(has("sniproxy_fast_open_syn_data_sent_total 6"));
   EXPECT_TRUE(has(R"(sniproxy_listener_forwarding_mode{listener="http",mode="splice"} 1)"));
   EXPECT_TRUE(has(R"(sniproxy_xdp_packets_total{verdict="passed"} 5)"));
   EXPECT_TRUE(has(R"(sniproxy_build_info{version="1.2.3"} 1)"));
