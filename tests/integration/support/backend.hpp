@@ -37,6 +37,8 @@ class Backend {
   [[nodiscard]] Endpoint endpoint() const { return loopback(port_); }
   [[nodiscard]] std::string address() const { return endpoint().to_string(); }
   [[nodiscard]] int accepted() const { return accepted_.load(); }
+  // The listening socket, for options a test sets on it (TCP_FASTOPEN).
+  [[nodiscard]] int listen_fd() const { return listener_.get(); }
   // Waits until at least n connections were accepted.
   bool wait_accepted(int n, Deadline deadline) const;
 
