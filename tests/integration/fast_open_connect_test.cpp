@@ -190,10 +190,47 @@ TEST_P(FastOpenConnectTest, APoolFailsOverPastARefusedSynWithTheHelloIntact) {
 
 SNIPROXY_INSTANTIATE_FOR_MODES(FastOpenConnectTest);
 
-// The host's setting decides before any forwarding: one mode says it all.
-class FastOpenConnectHostTest : public FastOpenConnectBase {};
+// What happens before any forwarding starts: one mode says it all.
+class FastOpenConnectPhaseTest : public FastOpenConnectBase {};
 
-TEST_P(FastOpenConnectHostTest, AHostWithoutTheClientBitIsNamedAndConnectsStillWork) {
+TEST_P(FastOpenConnectPhaseTest, ASynWhoseHandshakeNeverCompletesIsAConnectTimeout) {
+  auto ns = make_namespace(3);
+  ASSERT_FALSE(HasFailure());
+  const std::string entered = run_in(ns->name(), [&] {
+    FastOpenBackend backend;
+    const std::string port = backend.address().substr(backend.address().rfind(':') + 1);
+    start_fast_open_proxy(fmt::format(
+        "[pools.solo]\nfast_open = true\nconnect_timeout = \"300ms\"\nretries = 0\n"
+        "servers = [{{ backend = \"{}\" }}]\n\n[pools.solo.health]\ncheck = \"none\"\n\n"
+        "[[tables.default]]\nmatch = \"a.example\"\npool = \"solo\"\n",
+        backend.address()));
+    if (HasFatalFailure()) return;
+    EXPECT_NE(echoed_exactly("a.example", 100), 0);  // fetches the cookie
+    EXPECT_NE(echoed_exactly("a.example", 100), 0);  // uses it
+    EXPECT_EQ(backend.syn_data(), (std::map<int, bool>{{0, false}, {1, true}}));
+    // From now on the backend's SYNs, data and all, are dropped unanswered.
+    ASSERT_EQ(netns_exec(ns->name(),
+                         {"iptables", "-A", "INPUT", "-p", "tcp", "--dport", port, "-j", "DROP"}),
+              "");
+    UniqueFd c = connect_to(listener_port());
+    ASSERT_TRUE(c.valid());
+    const std::uint16_t client_port = local_endpoint(c.get()).port;
+    ASSERT_EQ(send_all(c.get(), hello_for("a.example"), Deadline::in(milliseconds(3000))),
+              IoStatus::ok);
+    const ReadAll rest = read_until_closed(c.get(), Deadline::in(milliseconds(5000)));
+    EXPECT_NE(rest.status, IoStatus::timeout);
+    auto entry = access_entry(client_port);
+    ASSERT_TRUE(entry);
+    EXPECT_EQ((*entry)["outcome"], "connect_timeout");
+    EXPECT_NE((*entry)["detail"].find(backend.address() + ": timed out"), std::string::npos)
+        << (*entry)["detail"];
+    EXPECT_EQ(backend.syn_data().size(), 2u);
+    proxy_.reset();
+  });
+  ASSERT_EQ(entered, "");
+}
+
+TEST_P(FastOpenConnectPhaseTest, AHostWithoutTheClientBitIsNamedAndConnectsStillWork) {
   auto ns = make_namespace(0);
   ASSERT_FALSE(HasFailure());
   const std::string entered = run_in(ns->name(), [&] {
@@ -218,7 +255,7 @@ TEST_P(FastOpenConnectHostTest, AHostWithoutTheClientBitIsNamedAndConnectsStillW
   ASSERT_EQ(entered, "");
 }
 
-INSTANTIATE_TEST_SUITE_P(Copy, FastOpenConnectHostTest, ::testing::Values(std::string("copy")),
+INSTANTIATE_TEST_SUITE_P(Copy, FastOpenConnectPhaseTest, ::testing::Values(std::string("copy")),
                          mode_name);
 
 }  // namespace
