@@ -5,6 +5,7 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/log.hpp"
 
@@ -42,44 +43,41 @@ std::string fast_open_targets(const config::Config& config) {
   return targets;
 }
 
-void announce_listeners(const std::string& listeners, std::optional<int> value) {
-  std::string detail;
-  if (!value) {
-    detail = fmt::format(
-        "cannot read {}; SYN data is accepted only when net.ipv4.tcp_fastopen "
-        "has bit 2 set",
-        kSysctl);
-  } else if ((*value & kServerBit) == 0) {
-    detail = fmt::format(
-        "net.ipv4.tcp_fastopen={} {}; set bit 2 (sysctl -w "
-        "net.ipv4.tcp_fastopen=3) for SYN data to be accepted",
-        *value, (*value & kClientBit) != 0 ? "allows clients only" : "is off");
-  } else {
-    return;
+// One side of Fast Open the config asks for, and what the host must allow.
+struct Side {
+  int bit;
+  std::string_view event;
+  std::string_view key;     // names who asks for it in the line
+  std::string_view effect;  // what setting the bit brings
+};
+constexpr Side kListeners{kServerBit, "fast_open_disabled", "listener",
+                          "for SYN data to be accepted"};
+constexpr Side kTargets{kClientBit, "fast_open_connect_disabled", "targets",
+                        "for the hello to go in the SYN to backends"};
+
+std::string_view allows(int value) {
+  switch (value & (kClientBit | kServerBit)) {
+    case kClientBit:
+      return "allows clients only";
+    case kServerBit:
+      return "allows servers only";
+    default:
+      return "is off";
   }
-  // The connections still work: their hello just comes after the handshake.
-  log::warn("fast_open_disabled", "listener={} detail={}", log::quote(listeners),
-            log::quote(detail));
 }
 
-void announce_targets(const std::string& targets, std::optional<int> value) {
-  std::string detail;
-  if (!value) {
-    detail = fmt::format(
-        "cannot read {}; the hello goes in the SYN to backends only when "
-        "net.ipv4.tcp_fastopen has bit 1 set",
-        kSysctl);
-  } else if ((*value & kClientBit) == 0) {
-    detail = fmt::format(
-        "net.ipv4.tcp_fastopen={} {}; set bit 1 (sysctl -w net.ipv4.tcp_fastopen={}) for the "
-        "hello to go in the SYN to backends",
-        *value, (*value & kServerBit) != 0 ? "allows servers only" : "is off", *value | kClientBit);
-  } else {
-    return;
-  }
-  // The connects still work: plain handshakes, the hello after them.
-  log::warn("fast_open_connect_disabled", "targets={} detail={}", log::quote(targets),
-            log::quote(detail));
+// The connections still work without the bit: the hello just comes after
+// the handshake.
+void announce(const Side& side, const std::string& who, std::optional<int> value) {
+  if (value && (*value & side.bit) != 0) return;
+  const std::string detail =
+      value ? fmt::format(
+                  "net.ipv4.tcp_fastopen={} {}; set bit {} (sysctl -w "
+                  "net.ipv4.tcp_fastopen={}) {}",
+                  *value, allows(*value), side.bit, *value | side.bit, side.effect)
+            : fmt::format("cannot read {}; set bit {} of net.ipv4.tcp_fastopen {}", kSysctl,
+                          side.bit, side.effect);
+  log::warn(side.event, "{}={} detail={}", side.key, log::quote(who), log::quote(detail));
 }
 }  // namespace
 
@@ -90,8 +88,8 @@ void announce_fast_open(const config::Config& config) {
   const std::string targets = fast_open_targets(config);
   if (listeners.empty() && targets.empty()) return;
   const std::optional<int> value = read_sysctl();
-  if (!listeners.empty()) announce_listeners(listeners, value);
-  if (!targets.empty()) announce_targets(targets, value);
+  if (!listeners.empty()) announce(kListeners, listeners, value);
+  if (!targets.empty()) announce(kTargets, targets, value);
 }
 
 }  // namespace sniproxy::app

@@ -13,7 +13,7 @@
 
 #include "support/admin_client.hpp"
 #include "support/backend_behaviours.hpp"
-#include "support/netns.hpp"
+#include "support/fast_open_ns.hpp"
 #include "support/proxy_fixture.hpp"
 
 namespace sniproxy::integration {
@@ -47,14 +47,11 @@ bool syn_data_acked(int fd) {
 
 class FastOpenTest : public ProxyTest {
  protected:
-  // A namespace with loopback up and net.ipv4.tcp_fastopen = `sysctl`.
+  // A namespace of this test's with net.ipv4.tcp_fastopen = `sysctl`.
   std::unique_ptr<NetNs> make_namespace(int sysctl) {
-    auto ns = std::make_unique<NetNs>("fo" + unique_tag());
-    EXPECT_EQ(ns->error(), "");
-    EXPECT_EQ(ip({"-n", ns->name(), "link", "set", "lo", "up"}), "");
-    EXPECT_EQ(netns_exec(ns->name(),
-                         {"sysctl", "-q", "-w", fmt::format("net.ipv4.tcp_fastopen={}", sysctl)}),
-              "");
+    std::string error;
+    auto ns = fast_open_namespace("fo", sysctl, error);
+    EXPECT_EQ(error, "");
     return ns;
   }
 
