@@ -83,11 +83,14 @@ class FastOpenConnectBase : public ProxyTest {
   // A client whose hello for `name` and `payload_size` more bytes go
   // through to an echoing backend and come back exactly; it then half-closes
   // and sees the close. Returns the client's port (0 when it failed).
-  std::uint16_t echoed_exactly(const std::string& name, std::size_t payload_size) {
+  // `pad_hello_to`: a hello of at least that many bytes.
+  std::uint16_t echoed_exactly(const std::string& name, std::size_t payload_size,
+                               std::size_t pad_hello_to = 0) {
     UniqueFd c = connect_to(listener_port());
     if (!c) return 0;
     const std::uint16_t port = local_endpoint(c.get()).port;
-    std::vector<std::uint8_t> sent = hello_for(name);
+    std::vector<std::uint8_t> sent =
+        build_client_hello({.server_name = name, .pad_handshake_to = pad_hello_to});
     for (std::size_t i = 0; i < payload_size; ++i)
       sent.push_back(static_cast<std::uint8_t>(i * 7 + 3));
     const bool sent_ok = send_all(c.get(), sent, Deadline::in(milliseconds(3000))) == IoStatus::ok;
@@ -142,6 +145,26 @@ TEST_P(FastOpenConnectTest, TheSecondConnectsHelloRidesInItsSynAndBytesFlowExact
     EXPECT_EQ((*entry)["bytes_in"], std::to_string(hello_for("a.example").size() + 300'000));
     EXPECT_EQ((*entry)["bytes_out"], std::to_string(hello_for("a.example").size() + 300'000));
     proxy_.reset();  // stopped inside the namespace it runs in
+  });
+  ASSERT_EQ(entered, "");
+}
+
+TEST_P(FastOpenConnectTest, WhatTheSynCannotHoldOfTheHelloFollowsTheHandshake) {
+  auto ns = make_namespace(3);
+  ASSERT_FALSE(HasFailure());
+  // An MTU of 1500 leaves a SYN room for about 1400 bytes of a 4000-byte hello.
+  ASSERT_EQ(ip({"-n", ns->name(), "link", "set", "lo", "mtu", "1500"}), "");
+  const std::string entered = run_in(ns->name(), [&] {
+    FastOpenBackend backend;
+    start_fast_open_proxy(fmt::format(
+        "[[tables.default]]\nmatch = \"a.example\"\nbackend = \"{}\"\nfast_open = true\n",
+        backend.address()));
+    if (HasFatalFailure()) return;
+    EXPECT_NE(echoed_exactly("a.example", 1000, 4000), 0);
+    EXPECT_NE(echoed_exactly("a.example", 1000, 4000), 0);
+    EXPECT_EQ(backend.syn_data(), (std::map<int, bool>{{0, false}, {1, true}}));
+    EXPECT_EQ(syn_data_sent(), 1);
+    proxy_.reset();
   });
   ASSERT_EQ(entered, "");
 }
