@@ -274,6 +274,9 @@ bool PoolResolver::republish(const std::string* name) {
                 log::quote(pool_name), log::quote(change.server), log::quote(joined(change.added)),
                 log::quote(joined(change.removed)));
   }
+  // Entries of addresses that left (once no snapshot holds them) go, so a
+  // name whose addresses keep changing does not grow the table.
+  if (any) health_.prune();
   return any;
 }
 
