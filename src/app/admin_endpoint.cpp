@@ -69,9 +69,13 @@ std::string metrics_body(const AdminContext& ctx) {
     e.dns_queries += s.queries.load(std::memory_order_relaxed);
     e.dns_failures += s.failures.load(std::memory_order_relaxed);
   }
-  for (const auto& [name, pool] : rt->pools)
-    for (std::size_t i = 0; i < pool.members.size(); ++i)
-      e.pool_servers.push_back({name, pool.members[i].key.address, pool.health[i]->up()});
+  // The current members only: an address a DNS answer dropped leaves
+  // sniproxy_pool_server_up (its counters stay, as counters do).
+  for (const auto& [name, pool] : rt->pools) {
+    const auto snapshot = pool.current->load();
+    for (std::size_t i = 0; i < snapshot->members.size(); ++i)
+      e.pool_servers.push_back({name, snapshot->members[i].key.address, snapshot->health[i]->up()});
+  }
   e.xdp_packets = xdp_packets(ctx.xdp);
   e.retrans = ctx.retrans;
   e.sockmap = proxy::uses_sockmap(rt->config);
@@ -112,10 +116,15 @@ std::string status_body(const AdminContext& ctx) {
   for (const auto& [name, pool] : rt->pools) {
     fmt::format_to(o, "{}{{\"name\":{},\"servers\":[", first_pool ? "" : ",", json_string(name));
     first_pool = false;
-    for (std::size_t i = 0; i < pool.members.size(); ++i)
-      fmt::format_to(o, "{}{{\"server\":{},\"backup\":{},\"up\":{}}}", i == 0 ? "" : ",",
-                     json_string(pool.members[i].key.address), json_bool(pool.members[i].backup),
-                     json_bool(pool.health[i]->up()));
+    // One entry per member: "server" is the address it connects to (as
+    // before names were allowed), "name" the server as written.
+    const auto snapshot = pool.current->load();
+    for (std::size_t i = 0; i < snapshot->members.size(); ++i) {
+      const upstream::Member& m = snapshot->members[i];
+      fmt::format_to(o, "{}{{\"server\":{},\"backup\":{},\"up\":{},\"name\":{}}}",
+                     i == 0 ? "" : ",", json_string(m.key.address), json_bool(m.backup),
+                     json_bool(snapshot->health[i]->up()), json_string(m.key.server));
+    }
     out += "]}";
   }
   out += "],";

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <system_error>
 #include <thread>
@@ -29,6 +30,7 @@
 #include "config/loader.hpp"
 #include "config/names.hpp"
 #include "proxy/health_checker.hpp"
+#include "proxy/pool_resolver.hpp"
 #include "proxy/runtime.hpp"
 #include "proxy/shared_state.hpp"
 #include "proxy/worker.hpp"
@@ -62,8 +64,10 @@ void log_errors(const config::LoadResult& r) {
   for (const auto& d : r.errors) log::error("config_error", "at={}", log::quote(d.to_string()));
 }
 
-// True when the new config is in force.
-bool reload(proxy::SharedState& shared, const std::string& path, XdpControl& xdp) {
+// True when the new config is in force. `resolved`: the pool servers'
+// names' last answers, so a named server that stays keeps its members.
+bool reload(proxy::SharedState& shared, const std::string& path, XdpControl& xdp,
+            const upstream::ResolvedHosts& resolved) {
   auto loaded = config::load_file(path);
   if (!loaded.config) {
     log_errors(loaded);
@@ -77,8 +81,8 @@ bool reload(proxy::SharedState& shared, const std::string& path, XdpControl& xdp
                log::quote(why + "; restart to apply; old config stays in force"));
     return false;
   }
-  auto rt =
-      proxy::Runtime::build(std::move(*loaded.config), shared.health, true, current->access_log);
+  auto rt = proxy::Runtime::build(std::move(*loaded.config), shared.health, true,
+                                  current->access_log, resolved);
   if (!rt) {
     log::error("reload", "result=failed file={} detail={}", log::quote(path),
                log::quote(rt.error().message));
@@ -218,6 +222,12 @@ struct Proxy {
   std::shared_ptr<const proxy::Runtime> rt;
   // Active checks of the pools' servers, one thread for the process.
   std::unique_ptr<proxy::HealthChecker> checker;
+  // Serialises refresh_check_targets: the last caller reads the newest
+  // Runtime and member lists.
+  std::mutex check_targets_mutex;
+  // The pools' DNS-named servers, resolved on one thread for the process;
+  // after `checker`, so it stops first (it refreshes the checker's targets).
+  std::unique_ptr<proxy::PoolResolver> pool_resolver;
   std::string kernel_release;
   reactor::IoUringFeatures io_uring{};
   reactor::BackendChoice reactor_choice;
@@ -350,6 +360,13 @@ bool take_systemd_listeners(Proxy& p) {
   return true;
 }
 
+// The checker's targets: every current member of the Runtime in force. From
+// a reload (main thread) and a changed DNS answer (the resolving thread).
+void refresh_check_targets(Proxy& p) {
+  std::lock_guard lock(p.check_targets_mutex);
+  p.checker->set_targets(proxy::check_targets(p.shared->runtime.load()->pools));
+}
+
 bool create_workers(Proxy& p) {
   if (!take_systemd_listeners(p)) return false;
   try {
@@ -357,7 +374,11 @@ bool create_workers(Proxy& p) {
   } catch (const std::system_error& e) {
     return startup_failed(fmt::format("pool health checker: {}", e.what()));
   }
-  p.checker->set_targets(proxy::check_targets(p.rt->pools));
+  refresh_check_targets(p);
+  auto pool_resolver = proxy::PoolResolver::create(p.rt->config.dns, p.shared->health,
+                                                   [&p] { refresh_check_targets(p); });
+  if (!pool_resolver) return startup_failed("pool DNS resolver: " + pool_resolver.error().message);
+  p.pool_resolver = std::move(pool_resolver).value();
   for (unsigned i = 0; i < p.worker_count; ++i) {
     auto w = proxy::Worker::create(i, *p.shared);
     if (!w) {
@@ -396,6 +417,10 @@ bool create_workers(Proxy& p) {
 // workers take them.
 void start_threads(Proxy& p) {
   if (p.retrans) p.retrans->run();
+  // The pools' names are resolved before any worker accepts (bounded: one
+  // query's tries to the first server); a name without an answer by then
+  // has no members until it answers.
+  p.pool_resolver->start(p.rt, 3 * p.rt->config.dns.timeout + std::chrono::milliseconds(500));
   p.checker->start();
   for (auto& w : p.workers) p.threads.emplace_back([&w] { w->run(); });
   notify::ready(fmt::format("running; {} listeners, {} workers", p.rt->config.listeners.size(),
@@ -413,10 +438,12 @@ void signal_loop(Proxy& p) {
       // `systemctl reload` waits for READY=1 after RELOADING=1, whatever the
       // outcome; a failure shows in its status line and the journal.
       notify::reloading();
-      if (reload(*p.shared, p.config_path, *p.xdp)) {
+      if (reload(*p.shared, p.config_path, *p.xdp, p.pool_resolver->answers())) {
         observe::bump(p.shared->metrics.reloads_ok);
         // New servers are checked at once; those that stay keep their state.
-        p.checker->set_targets(proxy::check_targets(p.shared->runtime.load()->pools));
+        // New names are looked up at once; names that stay keep their answers.
+        p.pool_resolver->follow(p.shared->runtime.load());
+        refresh_check_targets(p);
         p.admin.config_loaded_ms.store(unix_ms_now());
         notify::ready("running; config reloaded");
       } else {

@@ -58,4 +58,12 @@ std::string describe(const Target& target) {
   return "unknown";
 }
 
+std::string describe(const PoolServer& server) {
+  Target t;
+  t.kind = Target::Kind::backend;
+  t.host = server.host;
+  t.port = server.port;
+  return describe(t);
+}
+
 }  // namespace sniproxy::config

@@ -18,5 +18,7 @@ std::string_view to_string(HealthCheckKind check);
 // A target as written in the config: "10.0.0.1:443", "[::1]:443",
 // "backend.internal:443", "resolve:443", "pool:web" or "deny".
 std::string describe(const Target& target);
+// A pool server as written: "10.0.0.1:443", "[::1]:443", "web3.internal:443".
+std::string describe(const PoolServer& server);
 
 }  // namespace sniproxy::config

@@ -21,15 +21,9 @@ std::optional<PoolServer> read_server(const toml::table& table, const std::strin
   server.where = r.where("backend");
   bool ok = true;
   if (auto text = r.string("backend")) {
-    if (auto target = parse_backend(*text); target && !IpAddress::parse(target->host)) {
-      // Until the workers re-resolve names as their TTLs run out, a name
-      // would be resolved once and then trusted forever: refused instead.
-      r.error_at("backend",
-                 fmt::format("pool server '{}' is a DNS name; pool servers take IP addresses in "
-                             "this version (list each address as a server)",
-                             *text));
-      ok = false;
-    } else if (target) {
+    // An IP literal or a DNS name, normalised as a route's backend is; a
+    // name's addresses are all members, re-resolved as its TTL runs out.
+    if (auto target = parse_backend(*text)) {
       server.host = std::move(target->host);
       server.port = target->port;
     } else {
@@ -50,15 +44,6 @@ std::optional<PoolServer> read_server(const toml::table& table, const std::strin
     ok = false;
   if (!ok) return std::nullopt;
   return server;
-}
-
-// As written in messages: "10.0.0.1:443", "[::1]:443", "web3.internal:443".
-std::string server_text(const PoolServer& server) {
-  Target t;
-  t.kind = Target::Kind::backend;
-  t.host = server.host;
-  t.port = server.port;
-  return describe(t);
 }
 
 void read_servers(TableReader& r, Pool& pool) {
@@ -87,7 +72,7 @@ void read_servers(TableReader& r, Pool& pool) {
       if (first.host != server->host || first.port != server->port) continue;
       r.sink().error(server->where,
                      fmt::format("duplicate server '{}' in pool '{}' (first defined at line {})",
-                                 server_text(*server), pool.name, first.where.line));
+                                 describe(*server), pool.name, first.where.line));
       duplicate = true;
       break;
     }

@@ -4,7 +4,7 @@
 
 namespace sniproxy::dns {
 
-CachedAnswer Cache::find(const std::string& name, TimePoint now) {
+CachedAnswer Cache::find(const std::string& name, TimePoint now, TimePoint* expires) {
   auto it = index_.find(name);
   if (it == index_.end()) return nullptr;
   Order::iterator entry = it->second;
@@ -15,6 +15,7 @@ CachedAnswer Cache::find(const std::string& name, TimePoint now) {
     return nullptr;
   }
   order_.splice(order_.begin(), order_, entry);
+  if (expires != nullptr) *expires = entry->expires;
   return entry->answer;
 }
 

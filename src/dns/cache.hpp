@@ -27,8 +27,9 @@ class Cache {
   explicit Cache(std::size_t capacity) : capacity_(capacity) {}
 
   // The live answer for `name`, or null. A hit becomes the most recently
-  // used entry; an entry found expired at `now` is dropped.
-  CachedAnswer find(const std::string& name, TimePoint now);
+  // used entry; an entry found expired at `now` is dropped. `expires`, if
+  // given, receives a hit's expiry (a caller that re-asks then).
+  CachedAnswer find(const std::string& name, TimePoint now, TimePoint* expires = nullptr);
   // Adds or replaces `name`, evicting the least recently used entry when full.
   void insert(const std::string& name, CachedAnswer answer, TimePoint expires);
 

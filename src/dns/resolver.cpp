@@ -18,7 +18,7 @@ namespace sniproxy::dns {
 struct Resolver::Query {
   Resolver* owner = nullptr;
   std::string name;
-  std::vector<Callback> waiters;
+  std::vector<TimedCallback> waiters;
 };
 
 namespace {
@@ -176,18 +176,25 @@ Resolver::~Resolver() {
 }
 
 void Resolver::resolve(std::string_view name, Callback cb) {
+  resolve_timed(name, [cb = std::move(cb)](const Result<Addresses>& answer,
+                                           std::chrono::steady_clock::time_point) { cb(answer); });
+}
+
+void Resolver::resolve_timed(std::string_view name, TimedCallback cb) {
   if (auto ip = IpAddress::parse(name)) {
-    cb(Result<Addresses>(Addresses{*ip}));
+    cb(Result<Addresses>(Addresses{*ip}), std::chrono::steady_clock::time_point::max());
     return;
   }
   auto normal = normalize_server_name(name);
   if (!normal) {
-    cb(Result<Addresses>(make_error("invalid DNS name: '" + printable(name) + "'")));
+    cb(Result<Addresses>(make_error("invalid DNS name: '" + printable(name) + "'")), clock_());
     return;
   }
-  if (CachedAnswer hit = cache_.find(*normal, clock_())) {
+  const auto now = clock_();
+  Cache::TimePoint expires = now;
+  if (CachedAnswer hit = cache_.find(*normal, now, &expires)) {
     stats_.cache_hits.fetch_add(1, std::memory_order_relaxed);
-    cb(*hit);
+    cb(*hit, expires);
     return;
   }
   stats_.cache_misses.fetch_add(1, std::memory_order_relaxed);
@@ -199,7 +206,7 @@ void Resolver::resolve(std::string_view name, Callback cb) {
   rearm_timer();
 }
 
-void Resolver::start_query(const std::string& name, Callback cb) {
+void Resolver::start_query(const std::string& name, TimedCallback cb) {
   auto query = std::make_unique<Query>();
   query->owner = this;
   query->name = name;
@@ -237,8 +244,9 @@ void Resolver::finish_query(Query& query, int status, const Addresses& found, in
   if (!answer) stats_.failures.fetch_add(1, std::memory_order_relaxed);
 
   const CachedAnswer shared = std::make_shared<const Result<Addresses>>(std::move(answer));
-  if (cacheable) cache_.insert(query.name, shared, now + ttl);
-  for (const Callback& cb : query.waiters) cb(*shared);
+  const auto expires = cacheable ? now + ttl : now;
+  if (cacheable) cache_.insert(query.name, shared, expires);
+  for (const TimedCallback& cb : query.waiters) cb(*shared, expires);
 }
 
 void Resolver::on_fd_ready(int fd, bool readable, bool writable) {

@@ -36,6 +36,9 @@ class IoDriver {
 
 using Clock = std::function<std::chrono::steady_clock::time_point()>;  // injected for tests
 using Callback = std::function<void(const Result<Addresses>&)>;
+// With the steady-clock time until which the answer holds (when to ask again).
+using TimedCallback =
+    std::function<void(const Result<Addresses>&, std::chrono::steady_clock::time_point expires)>;
 
 // Atomic: /metrics reads them from another thread than the worker's.
 struct Stats {
@@ -72,6 +75,13 @@ class Resolver {
   // config.prefer. cb may call resolve() again but must not destroy the
   // resolver.
   void resolve(std::string_view name, Callback cb);
+  // As resolve(), and tells until when the answer holds: an answer's TTL
+  // (clamped to [min_ttl, max_ttl]) from when it arrived, negative_ttl for a
+  // failure that is cached, the moment it arrived for one that is not (a
+  // timeout, SERVFAIL), time_point::max() for an IP literal. A cache hit
+  // gives the cached entry's expiry. For callers that re-resolve a name as
+  // its TTL runs out (the pools' DNS-named servers).
+  void resolve_timed(std::string_view name, TimedCallback cb);
 
   // Called by the driver when a watched fd is ready / the timer fires.
   void on_fd_ready(int fd, bool readable, bool writable);
@@ -90,7 +100,7 @@ class Resolver {
 
   Resolver(const config::Dns& config, IoDriver& driver, Clock clock);
   Result<bool> open_channel(bool pass_error_answers);
-  void start_query(const std::string& name, Callback cb);
+  void start_query(const std::string& name, TimedCallback cb);
   void finish_query(Query& query, int status, const Addresses& found, int min_ttl_seconds);
   void rearm_timer();
 

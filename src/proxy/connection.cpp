@@ -475,8 +475,13 @@ void Connection::try_next_member() {
   if (!member_) {
     // Every candidate failed (each named), or none was up to try.
     if (plan_->attempts() == 0) {
+      // Off the common path: says why when its names have no address yet.
       refuse(observe::Outcome::connect_failed,
-             fmt::format("pool {}: no server is up", pool_->pool->name));
+             pool_->current->load()->members.empty()
+                 ? fmt::format("pool {}: no server is up (no server has an address yet: its "
+                               "DNS names have not answered)",
+                               pool_->pool->name)
+                 : fmt::format("pool {}: no server is up", pool_->pool->name));
       return;
     }
     refuse(connect_outcome_, fmt::format("pool {}: {}", pool_->pool->name, attempts_));

@@ -17,6 +17,7 @@
 #include "protocol/client_hello_writer.hpp"
 #include "proxy/health_events.hpp"
 #include "proxy/health_probe.hpp"
+#include "proxy/poll_timeout.hpp"
 
 namespace sniproxy::proxy {
 
@@ -42,14 +43,6 @@ std::vector<std::uint8_t> hello_for(const CheckTarget& target, std::mt19937_64& 
   return protocol::client_hello_record(spec);
 }
 
-int poll_timeout_ms(TimePoint now, TimePoint until) {
-  if (until == TimePoint::max()) return -1;
-  if (until <= now) return 0;
-  // Rounded up, so the loop does not spin through a sub-millisecond remainder.
-  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(until - now).count();
-  return static_cast<int>(std::min<std::int64_t>(ms, INT_MAX));
-}
-
 }  // namespace
 
 std::vector<CheckTarget> check_targets(const std::map<std::string, PoolMembers>& pools) {
@@ -58,10 +51,11 @@ std::vector<CheckTarget> check_targets(const std::map<std::string, PoolMembers>&
     if (pm.pool == nullptr) continue;
     const config::HealthCheck& check = pm.pool->health;
     if (check.check == config::HealthCheckKind::none) continue;
-    for (std::size_t i = 0; i < pm.members.size() && i < pm.health.size(); ++i) {
-      targets.push_back(CheckTarget{pm.members[i].key, pm.members[i].endpoint, check.check,
-                                    check.server_name, check.interval, check.timeout,
-                                    pm.health[i]});
+    const auto snapshot = pm.current->load();
+    for (std::size_t i = 0; i < snapshot->members.size() && i < snapshot->health.size(); ++i) {
+      const upstream::Member& m = snapshot->members[i];
+      targets.push_back(CheckTarget{m.key, m.endpoint, check.check, check.server_name,
+                                    check.interval, check.timeout, snapshot->health[i]});
     }
   }
   return targets;

@@ -32,8 +32,8 @@ struct CheckTarget {
   std::shared_ptr<upstream::MemberHealth> health;
 };
 
-// The members to check of one config: every member of every pool whose
-// check is not `none`.
+// The members to check of one config: every current member (its pool's
+// published snapshot) of every pool whose check is not `none`.
 std::vector<CheckTarget> check_targets(const std::map<std::string, PoolMembers>& pools);
 
 // One thread per process that checks every target each `interval`, all

@@ -35,9 +35,10 @@ std::vector<IpAddress> own_addresses(const config::Config& cfg) {
 }
 }  // namespace
 
-Result<std::shared_ptr<const Runtime>> Runtime::build(
-    config::Config config, upstream::HealthTable& health, bool reloading,
-    std::shared_ptr<observe::AccessLog> previous) {
+Result<std::shared_ptr<const Runtime>> Runtime::build(config::Config config,
+                                                      upstream::HealthTable& health, bool reloading,
+                                                      std::shared_ptr<observe::AccessLog> previous,
+                                                      const upstream::ResolvedHosts& resolved) {
   static std::atomic<std::uint64_t> generations{0};
   auto router = routing::Router::build(config);
   if (!router) return router.error();
@@ -59,7 +60,7 @@ Result<std::shared_ptr<const Runtime>> Runtime::build(
                                               {},
                                               0});
   // After the move: the members point into the Runtime's own config.
-  rt->pools = pool_members(rt->config, health, reloading);
+  rt->pools = pool_members(rt->config, health, reloading, resolved);
   rt->generation = ++generations;
   health.prune();
   return std::shared_ptr<const Runtime>(std::move(rt));

@@ -30,9 +30,12 @@ struct Runtime {
   // connections from before a reload write where SIGUSR1 points it later.
   // `health`: the process's member health, which a reload keeps;
   // `reloading`: a config runs already (new pool servers wait for a check).
+  // `resolved`: the pool servers' names' last answers (a reload carries
+  // them, so a named server that stays keeps its members).
   static Result<std::shared_ptr<const Runtime>> build(
       config::Config config, upstream::HealthTable& health, bool reloading,
-      std::shared_ptr<observe::AccessLog> previous = nullptr);
+      std::shared_ptr<observe::AccessLog> previous = nullptr,
+      const upstream::ResolvedHosts& resolved = {});
 };
 
 // What in a new config cannot be applied without a restart ("" if nothing).

@@ -1,8 +1,10 @@
 #pragma once
 // One worker's balancing over the pools: a PoolBalancer per pool of the
-// config in force (rebuilt when a reload brings new members), and the count
-// of this worker's connections open to each member (least_conn weighs it).
-// Health is the process's (PoolMembers::health); balancing state is per
+// config in force (rebuilt when a reload or a new DNS answer brings new
+// members), and the count of this worker's connections open to each member
+// (least_conn weighs it). Counts are by member id, so a connection open to
+// a member that left the pool is still counted down when it closes.
+// Health is the process's (MemberSnapshot::health); balancing state is per
 // worker, so no lock is taken on a pick.
 #include <cstdint>
 #include <map>
@@ -41,6 +43,8 @@ class WorkerPools {
  private:
   struct Balanced {
     std::uint64_t generation = 0;
+    std::uint64_t version = 0;                       // of `snapshot`
+    std::shared_ptr<const MemberSnapshot> snapshot;  // the members the balancer was built on
     std::unique_ptr<upstream::PoolBalancer> balancer;
   };
   std::uint64_t seed_;

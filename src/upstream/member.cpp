@@ -15,12 +15,8 @@ std::string MemberKey::to_string() const {
 
 Member make_member(const config::Pool& pool, const config::PoolServer& server,
                    const Endpoint& endpoint) {
-  config::Target written;
-  written.kind = config::Target::Kind::backend;
-  written.host = server.host;
-  written.port = server.port;
   Member m;
-  m.key = MemberKey{pool.name, config::describe(written), endpoint.to_string()};
+  m.key = MemberKey{pool.name, config::describe(server), endpoint.to_string()};
   m.endpoint = endpoint;
   m.weight = server.weight;
   m.backup = server.backup;

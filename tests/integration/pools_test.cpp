@@ -114,7 +114,7 @@ TEST_P(PoolsTest, MetricsAndStatusShowEachServersHealth) {
       << metrics;
   const std::string status = http_get(admin, "/status").body;
   EXPECT_NE(status.find("\"pools\":[{\"name\":\"web\",\"servers\":[{\"server\":\"" + a_.address() +
-                        "\",\"backup\":false,\"up\":true}"),
+                        "\",\"backup\":false,\"up\":true,\"name\":\"" + a_.address() + "\"}"),
             std::string::npos)
       << status;
 }

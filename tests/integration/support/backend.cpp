@@ -4,8 +4,8 @@
 
 namespace sniproxy::integration {
 
-Backend::Backend(BackendHandler handler, int backlog)
-    : handler_(std::move(handler)), listener_(listen_tcp(loopback(0), backlog)) {
+Backend::Backend(BackendHandler handler, int backlog, const Endpoint& at)
+    : handler_(std::move(handler)), listener_(listen_tcp(at, backlog)), ip_(at.ip) {
   port_ = local_endpoint(listener_.get()).port;
   acceptor_ = std::thread([this] { accept_loop(); });
 }

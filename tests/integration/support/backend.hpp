@@ -28,13 +28,14 @@ using BackendHandler = std::function<void(BackendConnection&)>;
 
 class Backend {
  public:
-  explicit Backend(BackendHandler handler, int backlog = 128);
+  // `at`: where to listen (another loopback address, a fixed port).
+  explicit Backend(BackendHandler handler, int backlog = 128, const Endpoint& at = loopback(0));
   ~Backend();
   Backend(const Backend&) = delete;
   Backend& operator=(const Backend&) = delete;
 
   [[nodiscard]] std::uint16_t port() const { return port_; }
-  [[nodiscard]] Endpoint endpoint() const { return loopback(port_); }
+  [[nodiscard]] Endpoint endpoint() const { return Endpoint{ip_, port_}; }
   [[nodiscard]] std::string address() const { return endpoint().to_string(); }
   [[nodiscard]] int accepted() const { return accepted_.load(); }
   // The listening socket, for options a test sets on it (TCP_FASTOPEN).
@@ -47,6 +48,7 @@ class Backend {
 
   BackendHandler handler_;
   UniqueFd listener_;
+  IpAddress ip_;
   std::uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<int> accepted_{0};

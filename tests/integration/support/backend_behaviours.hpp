@@ -46,14 +46,14 @@ BackendHandler recording_handler(std::shared_ptr<Recording> recording, std::stri
 // routing tests put behind a route.
 class RecordingBackend : public Backend {
  public:
-  explicit RecordingBackend(std::string greeting = "")
-      : RecordingBackend(std::make_shared<Recording>(), std::move(greeting)) {}
+  explicit RecordingBackend(std::string greeting = "", const Endpoint& at = loopback(0))
+      : RecordingBackend(std::make_shared<Recording>(), std::move(greeting), at) {}
 
   [[nodiscard]] Recording& recording() const { return *recording_; }
 
  private:
-  RecordingBackend(std::shared_ptr<Recording> recording, std::string greeting)
-      : Backend(recording_handler(recording, std::move(greeting))),
+  RecordingBackend(std::shared_ptr<Recording> recording, std::string greeting, const Endpoint& at)
+      : Backend(recording_handler(recording, std::move(greeting)), 128, at),
         recording_(std::move(recording)) {}
 
   std::shared_ptr<Recording> recording_;

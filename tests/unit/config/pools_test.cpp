@@ -228,12 +228,8 @@ servers = [
                           "t.toml:11:38: 'weight' must be from 1 to 256, got 257",
                           "t.toml:11:52: expected a boolean (true or false) for 'backup', got a "
                           "string",
-                          "t.toml:12:15: pool server 'host.example:1' is a DNS name; pool "
-                          "servers take IP addresses in this version (list each address as a "
-                          "server)",
-                          "t.toml:13:15: pool server 'HOST.example.:1' is a DNS name; pool "
-                          "servers take IP addresses in this version (list each address as a "
-                          "server)",
+                          "t.toml:13:15: duplicate server 'host.example:1' in pool 'd' (first "
+                          "defined at line 12)",
                           "t.toml:15:15: duplicate server '[::1]:1' in pool 'd' (first defined at "
                           "line 14)",
                           "t.toml:16:3: missing required key 'backend' in [[pools.d.servers]]",
@@ -341,10 +337,23 @@ TEST(PoolsErrorsTest, APoolWithErrorsGivesNoSecondErrorWhereNamed) {
                           "t.toml:2:11: expected a string for 'balance', got an integer"));
 }
 
-TEST(PoolsTest, ADnsNamedServerIsRefusedForNow) {
-  EXPECT_THAT(errors_of(std::string(kMinimal) +
-                        "[pools.p]\nservers = [{ backend = \"web.internal:443\" }]\n"),
-              ::testing::ElementsAre(::testing::HasSubstr("is a DNS name")));
+TEST(PoolsTest, ADnsNamedServerIsNormalisedAsARoutesBackendIs) {
+  const Config c = must_load(std::string(kMinimal) +
+                             "[pools.p]\nservers = [{ backend = \"Web.Internal.:443\" }, "
+                             "{ backend = \"10.0.0.1:443\" }]\n");
+  const Pool& p = c.pools.at("p");
+  ASSERT_EQ(p.servers.size(), 2u);
+  EXPECT_EQ(p.servers[0].host, "web.internal");
+  EXPECT_EQ(p.servers[0].port, 443);
+  EXPECT_EQ(p.servers[1].host, "10.0.0.1");
+}
+
+TEST(PoolsErrorsTest, AnInvalidHostNameIsReportedWhereWritten) {
+  EXPECT_THAT(
+      errors_of(std::string(kMinimal) + "[pools.p]\nservers = [{ backend = \"bad_name!:443\" }]\n"),
+      ::testing::ElementsAre(::testing::HasSubstr(
+          "invalid backend 'bad_name!:443': 'bad_name!' is neither an IP address nor a "
+          "valid host name")));
 }
 
 }  // namespace

@@ -27,6 +27,17 @@ TEST(DnsCache, FindsALiveEntry) {
   EXPECT_FALSE(cache.find("b.test", t0));
 }
 
+TEST(DnsCache, AHitTellsItsExpiry) {
+  Cache cache(10);
+  cache.insert("a.test", answer_with(1), t0 + 10s);
+  Cache::TimePoint expires{};
+  ASSERT_TRUE(cache.find("a.test", t0 + 3s, &expires));
+  EXPECT_EQ(expires, t0 + 10s);
+  cache.insert("a.test", answer_with(2), t0 + 20s);
+  ASSERT_TRUE(cache.find("a.test", t0 + 4s, &expires));
+  EXPECT_EQ(expires, t0 + 20s);
+}
+
 TEST(DnsCache, ExpiredEntryIsDroppedOnLookup) {
   Cache cache(10);
   cache.insert("a.test", answer_with(1), t0 + 10s);

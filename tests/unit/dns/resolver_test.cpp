@@ -219,6 +219,58 @@ TEST_F(ResolverTest, AnswerIsCachedForItsSmallestTtl) {
   EXPECT_EQ(resolver_->stats().queries, 2u);
 }
 
+// What resolve_timed() reports: the answer and until when it holds.
+struct TimedOutcome {
+  std::optional<Result<Addresses>> result;
+  std::chrono::steady_clock::time_point expires{};
+};
+
+TEST_F(ResolverTest, TimedAnswersTellWhenTheyExpire) {
+  make_resolver();  // dual.test: A records TTL 30, AAAA records TTL 60
+  const auto asked_at = now_;
+  auto fresh = std::make_shared<TimedOutcome>();
+  resolver_->resolve_timed("dual.test", [fresh](const Result<Addresses>& r, auto expires) {
+    fresh->result.emplace(r);
+    fresh->expires = expires;
+  });
+  ASSERT_TRUE(loop_.run_until([&] { return fresh->result.has_value(); }));
+  ASSERT_TRUE(*fresh->result);
+  EXPECT_EQ(fresh->expires, asked_at + 30s);  // the smallest TTL
+
+  now_ += 10s;  // a cache hit tells the same expiry, not a new one
+  auto hit = std::make_shared<TimedOutcome>();
+  resolver_->resolve_timed("dual.test", [hit](const Result<Addresses>& r, auto expires) {
+    hit->result.emplace(r);
+    hit->expires = expires;
+  });
+  ASSERT_TRUE(hit->result.has_value());
+  EXPECT_EQ(hit->expires, asked_at + 30s);
+}
+
+TEST_F(ResolverTest, TimedAnswersOfShortTtlsAndFailures) {
+  config_.min_ttl = 1s;
+  make_resolver();
+  const auto timed = [&](std::string_view name) {
+    auto out = std::make_shared<TimedOutcome>();
+    resolver_->resolve_timed(name, [out](const Result<Addresses>& r, auto expires) {
+      out->result.emplace(r);
+      out->expires = expires;
+    });
+    EXPECT_TRUE(loop_.run_until([&] { return out->result.has_value(); })) << name;
+    return out;
+  };
+  const auto asked_at = now_;
+  auto short_ttl = timed("short.test");  // TTL 1: min_ttl holds it for 1 s
+  ASSERT_TRUE(*short_ttl->result);
+  EXPECT_EQ(short_ttl->expires, asked_at + 1s);
+  auto nxdomain = timed("unknown.test");  // cached for negative_ttl
+  ASSERT_FALSE(*nxdomain->result);
+  EXPECT_EQ(nxdomain->expires, asked_at + 5s);
+  auto literal = timed("192.0.2.7");
+  ASSERT_TRUE(*literal->result);
+  EXPECT_EQ(literal->expires, std::chrono::steady_clock::time_point::max());
+}
+
 TEST_F(ResolverTest, ShortTtlIsRaisedToMinTtl) {
   config_.min_ttl = 10s;
   make_resolver();  // short.test has TTL 1

@@ -268,10 +268,16 @@ TEST(CheckTargets, EveryMemberOfPoolsWithChecks) {
     return m;
   };
   const auto health = std::make_shared<upstream::MemberHealth>(upstream::HealthSettings{});
+  const auto published = [](std::vector<upstream::Member> members,
+                            std::vector<std::shared_ptr<upstream::MemberHealth>> health) {
+    return std::make_shared<PublishedMembers>(std::make_shared<const MemberSnapshot>(
+        MemberSnapshot{next_member_version(), std::move(members), std::move(health)}));
+  };
   std::map<std::string, PoolMembers> pools;
   pools["web"] = PoolMembers{
-      &checked, {member("web", "10.0.0.1:443"), member("web", "10.0.0.2:443")}, {health, health}};
-  pools["db"] = PoolMembers{&unchecked, {member("db", "10.0.1.1:5432")}, {health}};
+      &checked,
+      published({member("web", "10.0.0.1:443"), member("web", "10.0.0.2:443")}, {health, health})};
+  pools["db"] = PoolMembers{&unchecked, published({member("db", "10.0.1.1:5432")}, {health})};
 
   const auto targets = check_targets(pools);
   ASSERT_EQ(targets.size(), 2u);
@@ -280,6 +286,13 @@ TEST(CheckTargets, EveryMemberOfPoolsWithChecks) {
   EXPECT_EQ(targets[0].kind, config::HealthCheckKind::tls_hello);
   EXPECT_EQ(targets[0].server_name, "web.example");
   EXPECT_EQ(targets[0].interval, checked.health.interval);
+
+  // A new answer's members are the targets from then on.
+  pools["web"].current->publish(std::make_shared<const MemberSnapshot>(
+      MemberSnapshot{next_member_version(), {member("web", "10.0.0.3:443")}, {health}}));
+  const auto followed = check_targets(pools);
+  ASSERT_EQ(followed.size(), 1u);
+  EXPECT_EQ(followed[0].key.address, "10.0.0.3:443");
 }
 
 }  // namespace

@@ -56,6 +56,10 @@ void FakeDnsServer::set_behaviour(const std::string& name, Behaviour behaviour) 
   zones_[name].behaviour = behaviour;
 }
 
+void FakeDnsServer::clear(const std::string& name) {
+  zones_[name].records.clear();
+}
+
 int FakeDnsServer::queries(std::string_view name) const {
   return queries(name, kTypeA) + queries(name, kTypeAaaa);
 }

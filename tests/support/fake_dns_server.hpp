@@ -1,5 +1,5 @@
 #pragma once
-// A tiny authoritative DNS server for tests: one UDP socket on 127.0.0.1
+// A tiny authoritative DNS server for tests (unit and integration): one UDP socket on 127.0.0.1
 // (ephemeral port) answering A/AAAA questions from a table. Unknown names get
 // NXDOMAIN; names can also be made silent (never answered), SERVFAIL or
 // REFUSED. It does not poll: the test's loop calls serve_pending() when the
@@ -32,6 +32,8 @@ class FakeDnsServer {
   // The name exists but has no address records (NOERROR, no answers).
   void add_empty(const std::string& name);
   void set_behaviour(const std::string& name, Behaviour behaviour);
+  // Forgets the name's records (its behaviour stays): a new answer follows.
+  void clear(const std::string& name);
 
   // Reads and answers every datagram waiting on the socket.
   void serve_pending();
