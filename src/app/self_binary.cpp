@@ -13,7 +13,11 @@ Result<SelfBinary> SelfBinary::at_start() {
   std::array<char, 4096> buffer{};
   const ssize_t n = ::readlink("/proc/self/exe", buffer.data(), buffer.size() - 1);
   if (n <= 0) return make_error(fmt::format("readlink /proc/self/exe: {}", std::strerror(errno)));
-  SelfBinary self(std::string(buffer.data(), static_cast<std::size_t>(n)));
+  return of(std::string(buffer.data(), static_cast<std::size_t>(n)));
+}
+
+SelfBinary SelfBinary::of(std::string path) {
+  SelfBinary self(std::move(path));
   self.note();
   return self;
 }

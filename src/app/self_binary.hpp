@@ -14,6 +14,8 @@ namespace sniproxy::app {
 class SelfBinary {
  public:
   static Result<SelfBinary> at_start();
+  // The file at `path`, noted now (tests).
+  static SelfBinary of(std::string path);
 
   [[nodiscard]] const std::string& path() const { return path_; }
   // The file at path() is not the one last noted (a new inode, size or
