@@ -1,11 +1,14 @@
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "app/cli.hpp"
+#include "app/master.hpp"
 #include "app/retrans_command.hpp"
 #include "app/supervisor.hpp"
+#include "app/worker_launch.hpp"
 #include "bpf/loader/feature_probe.hpp"
 #include "config/loader.hpp"
 
@@ -36,8 +39,15 @@ int main(int argc, char** argv) {
       fmt::print("{}: ok\n", o.config_path);
       return 0;
     }
-    case Options::Command::run:
+    case Options::Command::run: {
+      // A worker started by a master runs the proxy itself; so does a
+      // config that cannot be read (run_proxy reports why).
+      if (std::getenv(sniproxy::app::kMasterPidVariable) == nullptr) {
+        auto r = sniproxy::config::load_file(o.config_path);
+        if (r.config && r.config->process.master) return sniproxy::app::run_master(o.config_path);
+      }
       return sniproxy::app::run_proxy(o.config_path);
+    }
   }
   return 2;
 }

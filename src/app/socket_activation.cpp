@@ -67,18 +67,23 @@ Result<std::vector<PassedSocket>> take_passed_sockets() {
   return passed;
 }
 
-std::vector<UniqueFd> match_passed_sockets(std::vector<PassedSocket>& passed,
-                                           const std::vector<config::Listener>& listeners) {
-  std::vector<UniqueFd> matched(listeners.size());
-  for (std::size_t i = 0; i < listeners.size(); ++i) {
-    for (auto it = passed.begin(); it != passed.end(); ++it) {
-      if (it->address != listeners[i].address) continue;
-      matched[i] = std::move(it->fd);
-      passed.erase(it);
-      break;
-    }
-  }
+std::vector<std::vector<UniqueFd>> match_passed_sockets(
+    std::vector<PassedSocket>& passed, const std::vector<config::Listener>& listeners) {
+  std::vector<std::vector<UniqueFd>> matched(listeners.size());
+  for (std::size_t i = 0; i < listeners.size(); ++i)
+    while (UniqueFd fd = take_passed_socket(passed, listeners[i].address))
+      matched[i].push_back(std::move(fd));
   return matched;
+}
+
+UniqueFd take_passed_socket(std::vector<PassedSocket>& passed, const Endpoint& address) {
+  for (auto it = passed.begin(); it != passed.end(); ++it) {
+    if (it->address != address) continue;
+    UniqueFd fd = std::move(it->fd);
+    passed.erase(it);
+    return fd;
+  }
+  return UniqueFd{};
 }
 
 }  // namespace sniproxy::app

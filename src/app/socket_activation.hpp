@@ -26,11 +26,15 @@ struct PassedSocket {
 // names a passed descriptor that is not a listening TCP socket.
 Result<std::vector<PassedSocket>> take_passed_sockets();
 
-// For each config listener, in order, the passed socket with its address
-// (invalid where none was passed: that listener binds as usual). The
-// sockets no listener asked for are left in `passed`, for the caller to
-// log and close. Pure: a function of addresses.
-std::vector<UniqueFd> match_passed_sockets(std::vector<PassedSocket>& passed,
-                                           const std::vector<config::Listener>& listeners);
+// For each config listener, in order, the passed sockets with its address
+// (systemd passes one; the master one per worker thread; none: that
+// listener binds as usual). The sockets no listener asked for are left in
+// `passed`, for the caller to log and close. Pure: a function of addresses.
+std::vector<std::vector<UniqueFd>> match_passed_sockets(
+    std::vector<PassedSocket>& passed, const std::vector<config::Listener>& listeners);
+
+// The passed socket listening on `address` (the admin endpoint's), taken out
+// of `passed`; invalid when there is none.
+UniqueFd take_passed_socket(std::vector<PassedSocket>& passed, const Endpoint& address);
 
 }  // namespace sniproxy::app

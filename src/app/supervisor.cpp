@@ -1,11 +1,13 @@
 #include "app/supervisor.hpp"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -18,10 +20,13 @@
 #include "app/admin_endpoint.hpp"
 #include "app/fast_open_announce.hpp"
 #include "app/forwarding_announce.hpp"
+#include "app/log_setup.hpp"
 #include "app/privileges.hpp"
 #include "app/retrans_monitor.hpp"
 #include "app/socket_activation.hpp"
 #include "app/systemd_notify.hpp"
+#include "app/worker_launch.hpp"
+#include "app/worker_threads.hpp"
 #include "app/xdp_control.hpp"
 #include "bpf/dns_mirror/dns_mirror.hpp"
 #include "bpf/loader/kernel_headers.hpp"
@@ -39,17 +44,6 @@ namespace sniproxy::app {
 
 namespace {
 
-void apply_log_level(const std::string& level) {
-  if (level == "debug")
-    log::set_min_level(log::Level::debug);
-  else if (level == "warn")
-    log::set_min_level(log::Level::warn);
-  else if (level == "error")
-    log::set_min_level(log::Level::error);
-  else
-    log::set_min_level(log::Level::info);
-}
-
 // Each connection takes two descriptors; ask for the hard limit up front so
 // max_connections is reachable without the operator tuning ulimit.
 void raise_fd_limit() {
@@ -60,17 +54,13 @@ void raise_fd_limit() {
   }
 }
 
-void log_errors(const config::LoadResult& r) {
-  for (const auto& d : r.errors) log::error("config_error", "at={}", log::quote(d.to_string()));
-}
-
 // True when the new config is in force. `resolved`: the pool servers'
 // names' last answers, so a named server that stays keeps its members.
 bool reload(proxy::SharedState& shared, const std::string& path, XdpControl& xdp,
             const upstream::ResolvedHosts& resolved) {
   auto loaded = config::load_file(path);
   if (!loaded.config) {
-    log_errors(loaded);
+    log_config_errors(loaded);
     log::error("reload", "result=failed file={} errors={} detail={}", log::quote(path),
                loaded.errors.size(), log::quote("old config stays in force"));
     return false;
@@ -158,6 +148,16 @@ void hand_over_access_log(const config::AccessLog& log_config, const Account& ac
                                account.user, std::strerror(errno))));
 }
 
+// A worker of a master: the death signal the master set is cleared by a
+// change of credentials, so it is set again here; a master already gone
+// (the parent is another process now) means draining at once.
+void follow_master() {
+  const char* master = std::getenv(kMasterPidVariable);
+  if (master == nullptr) return;
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (std::to_string(::getppid()) != master) ::kill(::getpid(), SIGTERM);
+}
+
 // Switches credentials as planned, reduces the capabilities to what
 // `config` needs (started as root with a user, or as a user holding ambient
 // capabilities, as under the packaged unit) and logs the outcome; false:
@@ -188,6 +188,7 @@ bool apply_privileges(const PrivilegePlan& plan, const config::Config& config) {
                                       capability_names(keep), fmt::join(above, " ")));
   log::info("privileges", "user={} uid={} group={} gid={} kept_caps={}", log::quote(account.user),
             account.uid, log::quote(account.group), account.gid, capability_names(keep));
+  follow_master();
   return true;
 }
 
@@ -238,6 +239,7 @@ struct Proxy {
   std::unique_ptr<bpf::DnsMirror> dns_mirror;
   std::vector<std::unique_ptr<proxy::Worker>> workers;
   AdminContext admin;
+  UniqueFd passed_admin;  // the admin endpoint's socket, when passed in
   std::vector<std::thread> threads;
 };
 
@@ -327,8 +329,8 @@ bool prepare_kernel_features(Proxy& p) {
       log::warn("sockmap_unavailable", "detail={} now=splice", log::quote(created.error().message));
     }
   }
-  p.worker_count = config.workers;
-  if (p.worker_count == 0) p.worker_count = std::max(1u, std::thread::hardware_concurrency());
+  p.worker_count = worker_threads(config);
+  p.shared->worker_count = p.worker_count;
   p.dns_mirror = start_dns_mirror(config.dns, p.worker_count);
   if (p.dns_mirror)
     p.shared->dns_cache_observer = [mirror = p.dns_mirror.get()](std::uint32_t worker) {
@@ -349,9 +351,10 @@ bool take_systemd_listeners(Proxy& p) {
   const auto& listeners = p.rt->config.listeners;
   p.shared->passed_listeners = match_passed_sockets(*passed, listeners);
   for (std::size_t i = 0; i < listeners.size(); ++i)
-    if (p.shared->passed_listeners[i])
-      log::info("listener_passed", "listener={} address={}", log::quote(listeners[i].name),
-                listeners[i].address.to_string());
+    if (const auto count = p.shared->passed_listeners[i].size(); count > 0)
+      log::info("listener_passed", "listener={} address={} sockets={}",
+                log::quote(listeners[i].name), listeners[i].address.to_string(), count);
+  if (p.rt->config.admin) p.passed_admin = take_passed_socket(*passed, p.rt->config.admin->listen);
   // A socket no listener has: the config and the .socket unit disagree.
   for (const auto& unused : *passed)
     log::warn("listener_passed_unused", "address={} fd_name={} detail={}",
@@ -400,7 +403,8 @@ bool create_workers(Proxy& p) {
   admin.retrans = p.retrans != nullptr;
   if (p.retrans) admin.retrans_hooks = p.retrans->hooks();
   if (p.rt->config.admin) {
-    auto server = observe::AdminServer::create(*p.rt->config.admin, make_admin_handler(admin));
+    auto server = observe::AdminServer::create(*p.rt->config.admin, make_admin_handler(admin),
+                                               std::move(p.passed_admin));
     if (!server) return startup_failed(server.error().message);
     p.workers.front()->serve_admin(std::move(server).value());
   }

@@ -4,8 +4,10 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <vector>
 
+#include "app/worker_launch.hpp"
 #include "bpf/loader/kernel_headers.hpp"
 #include "bpf/loader/xdp_device.hpp"
 #include "common/log.hpp"
@@ -44,7 +46,10 @@ std::string policy_fields(const config::Xdp& xdp, const std::vector<std::uint16_
 void log_interface(const bpf::XdpInterface& i) {
   std::string extra;
   if (i.replaced_stale_id != 0) {
-    extra += fmt::format(" replaced_stale_program={} replaced={}", i.replaced_stale_id,
+    extra += fmt::format(" {}={} replaced={}",
+                         i.replaced_generation ? "replaced_generation_program"
+                                               : "replaced_stale_program",
+                         i.replaced_stale_id,
                          i.replaced_atomically ? "atomically" : "detach_then_attach");
   }
   if (!i.native_error.empty()) extra += " native_error=" + log::quote(i.native_error);
@@ -58,7 +63,11 @@ Result<std::unique_ptr<XdpControl>> XdpControl::start(const config::Config& conf
   std::unique_ptr<XdpControl> control(new XdpControl());
   if (!config.xdp) return control;
   const std::vector<std::uint16_t> ports = listener_ports(config);
-  auto filter = bpf::XdpFilter::create(*config.xdp, ports);
+  // A worker of a master takes the filter over from the generation it
+  // replaces, in one step: the interface is never unfiltered.
+  std::optional<pid_t> master;
+  if (const char* pid = std::getenv(kMasterPidVariable)) master = std::atoi(pid);
+  auto filter = bpf::XdpFilter::create(*config.xdp, ports, {}, master);
   if (!filter.ok()) {
     const std::string& why = filter.error().message;
     // Compile and load failures ("BPF: ...") are about the kernel or setup.

@@ -246,6 +246,10 @@ struct Process {
   std::string group;  // "" = the user's primary group
   // Without a user, starting as root is refused unless this is set.
   bool allow_root = false;
+  // A master process keeps the start-up privileges and the listening
+  // sockets and runs the workers in a child process, so that an upgrade or a
+  // listener change starts a new one beside the old (app/master.hpp).
+  bool master = false;
 
   friend bool operator==(const Process&, const Process&) = default;
 };

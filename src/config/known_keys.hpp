@@ -53,7 +53,8 @@ inline constexpr std::array<std::string_view, 9> kXdpKeys{
 inline constexpr std::array<std::string_view, 3> kAdminKeys{"listen", "max_clients",
                                                             "request_timeout"};
 inline constexpr std::array<std::string_view, 2> kRetransKeys{"log_rate", "max_sockets"};
-inline constexpr std::array<std::string_view, 3> kProcessKeys{"user", "group", "allow_root"};
+inline constexpr std::array<std::string_view, 4> kProcessKeys{"user", "group", "allow_root",
+                                                              "master"};
 inline constexpr std::array<std::string_view, 1> kReactorKeys{"backend"};
 
 struct SectionKeys {

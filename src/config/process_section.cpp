@@ -33,6 +33,7 @@ Process read_process(const toml::table& table, DiagnosticSink& sink) {
   if (auto v = account_name(r, "user")) p.user = std::move(*v);
   if (auto v = account_name(r, "group")) p.group = std::move(*v);
   if (auto v = r.boolean("allow_root")) p.allow_root = *v;
+  if (auto v = r.boolean("master")) p.master = *v;
   if (!p.group.empty() && !r.has("user"))
     r.error_at("group", "'group' needs a 'user' in [process]: add user = \"NAME\" or remove group");
   return p;
@@ -40,7 +41,7 @@ Process read_process(const toml::table& table, DiagnosticSink& sink) {
 
 std::string process_reload_blocker(const Process& running, const Process& next) {
   if (running == next) return "";
-  return "[process] user, group or allow_root changed";
+  return "[process] user, group, allow_root or master changed";
 }
 
 }  // namespace sniproxy::config

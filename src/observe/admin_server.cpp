@@ -55,7 +55,12 @@ std::string http_response(const AdminReply& reply) {
 }
 
 Result<std::unique_ptr<AdminServer>> AdminServer::create(const config::Admin& config,
-                                                         AdminHandler handler) {
+                                                         AdminHandler handler, UniqueFd passed) {
+  if (passed) {
+    std::unique_ptr<AdminServer> server(new AdminServer(config, std::move(handler), std::move(passed)));
+    server->passed_ = true;
+    return server;
+  }
   auto fd = open_listen_socket(config.listen, kBacklog);
   if (!fd) return make_error(fmt::format("[admin] listen: {}", fd.error().message));
   return std::unique_ptr<AdminServer>(
@@ -244,7 +249,7 @@ void AdminServer::release_if_done(Client& c) {
 void AdminServer::stop() {
   if (stopping_ || reactor_ == nullptr) return;
   stopping_ = true;
-  ::shutdown(listen_fd_.get(), SHUT_RDWR);
+  if (!passed_) ::shutdown(listen_fd_.get(), SHUT_RDWR);
   if (accept_armed_) reactor_->cancel(&accept_);
   std::vector<Client*> open;
   for (auto& [id, c] : clients_) open.push_back(c.get());

@@ -32,9 +32,12 @@ using AdminHandler = std::function<AdminReply(std::string_view method, std::stri
 
 class AdminServer {
  public:
-  // Binds the listening socket (so a taken port fails start-up, naming it).
+  // Binds the listening socket (so a taken port fails start-up, naming it),
+  // or takes `passed` (the master's, kept open across worker generations:
+  // stop() then only stops accepting from it).
   static Result<std::unique_ptr<AdminServer>> create(const config::Admin& config,
-                                                     AdminHandler handler);
+                                                     AdminHandler handler,
+                                                     UniqueFd passed = UniqueFd{});
   ~AdminServer();
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
@@ -85,6 +88,7 @@ class AdminServer {
   config::Admin config_;
   AdminHandler handler_;
   UniqueFd listen_fd_;
+  bool passed_ = false;  // not ours to shut down
   reactor::Reactor* reactor_ = nullptr;
   reactor::TimerQueue* timers_ = nullptr;
   Accept accept_;

@@ -44,10 +44,12 @@ struct SharedState {
   // Loaded before the workers start when a listener uses sockmap mode;
   // owned by the supervisor, thread-safe (bpf/sockmap.hpp).
   bpf::Sockmap* sockmap = nullptr;
-  // Per config listener, a listening socket systemd passed (socket
-  // activation), or an invalid fd: the workers share it instead of each
-  // binding its own. Set before the workers exist.
-  std::vector<UniqueFd> passed_listeners;
+  // Per config listener, the listening sockets passed in (by systemd's
+  // socket activation, one; by the master process, one per worker thread),
+  // or none: then each worker binds its own. Set before the workers exist.
+  std::vector<std::vector<UniqueFd>> passed_listeners;
+  // Worker threads of this process (how the passed sockets are shared out).
+  unsigned worker_count = 1;
   // The workers' event loop, chosen once before they exist; with `auto`, a
   // worker whose io_uring cannot be made runs on epoll instead.
   reactor::BackendKind reactor_backend = reactor::BackendKind::io_uring;

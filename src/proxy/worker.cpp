@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -16,6 +17,7 @@
 #include "config/prefix.hpp"
 #include "proxy/connection.hpp"
 #include "proxy/ending.hpp"
+#include "proxy/passed_share.hpp"
 #include "reactor/backend.hpp"
 
 namespace sniproxy::proxy {
@@ -27,6 +29,9 @@ constexpr auto kMaxWait = 1000ms;
 constexpr auto kIdleSweepEvery = 250ms;
 constexpr auto kAcceptBackoffMin = 10ms;
 constexpr auto kAcceptBackoffMax = 1000ms;
+// Clients taken from a passed socket's queue when this worker stops
+// accepting from it (bounded: the next generation takes the rest).
+constexpr int kMaxTakenAtClose = 1024;
 }  // namespace
 
 Result<std::unique_ptr<Worker>> Worker::create(unsigned index, SharedState& shared) {
@@ -56,31 +61,39 @@ Result<std::unique_ptr<Worker>> Worker::create(unsigned index, SharedState& shar
   w->resolver_ = std::move(resolver).value();
   if (shared.dns_cache_observer) w->resolver_->set_cache_observer(shared.dns_cache_observer(index));
   for (std::size_t i = 0; i < cfg.listeners.size(); ++i) {
-    auto slot = std::make_unique<ListenerSlot>();
-    slot->worker = w.get();
-    slot->index = i;
-    if (i < shared.passed_listeners.size() && shared.passed_listeners[i]) {
-      // One socket for every worker: each accepts through its own
-      // descriptor of it, closed on its own.
-      slot->fd.reset(::fcntl(shared.passed_listeners[i].get(), F_DUPFD_CLOEXEC, 0));
-      if (!slot->fd)
-        return make_error(fmt::format("listener {}: duplicating the socket systemd passed: {}",
+    const std::vector<UniqueFd> none;
+    const auto& passed = i < shared.passed_listeners.size() ? shared.passed_listeners[i] : none;
+    std::vector<UniqueFd> fds;
+    for (int fd : passed_share(passed, index, shared.worker_count)) {
+      // Each worker accepts through its own descriptor of a passed socket,
+      // closed on its own; the socket stays with whoever passed it.
+      fds.emplace_back(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+      if (!fds.back())
+        return make_error(fmt::format("listener {}: duplicating a passed socket: {}",
                                       cfg.listeners[i].name, std::strerror(errno)));
-      slot->passed = true;
-    } else {
+    }
+    const bool was_passed = !fds.empty();
+    if (!was_passed) {
       auto fd = open_listen_socket(cfg.listeners[i].address, 4096, cfg.listeners[i].v6only);
       if (!fd)
         return make_error(
             fmt::format("listener {}: {}", cfg.listeners[i].name, fd.error().message));
-      slot->fd = std::move(fd).value();
+      fds.push_back(std::move(fd).value());
     }
-    if (const unsigned queue = cfg.listeners[i].fast_open_queue; queue > 0) {
-      // A socket systemd passed gets it too: the option works after listen().
-      if (auto set = set_fast_open_queue(slot->fd.get(), queue); !set)
-        return make_error(
-            fmt::format("listener {}: {}", cfg.listeners[i].name, set.error().message));
+    for (UniqueFd& fd : fds) {
+      auto slot = std::make_unique<ListenerSlot>();
+      slot->worker = w.get();
+      slot->index = i;
+      slot->fd = std::move(fd);
+      slot->passed = was_passed;
+      if (const unsigned queue = cfg.listeners[i].fast_open_queue; queue > 0) {
+        // A passed socket gets it too: the option works after listen().
+        if (auto set = set_fast_open_queue(slot->fd.get(), queue); !set)
+          return make_error(
+              fmt::format("listener {}: {}", cfg.listeners[i].name, set.error().message));
+      }
+      w->listeners_.push_back(std::move(slot));
     }
-    w->listeners_.push_back(std::move(slot));
   }
   w->wake_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!w->wake_fd_) return make_error(fmt::format("eventfd: {}", std::strerror(errno)));
@@ -128,7 +141,7 @@ void Worker::run() {
     log::info("listening", "worker={} listener={} address={} socket={}", index_,
               log::quote(rt->config.listeners[slot->index].name),
               rt->config.listeners[slot->index].address.to_string(),
-              slot->passed ? "systemd" : "bound");
+              slot->passed ? "passed" : "bound");
   }
   if (admin_) admin_->start(*reactor_, timers_);
   auto next_sweep = reactor::Clock::now() + kIdleSweepEvery;
@@ -151,11 +164,17 @@ void Worker::run() {
     }
     reap_.clear();
     if (draining_) {
-      if (connections_.empty() && (!admin_ || admin_->quiet())) break;
-      if (now >= drain_deadline_) {
+      // Every accept ended too: a client accepted as it was cancelled is
+      // still to come (and to be served).
+      const bool accepts_ended = std::all_of(listeners_.begin(), listeners_.end(),
+                                             [](const auto& slot) { return !slot->fd; });
+      if (connections_.empty() && (!admin_ || admin_->quiet()) &&
+          (accepts_ended || drain_expired_))
+        break;
+      if (!drain_expired_ && now >= drain_deadline_) {
         for (auto& [id, c] : connections_)
           c->close(observe::Outcome::shutdown, false, "drain ended");
-        drain_deadline_ = reactor::Clock::time_point::max();
+        drain_expired_ = true;
       }
     }
   }
@@ -206,15 +225,32 @@ void Worker::on_accept(ListenerSlot& slot, const reactor::Event& event) {
   }
   if (slot.armed) return;
   if (slot.closing) {
+    take_queued(slot);
     slot.fd.reset();
   } else if (!slot.paused && !draining_) {
     arm_accept(slot);
   }
 }
 
+// A passed socket stays open in other processes (the next worker
+// generation accepts from it too), and an accept wakes one waiter per
+// client: a client whose wake-up went to this worker's accept as it was
+// cancelled would wait, unseen, until another client woke the next
+// generation. So what is queued when the accept has ended is taken here and
+// served with the rest of the drain; a later client wakes the others.
+void Worker::take_queued(ListenerSlot& slot) {
+  if (!slot.passed) return;
+  for (int i = 0; i < kMaxTakenAtClose; ++i) {
+    const int fd = ::accept4(slot.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    accept_connection(slot, fd);
+  }
+}
+
+// Also while draining: a client accepted is served, never dropped (a reset
+// to a client the kernel had already connected is what a drain avoids).
 void Worker::accept_connection(ListenerSlot& slot, int raw_fd) {
   UniqueFd fd(raw_fd);
-  if (draining_) return;
   sockaddr_storage peer{};
   socklen_t len = sizeof peer;
   if (getpeername(fd.get(), reinterpret_cast<sockaddr*>(&peer), &len) != 0) return;
@@ -273,9 +309,9 @@ void Worker::begin_drain() {
   for (auto& slot : listeners_) {
     slot->closing = true;
     // Stop listening now, so new clients are refused rather than queued;
-    // the accept completes with an error and the fd is closed then. Not
-    // systemd's socket: it outlives this process, and the clients queued in
-    // it are the next one's.
+    // the accept completes with an error and the fd is closed then. Not a
+    // passed socket (systemd's, the master's): it outlives this process, and
+    // the clients queued in it are the next one's.
     if (!slot->passed) ::shutdown(slot->fd.get(), SHUT_RDWR);
     if (slot->armed) {
       // (fd closed when the cancelled accept completes)

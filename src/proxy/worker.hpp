@@ -85,6 +85,7 @@ class Worker final : public dns::IoDriver {
   void arm_accept(ListenerSlot& slot);
   void on_accept(ListenerSlot& slot, const reactor::Event& event);
   void accept_connection(ListenerSlot& slot, int fd);
+  void take_queued(ListenerSlot& slot);
   void begin_drain();
   void sweep_idle();
   void resume_buffer_waiters();
@@ -116,6 +117,7 @@ class Worker final : public dns::IoDriver {
   WakeOp wake_op_;
   bool draining_ = false;
   reactor::Clock::time_point drain_deadline_{};
+  bool drain_expired_ = false;  // the deadline passed: what was left is closed
   reactor::TimerQueue::Id dns_timer_ = 0;
   std::unordered_map<int, std::unique_ptr<DnsWatch>> dns_watches_;
   std::vector<std::unique_ptr<DnsWatch>> dns_retired_;

@@ -214,7 +214,7 @@ TEST_P(PrivilegeTest, AllowRootRunsAsRootAndProxiesAndAReloadCannotSwitchUser) {
   rewrite_config(spec.to_toml());
   proxy_->signal(SIGHUP);
   ASSERT_TRUE(proxy_->wait_for_log("event=reload result=failed", Deadline::in(milliseconds(5000))));
-  EXPECT_NE(proxy_->log().find("[process] user, group or allow_root changed; restart to apply"),
+  EXPECT_NE(proxy_->log().find("[process] user, group, allow_root or master changed; restart to apply"),
             std::string::npos)
       << proxy_->log();
   echo_through(spec.listeners[0].port);

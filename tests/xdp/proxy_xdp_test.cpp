@@ -245,6 +245,56 @@ TEST_F(XdpProxyTest, StaleProgramAfterACrashIsReplacedAndACleanExitDetaches) {
   EXPECT_EQ(after.generic_program, 0u);
 }
 
+// Under a master, an upgrade (SIGUSR2) starts a worker generation that takes
+// the filter over from the old one in one atomic replace: the interface is
+// never without it, a denied source stays dropped throughout, and the old
+// worker's exit leaves the new program attached.
+TEST_F(XdpProxyTest, AnUpgradeHandsTheFilterOverWithoutAGap) {
+  std::string toml = config(std::string(kAllowBoth));
+  toml.replace(toml.find("[process]\n"), 10, "[process]\nmaster = true\n");
+  ASSERT_EQ(start_proxy(toml), "");
+  ASSERT_TRUE(proxy_->wait_for_log("event=generation_ready generation=1", Deadline::in(30'000ms)))
+      << proxy_->log();
+  const std::uint32_t first = server_device().native_program;
+  ASSERT_NE(first, 0u);
+
+  std::atomic<bool> done{false};
+  std::atomic<int> unfiltered{0};
+  std::atomic<int> looks{0};
+  std::thread watch([&] {
+    while (!done.load()) {
+      if (server_device().native_program == 0) ++unfiltered;
+      ++looks;
+      std::this_thread::sleep_for(1ms);
+    }
+  });
+  proxy_->signal(SIGUSR2);
+  const bool ready = proxy_->wait_for_log("event=generation_ready generation=2",
+                                          Deadline::in(30'000ms));
+  EXPECT_TRUE(silently_dropped_from(kDenied4));
+  const bool drained = proxy_->wait_for_log("event=worker_exited generation=1 ",
+                                            Deadline::in(30'000ms));
+  done = true;
+  watch.join();
+  ASSERT_TRUE(ready) << proxy_->log();
+  EXPECT_TRUE(drained) << proxy_->log();
+  EXPECT_GT(looks.load(), 10);
+  EXPECT_EQ(unfiltered.load(), 0) << "the interface was seen without the filter";
+  EXPECT_NE(proxy_->log().find(
+                fmt::format("replaced_generation_program={} replaced=atomically", first)),
+            std::string::npos)
+      << proxy_->log();
+  const std::uint32_t second = server_device().native_program;
+  EXPECT_NE(second, 0u);
+  EXPECT_NE(second, first);
+  EXPECT_TRUE(silently_dropped_from(kDenied4));
+  EXPECT_TRUE(proxied_from(kAllowed4));
+
+  proxy_->signal(SIGTERM);
+  EXPECT_EQ(proxy_->wait_exit(20'000ms), std::optional<int>(0));
+  EXPECT_EQ(server_device().native_program, 0u);
+}
+
 // [process] user: after the switch every task of the proxy keeps only
 // CAP_NET_ADMIN, and that is enough for what the filter does later: a
 // reload rewrites its maps through descriptors already held, and the exit

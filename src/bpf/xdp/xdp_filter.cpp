@@ -65,7 +65,8 @@ XdpFilter::~XdpFilter() {
 
 Result<std::unique_ptr<XdpFilter>> XdpFilter::create(const config::Xdp& xdp,
                                                      std::vector<std::uint16_t> ports,
-                                                     const LoadOptions& options) {
+                                                     const LoadOptions& options,
+                                                     std::optional<pid_t> master) {
   ProgramSet set{"xdp_filter",
                  {"xdp_filter.bpf.c"},
                  {fmt::format("-DSNIPROXY_XDP_MAX_PREFIXES={}", config::kXdpMaxPrefixes)},
@@ -83,13 +84,14 @@ Result<std::unique_ptr<XdpFilter>> XdpFilter::create(const config::Xdp& xdp,
   auto applied = filter->maps_.apply(xdp_policy(xdp, std::move(ports)));
   if (!applied.ok()) return applied.error();
   for (const std::string& ifname : xdp.interfaces) {
-    auto attached = filter->attach(ifname, xdp.mode);
+    auto attached = filter->attach(ifname, xdp.mode, master);
     if (!attached.ok()) return attached.error();  // ~XdpFilter detaches the others
   }
   return filter;
 }
 
-Result<bool> XdpFilter::attach(const std::string& ifname, config::XdpMode requested) {
+Result<bool> XdpFilter::attach(const std::string& ifname, config::XdpMode requested,
+                              std::optional<pid_t> master) {
   auto fail = [&](const std::string& why) {
     return make_error(fmt::format("XDP: interface {}: {}", ifname, why));
   };
@@ -103,17 +105,20 @@ Result<bool> XdpFilter::attach(const std::string& ifname, config::XdpMode reques
   for (auto [id, mode] : {std::pair{device->native_program, XdpMode::native},
                           std::pair{device->generic_program, XdpMode::generic}}) {
     if (id == 0) continue;
-    auto occupant = inspect_xdp_program(id, mode);
+    auto occupant = inspect_xdp_program(id, mode, master);
     if (!occupant.ok()) {
       return fail(fmt::format("cannot inspect the XDP program already attached: {}",
                               occupant.error().message));
     }
-    if (occupant->owner != XdpOwner::stale_ours) return fail(occupant_problem(*occupant, ifname));
+    if (occupant->owner != XdpOwner::stale_ours &&
+        occupant->owner != XdpOwner::previous_generation)
+      return fail(occupant_problem(*occupant, ifname));
     stale = *occupant;
   }
 
   XdpInterface record;
   record.name = ifname;
+  record.replaced_generation = stale && stale->owner == XdpOwner::previous_generation;
   record.requested = requested;
   const std::vector<XdpMode> modes = modes_to_try(requested);
   for (XdpMode mode : modes) {

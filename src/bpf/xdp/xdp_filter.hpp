@@ -6,9 +6,12 @@
 //
 // Compile before starting threads that must not be paused by a 0.5 s clang
 // run; not thread-safe (the supervisor's thread owns it).
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +30,7 @@ struct XdpInterface {
   std::string native_error;             // auto fell back to generic: why native failed
   std::uint32_t replaced_stale_id = 0;  // a stale copy of ours that this replaced
   bool replaced_atomically = false;     // in one step, without a moment unfiltered
+  bool replaced_generation = false;     // the copy replaced was the previous worker generation's
 };
 
 // The policy of an [xdp] section for listeners on `ports`.
@@ -37,9 +41,12 @@ class XdpFilter {
   // Compiles, fills the maps, attaches to every interface in order. On any
   // failure what was attached is detached again and the error names the
   // interface and the cause.
+  // `master`: the master this worker runs under; the program of another of
+  // its workers (the generation this one replaces) is then replaced too.
   static Result<std::unique_ptr<XdpFilter>> create(const config::Xdp& xdp,
                                                    std::vector<std::uint16_t> ports,
-                                                   const LoadOptions& options = {});
+                                                   const LoadOptions& options = {},
+                                                   std::optional<pid_t> master = std::nullopt);
   ~XdpFilter();
   XdpFilter(const XdpFilter&) = delete;
   XdpFilter& operator=(const XdpFilter&) = delete;
@@ -54,7 +61,8 @@ class XdpFilter {
 
  private:
   XdpFilter(std::unique_ptr<Module> module, XdpMaps maps);
-  Result<bool> attach(const std::string& ifname, config::XdpMode mode);
+  Result<bool> attach(const std::string& ifname, config::XdpMode mode,
+                      std::optional<pid_t> master);
 
   // Declared first so it is destroyed last: the attachments detach while
   // the program fd they name is still open.

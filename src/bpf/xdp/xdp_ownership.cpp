@@ -4,6 +4,10 @@
 
 #include <algorithm>
 #include <array>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
 #include <string_view>
 
 #include "shared_types.h"
@@ -21,7 +25,22 @@ bool is_sniproxy_xdp_program(const ProgramInfo& info) {
   });
 }
 
-Result<XdpOccupant> inspect_xdp_program(std::uint32_t id, XdpMode mode) {
+std::optional<pid_t> parent_of(pid_t pid) {
+  // /proc/PID/stat: "PID (COMM) STATE PPID ...", COMM may hold spaces and
+  // parentheses: the fields after it start past its last ')'.
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream rest(stat.substr(close + 1));
+  std::string state;
+  pid_t parent = 0;
+  if (!(rest >> state >> parent)) return std::nullopt;
+  return parent;
+}
+
+Result<XdpOccupant> inspect_xdp_program(std::uint32_t id, XdpMode mode,
+                                        std::optional<pid_t> master) {
   auto info = program_info(id);
   if (!info.ok()) return info.error();
   XdpOccupant occupant;
@@ -31,6 +50,10 @@ Result<XdpOccupant> inspect_xdp_program(std::uint32_t id, XdpMode mode) {
   if (!is_sniproxy_xdp_program(*info)) return occupant;
   occupant.holders = program_holders(id);
   occupant.owner = occupant.holders.empty() ? XdpOwner::stale_ours : XdpOwner::running_ours;
+  if (master && !occupant.holders.empty() &&
+      std::all_of(occupant.holders.begin(), occupant.holders.end(),
+                  [&](pid_t holder) { return parent_of(holder) == master; }))
+    occupant.owner = XdpOwner::previous_generation;
   return occupant;
 }
 

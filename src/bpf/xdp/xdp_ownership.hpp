@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,9 @@ namespace sniproxy::bpf {
 enum class XdpOwner {
   stale_ours,    // ours, left by a proxy that is gone: replace it
   running_ours,  // ours, held by a live process: another sniproxy runs there
+  // ours, held only by other workers of this process's master: the
+  // generation this one replaces. Replace it (atomically), filtering on.
+  previous_generation,
   foreign,       // someone else's: leave it alone
 };
 
@@ -38,7 +42,12 @@ struct XdpOccupant {
 // Pure: the name and map names say it is xdp_filter.bpf.c's program.
 bool is_sniproxy_xdp_program(const ProgramInfo& info);
 
-// Looks at program `id`, attached in `mode`.
-Result<XdpOccupant> inspect_xdp_program(std::uint32_t id, XdpMode mode);
+// Looks at program `id`, attached in `mode`. `master`: the master process
+// this worker runs under, if any.
+Result<XdpOccupant> inspect_xdp_program(std::uint32_t id, XdpMode mode,
+                                        std::optional<pid_t> master = std::nullopt);
+
+// The parent of process `pid` (from /proc), or nullopt when it is gone.
+std::optional<pid_t> parent_of(pid_t pid);
 
 }  // namespace sniproxy::bpf

@@ -34,9 +34,11 @@ TEST(SocketActivation, EachListenerTakesTheSocketWithItsAddress) {
 
   auto matched = match_passed_sockets(sockets, listeners);
   ASSERT_EQ(matched.size(), 3u);
-  EXPECT_EQ(matched[0].get(), tls4_fd);
-  EXPECT_EQ(matched[1].get(), http_fd);
-  EXPECT_FALSE(matched[2]);  // not passed: bound as usual
+  ASSERT_EQ(matched[0].size(), 1u);
+  EXPECT_EQ(matched[0][0].get(), tls4_fd);
+  ASSERT_EQ(matched[1].size(), 1u);
+  EXPECT_EQ(matched[1][0].get(), http_fd);
+  EXPECT_TRUE(matched[2].empty());  // not passed: bound as usual
   // The one no listener has is left for the caller to report.
   ASSERT_EQ(sockets.size(), 1u);
   EXPECT_EQ(sockets[0].name, "tls6");
@@ -46,7 +48,27 @@ TEST(SocketActivation, NothingPassedMatchesNothing) {
   std::vector<PassedSocket> none;
   auto matched = match_passed_sockets(none, {listener("0.0.0.0:443")});
   ASSERT_EQ(matched.size(), 1u);
-  EXPECT_FALSE(matched[0]);
+  EXPECT_TRUE(matched[0].empty());
+}
+
+// The master passes one SO_REUSEPORT socket per worker thread: a listener
+// takes every socket with its address, in the order passed.
+TEST(SocketActivation, AListenerTakesEverySocketWithItsAddress) {
+  std::vector<PassedSocket> sockets;
+  sockets.push_back(passed("0.0.0.0:443", "listener"));
+  sockets.push_back(passed("127.0.0.1:9000", "admin"));
+  sockets.push_back(passed("0.0.0.0:443", "listener"));
+  const int first = sockets[0].fd.get();
+  const int second = sockets[2].fd.get();
+  const int admin = sockets[1].fd.get();
+  auto matched = match_passed_sockets(sockets, {listener("0.0.0.0:443")});
+  ASSERT_EQ(matched[0].size(), 2u);
+  EXPECT_EQ(matched[0][0].get(), first);
+  EXPECT_EQ(matched[0][1].get(), second);
+  UniqueFd taken = take_passed_socket(sockets, *Endpoint::parse("127.0.0.1:9000"));
+  EXPECT_EQ(taken.get(), admin);
+  EXPECT_TRUE(sockets.empty());
+  EXPECT_FALSE(take_passed_socket(sockets, *Endpoint::parse("127.0.0.1:9000")));
 }
 
 TEST(SocketActivation, WithoutListenFdsThereAreNoSockets) {

@@ -19,17 +19,19 @@ TEST(ProcessConfigTest, AbsentMeansNoUserAndRootNotAllowed) {
   EXPECT_EQ(p.user, "");
   EXPECT_EQ(p.group, "");
   EXPECT_FALSE(p.allow_root);
+  EXPECT_FALSE(p.master);
 }
 
 TEST(ProcessConfigTest, EveryKey) {
   const Process p = must_load(
                         "[process]\nuser = \"sniproxy\"\ngroup = \"proxy\"\n"
-                        "allow_root = true\n" +
+                        "allow_root = true\nmaster = true\n" +
                         std::string(kMinimal))
                         .process;
   EXPECT_EQ(p.user, "sniproxy");
   EXPECT_EQ(p.group, "proxy");
   EXPECT_TRUE(p.allow_root);
+  EXPECT_TRUE(p.master);
 }
 
 TEST(ProcessConfigTest, MistakesAreLocatedAndSayWhatIsExpected) {
@@ -57,13 +59,16 @@ TEST(ProcessConfigTest, AReloadCannotChangeIt) {
   Process other_user = running;
   other_user.user = "nobody";
   EXPECT_EQ(process_reload_blocker(running, other_user),
-            "[process] user, group or allow_root changed");
+            "[process] user, group, allow_root or master changed");
   Process other_group = running;
   other_group.group = "nogroup";
   EXPECT_NE(process_reload_blocker(running, other_group), "");
   Process root_allowed = running;
   root_allowed.allow_root = true;
   EXPECT_NE(process_reload_blocker(running, root_allowed), "");
+  Process with_master = running;
+  with_master.master = true;
+  EXPECT_NE(process_reload_blocker(running, with_master), "");
 }
 
 TEST(DnsConfigTest, BpfMirrorIsOnByDefaultAndCanBeTurnedOff) {

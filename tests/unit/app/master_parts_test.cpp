@@ -1,0 +1,152 @@
+// The master's pure and local parts: reading a worker's notify messages,
+// the sockets it holds per listener across generations, and telling that
+// an upgrade replaced its binary.
+#include <fcntl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "app/master_sockets.hpp"
+#include "app/notify_receiver.hpp"
+#include "app/self_binary.hpp"
+
+namespace sniproxy::app {
+namespace {
+
+TEST(NotifyField, FindsAKeyOnAnyLine) {
+  const std::string m = "READY=1\nMAINPID=42\nSTATUS=running; 2 listeners";
+  EXPECT_EQ(notify_field(m, "READY"), "1");
+  EXPECT_EQ(notify_field(m, "MAINPID"), "42");
+  EXPECT_EQ(notify_field(m, "STATUS"), "running; 2 listeners");
+  EXPECT_EQ(notify_field(m, "RELOADING"), std::nullopt);
+  EXPECT_EQ(notify_field("READYX=1", "READY"), std::nullopt);
+  EXPECT_EQ(notify_field("", "READY"), std::nullopt);
+}
+
+// What sd_notify sends reaches the receiver with the sender's pid.
+TEST(NotifyReceiver, TakesSdNotifyMessagesWithTheSendersPid) {
+  auto rx = NotifyReceiver::open("sniproxy-unit-" + std::to_string(::getpid()));
+  ASSERT_TRUE(rx) << rx.error().message;
+  ASSERT_EQ(rx->address()[0], '@');
+  ::setenv("NOTIFY_SOCKET", rx->address().c_str(), 1);
+  ASSERT_GT(sd_notify(0, "READY=1\nSTATUS=up"), 0);
+  ::unsetenv("NOTIFY_SOCKET");
+  auto got = rx->receive();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].sender, ::getpid());
+  EXPECT_EQ(notify_field(got[0].text, "READY"), "1");
+  EXPECT_TRUE(rx->receive().empty());
+}
+
+config::Listener listener_at(const std::string& address, bool v6only = false) {
+  config::Listener l;
+  l.name = address;
+  auto parsed = Endpoint::parse(address);
+  EXPECT_TRUE(parsed) << address;
+  if (parsed) l.address = *parsed;
+  l.v6only = v6only;
+  return l;
+}
+
+TEST(MasterSockets, ListenerKeyTellsV6onlyApartForIpv6Only) {
+  EXPECT_EQ(listener_key(listener_at("127.0.0.1:443")), "127.0.0.1:443");
+  EXPECT_EQ(listener_key(listener_at("127.0.0.1:443", true)), "127.0.0.1:443");
+  EXPECT_NE(listener_key(listener_at("[::1]:443", true)), listener_key(listener_at("[::1]:443")));
+}
+
+// A port free on 127.0.0.1 now (port 0 is not a listener address).
+std::string free_address(const char* ip) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  ::inet_pton(AF_INET, ip, &sa.sin_addr);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  socklen_t len = sizeof sa;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  ::close(fd);
+  return std::string(ip) + ":" + std::to_string(ntohs(sa.sin_port));
+}
+
+std::uint16_t port_of(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  return Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&ss))->port;
+}
+
+// One socket per thread, grown but never shrunk (closing one would reset
+// the clients queued in it); a listener a config drops is let go.
+TEST(MasterSockets, OnePerThreadGrownNeverShrunkAndDroppedWithItsListener) {
+  config::Config one;
+  one.listeners = {listener_at(free_address("127.0.0.1"))};
+  MasterSockets sockets;
+  auto prepared = sockets.prepare(one, 2);
+  ASSERT_TRUE(prepared) << prepared.error().message;
+  auto passed = sockets.for_config(one);
+  ASSERT_EQ(passed.size(), 2u);
+  EXPECT_EQ(passed[0].name, "listener");
+  const int first = passed[0].fd;
+  ASSERT_TRUE(sockets.prepare(one, 3));
+  passed = sockets.for_config(one);
+  ASSERT_EQ(passed.size(), 3u);
+  EXPECT_EQ(passed[0].fd, first);  // the same sockets, one more
+  ASSERT_TRUE(sockets.prepare(one, 1));
+  EXPECT_EQ(sockets.for_config(one).size(), 3u);
+
+  config::Config two = one;
+  two.listeners.push_back(listener_at(free_address("127.0.0.2")));
+  two.admin = config::Admin{};
+  two.admin->listen = *Endpoint::parse(free_address("127.0.0.1"));
+  ASSERT_TRUE(sockets.prepare(two, 1));
+  passed = sockets.for_config(two);
+  ASSERT_EQ(passed.size(), 5u);  // 3 + 1 + admin
+  EXPECT_EQ(passed.back().name, "admin");
+  EXPECT_GT(port_of(passed.back().fd), 0);
+
+  config::Config second_only;
+  second_only.listeners = {two.listeners[1]};
+  sockets.keep_only(second_only);
+  EXPECT_EQ(sockets.for_config(one).size(), 0u);
+  EXPECT_EQ(sockets.for_config(second_only).size(), 1u);
+  EXPECT_EQ(::fcntl(first, F_GETFD), -1) << "the dropped listener's socket is still open";
+}
+
+TEST(MasterSockets, ABindErrorNamesTheListener) {
+  config::Config c;
+  c.listeners = {listener_at("192.0.2.1:443")};  // not an address of this host
+  c.listeners[0].name = "public";
+  MasterSockets sockets;
+  auto r = sockets.prepare(c, 1);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("listener public:"), std::string::npos) << r.error().message;
+}
+
+TEST(SelfBinary, AFileRenamedOverThePathIsAReplacement) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("sniproxy-self-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "sniproxy";
+  std::ofstream(path) << "old";
+  SelfBinary self = SelfBinary::of(path.string());
+  EXPECT_FALSE(self.replaced());
+  std::ofstream(dir / "new") << "new binary";
+  std::filesystem::rename(dir / "new", path);
+  EXPECT_TRUE(self.replaced());
+  self.note();
+  EXPECT_FALSE(self.replaced());
+  std::filesystem::remove(path);
+  EXPECT_TRUE(self.replaced());
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace sniproxy::app
