@@ -38,10 +38,12 @@ inline constexpr std::array<std::string_view, 12> kListenerKeys{"name",
                                                                 "proxy_protocol_in",
                                                                 "trusted_sources",
                                                                 "fast_open_queue"};
-inline constexpr std::array<std::string_view, 8> kRouteKeys{
-    "match", "backend", "resolve", "pool", "deny", "proxy_protocol", "allow_private", "alpn"};
-inline constexpr std::array<std::string_view, 7> kPoolKeys{
-    "balance", "connect_timeout", "retries", "proxy_protocol", "slow_start", "servers", "health"};
+inline constexpr std::array<std::string_view, 9> kRouteKeys{
+    "match",          "backend",       "resolve", "pool",          "deny",
+    "proxy_protocol", "allow_private", "alpn",    "source_address"};
+inline constexpr std::array<std::string_view, 8> kPoolKeys{
+    "balance",    "connect_timeout", "retries", "proxy_protocol",
+    "slow_start", "servers",         "health",  "source_address"};
 inline constexpr std::array<std::string_view, 3> kPoolServerKeys{"backend", "weight", "backup"};
 inline constexpr std::array<std::string_view, 6> kPoolHealthKeys{
     "check", "server_name", "interval", "timeout", "rise", "fall"};

@@ -15,6 +15,7 @@ std::string resolve_pool_reference(Target& target, bool own_proxy_protocol,
   if (target.kind != Target::Kind::pool) return "";
   if (auto it = pools.find(target.pool); it != pools.end()) {
     if (!own_proxy_protocol) target.proxy_protocol = it->second.proxy_protocol;
+    if (!target.source) target.source = it->second.source;
     return "";
   }
   if (pools.empty()) return fmt::format("no pool '{}'; no [pools.NAME] are defined", target.pool);
