@@ -523,7 +523,10 @@ void Connection::try_next_address() {
 }
 
 void Connection::connect_backend() {
-  auto sock = open_upstream_socket(backend_, listener().source);
+  const UpstreamSource source =
+      upstream_source(target_->source ? target_->source : listener().source, client_address_.ip,
+                      backend_.ip.family);
+  auto sock = open_upstream_socket(backend_, source.address, source.transparent);
   if (!sock) {
     const int err = sock.error().sys_errno;
     if ((err == EMFILE || err == ENFILE) && wait_for_descriptor()) return;
@@ -538,6 +541,7 @@ void Connection::connect_backend() {
     return;
   }
   upstream_ = std::move(sock).value();
+  if (source.client_skipped) observe::bump(worker_.shared().metrics.transparent_source_skipped);
   const unsigned len = backend_.to_sockaddr(connect_addr_);
   connect_started_ = Clock::now();
   const auto timeout =
