@@ -17,6 +17,7 @@
 #include <fstream>
 #include <vector>
 
+#include "config/source_address.hpp"
 #include "proxy/runtime.hpp"
 
 namespace sniproxy::app {
@@ -29,9 +30,10 @@ constexpr std::uint64_t bit(int capability) {
 
 // The names `capability_names` knows: what the proxy keeps at most, and
 // what the packaged unit grants.
-constexpr std::array<std::pair<int, std::string_view>, 8> kNames{{
+constexpr std::array<std::pair<int, std::string_view>, 9> kNames{{
     {CAP_NET_BIND_SERVICE, "cap_net_bind_service"},
     {CAP_NET_ADMIN, "cap_net_admin"},
+    {CAP_NET_RAW, "cap_net_raw"},
     {CAP_SETGID, "cap_setgid"},
     {CAP_SETUID, "cap_setuid"},
     {CAP_SETPCAP, "cap_setpcap"},
@@ -191,7 +193,7 @@ Result<PrivilegePlan> plan_privileges(const config::Process& process) {
   return PrivilegePlan{*account, false};
 }
 
-std::uint64_t capabilities_needed(const config::Config& config) {
+std::uint64_t capabilities_needed(const config::Config& config, std::uint64_t held) {
   // Detaching the XDP program at exit is an RTM_SETLINK, which needs
   // CAP_NET_ADMIN; reloads write the filter's maps through descriptors the
   // proxy already holds, which needs none. Everything else (accept, connect,
@@ -201,6 +203,18 @@ std::uint64_t capabilities_needed(const config::Config& config) {
   std::uint64_t keep = config.xdp ? bit(CAP_NET_ADMIN) : 0;
   const bool writes_maps = config.xdp || proxy::uses_sockmap(config) || config.dns.bpf_mirror;
   if (writes_maps && bpf_commands_gated()) keep |= bit(CAP_BPF);
+  // source_address = "client": IP_TRANSPARENT on every upstream socket,
+  // which CAP_NET_RAW or CAP_NET_ADMIN allows. CAP_NET_RAW, as HAProxy
+  // keeps, is the narrower grant: raw sockets rather than reconfiguring
+  // the host's interfaces, routes and firewall. CAP_NET_ADMIN only when it
+  // is held and CAP_NET_RAW is not (a unit granting it already); neither:
+  // nothing to keep, and the start-up check says what to grant.
+  if (config::uses_client_source(config) && (keep & bit(CAP_NET_ADMIN)) == 0) {
+    if ((held & bit(CAP_NET_RAW)) != 0)
+      keep |= bit(CAP_NET_RAW);
+    else if ((held & bit(CAP_NET_ADMIN)) != 0)
+      keep |= bit(CAP_NET_ADMIN);
+  }
   return keep;
 }
 

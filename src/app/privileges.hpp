@@ -36,8 +36,9 @@ struct PrivilegePlan {
 // group, or another user without CAP_SETUID/CAP_SETGID.
 Result<PrivilegePlan> plan_privileges(const config::Process& process);
 
-// Capability bits the running proxy still needs with `config`.
-std::uint64_t capabilities_needed(const config::Config& config);
+// Capability bits the running proxy still needs with `config`; `held`: the
+// permitted set now, where the config leaves a choice between two.
+std::uint64_t capabilities_needed(const config::Config& config, std::uint64_t held);
 // "cap_net_admin,cap_bpf", or "none".
 std::string capability_names(std::uint64_t mask);
 

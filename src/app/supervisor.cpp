@@ -25,6 +25,7 @@
 #include "app/retrans_monitor.hpp"
 #include "app/socket_activation.hpp"
 #include "app/systemd_notify.hpp"
+#include "app/transparent_source.hpp"
 #include "app/worker_launch.hpp"
 #include "app/worker_threads.hpp"
 #include "app/xdp_control.hpp"
@@ -69,6 +70,13 @@ bool reload(proxy::SharedState& shared, const std::string& path, XdpControl& xdp
   if (auto why = proxy::reload_blockers(current->config, *loaded.config); !why.empty()) {
     log::error("reload", "result=failed file={} detail={}", log::quote(path),
                log::quote(why + "; restart to apply; old config stays in force"));
+    return false;
+  }
+  // The main thread holds what the workers kept at start-up: whether it
+  // covers IP_TRANSPARENT.
+  if (auto why = transparent_source_refusal(*loaded.config); !why.empty()) {
+    log::error("reload", "result=failed file={} detail={}", log::quote(path),
+               log::quote(why + "; old config stays in force"));
     return false;
   }
   auto rt = proxy::Runtime::build(std::move(*loaded.config), shared.health, true,
@@ -170,7 +178,8 @@ bool apply_privileges(const PrivilegePlan& plan, const config::Config& config) {
               log::quote("allow_root = true: running as root with every capability"));
     return true;
   }
-  std::uint64_t keep = capabilities_needed(config);
+  const auto held = current_capabilities();
+  std::uint64_t keep = capabilities_needed(config, held ? held->permitted : 0);
   Account account;
   if (plan.switch_to) {
     account = *plan.switch_to;
@@ -491,6 +500,11 @@ int run_proxy(const std::string& config_path) {
   // Stage 4: listeners bound and BPF loaded; capabilities are per thread,
   // so the threads started below inherit the reduced set.
   if (!apply_privileges(*plan, p.rt->config)) return 1;
+  // With the capabilities the workers will run with, before any serves.
+  if (auto why = transparent_source_refusal(p.rt->config); !why.empty()) {
+    startup_failed(why);
+    return 1;
+  }
   start_threads(p);
   signal_loop(p);
   drain_and_stop(p);

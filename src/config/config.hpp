@@ -31,6 +31,16 @@ enum class ProxyProtocol : std::uint8_t { none, v1, v2 };
 enum class LogFormat : std::uint8_t { text, json };
 enum class AddressPreference : std::uint8_t { ipv4_first, ipv6_first, ipv4_only, ipv6_only };
 
+// `source_address`: what upstream connects are bound to.
+struct SourceAddress {
+  // "client": the client's own address (transparent proxying, with
+  // IP_TRANSPARENT); the kernel picks the port at connect.
+  bool client = false;
+  IpAddress ip;  // otherwise this address of the host
+
+  friend bool operator==(const SourceAddress&, const SourceAddress&) = default;
+};
+
 // What a route (or a listener's fallback) does with a connection.
 struct Target {
   enum class Kind : std::uint8_t {
@@ -53,6 +63,9 @@ struct Target {
   // that are loopback, private, link-local or the proxy's own addresses.
   // (A `backend` is the operator's explicit choice and is not guarded.)
   bool allow_private = false;
+  // The route's own source_address, else (pool targets) the pool's; unset:
+  // the listener's applies.
+  std::optional<SourceAddress> source;
 };
 
 enum class PatternKind : std::uint8_t { exact, wildcard, regex };
@@ -93,10 +106,10 @@ struct Listener {
   std::string name;  // defaults to the address text
   Endpoint address;
   Protocol protocol = Protocol::tls;
-  std::string table;                   // must name a [tables.X]
-  std::optional<Target> fallback;      // unparseable or unmatched requests
-  std::optional<IpAddress> source;     // bind address for upstream connects
-  std::optional<ForwardingMode> mode;  // overrides [forwarding] mode
+  std::string table;                    // must name a [tables.X]
+  std::optional<Target> fallback;       // unparseable or unmatched requests
+  std::optional<SourceAddress> source;  // of upstream connects, unless the target has its own
+  std::optional<ForwardingMode> mode;   // overrides [forwarding] mode
   // IPv6 addresses: accept IPv6 clients only. False: "[::]:P" takes IPv4
   // clients too; true by itself when an IPv4 listener has the same port.
   bool v6only = false;
@@ -148,8 +161,9 @@ struct Pool {
   std::uint32_t retries = 2;      // further servers tried after a failed connect
   ProxyProtocol proxy_protocol = ProxyProtocol::none;  // a route's own setting wins
   bool fast_open = false;                              // a route's own setting wins
-  Millis slow_start{0};             // 0 = off; else a returning server's share ramps up over it
-  std::vector<PoolServer> servers;  // file order, at least one, no two alike
+  Millis slow_start{0};                 // 0 = off; else a returning server's share ramps up over it
+  std::optional<SourceAddress> source;  // a route's own source_address wins
+  std::vector<PoolServer> servers;      // file order, at least one, no two alike
   HealthCheck health;
   SourceLocation where;
 };

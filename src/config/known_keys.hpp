@@ -39,11 +39,11 @@ inline constexpr std::array<std::string_view, 12> kListenerKeys{"name",
                                                                 "trusted_sources",
                                                                 "fast_open_queue"};
 inline constexpr std::array<std::string_view, 9> kRouteKeys{
-    "match",          "backend",       "resolve", "pool",     "deny",
-    "proxy_protocol", "allow_private", "alpn",    "fast_open"};
-inline constexpr std::array<std::string_view, 8> kPoolKeys{
-    "balance",    "connect_timeout", "retries", "proxy_protocol",
-    "slow_start", "servers",         "health",  "fast_open"};
+    "match",          "backend",       "resolve", "pool",      "deny",
+    "proxy_protocol", "allow_private", "alpn",    "fast_open", "source_address"};
+inline constexpr std::array<std::string_view, 9> kPoolKeys{
+    "balance",    "connect_timeout", "retries",   "proxy_protocol", "slow_start",
+    "servers",    "health",          "fast_open", "source_address"};
 inline constexpr std::array<std::string_view, 3> kPoolServerKeys{"backend", "weight", "backup"};
 inline constexpr std::array<std::string_view, 6> kPoolHealthKeys{
     "check", "server_name", "interval", "timeout", "rise", "fall"};

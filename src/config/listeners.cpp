@@ -10,6 +10,7 @@
 #include "config/pool_reference.hpp"
 #include "config/prefix_list.hpp"
 #include "config/sections.hpp"
+#include "config/source_address.hpp"
 #include "config/target.hpp"
 
 namespace sniproxy::config {
@@ -186,17 +187,8 @@ ListenerRead read_listener(const toml::table& table,
   read_table_name(r, tables, l, ok);
   read_fallback(r, pools, l, ok);
 
-  if (auto source = r.string("source_address")) {
-    if (auto ip = IpAddress::parse(*source)) {
-      l.source = *ip;
-    } else {
-      r.error_at("source_address",
-                 fmt::format("invalid source_address '{}': expected an IP address", *source));
-      ok = false;
-    }
-  } else if (r.has("source_address")) {
-    ok = false;
-  }
+  l.source = read_source_address(r);
+  if (r.has("source_address") && !l.source) ok = false;
 
   if (auto mode = r.choice("mode", kForwardingModes))
     l.mode = *mode;

@@ -16,6 +16,7 @@ std::string resolve_pool_reference(Target& target, bool own_proxy_protocol,
   if (auto it = pools.find(target.pool); it != pools.end()) {
     if (!own_proxy_protocol) target.proxy_protocol = it->second.proxy_protocol;
     target.fast_open = it->second.fast_open;  // a route's own, read after, wins
+    if (!target.source) target.source = it->second.source;
     return "";
   }
   if (pools.empty()) return fmt::format("no pool '{}'; no [pools.NAME] are defined", target.pool);

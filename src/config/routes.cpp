@@ -12,6 +12,7 @@
 #include "config/pattern.hpp"
 #include "config/pool_reference.hpp"
 #include "config/route_alpn.hpp"
+#include "config/source_address.hpp"
 #include "config/target.hpp"
 
 namespace sniproxy::config {
@@ -125,7 +126,7 @@ RouteRead read_route(const toml::table& table, const std::string& table_name,
   auto target = read_target(r, pools);
   bool ok = out.pattern_ok && alpn.has_value() && target.has_value();
   if (target && target->kind == Target::Kind::deny) {
-    for (std::string_view key : {"proxy_protocol", "allow_private", "fast_open"}) {
+    for (std::string_view key : {"proxy_protocol", "allow_private", "fast_open", "source_address"}) {
       if (r.has(key)) {
         r.error_at(key, fmt::format("'{}' has no effect on a deny route; remove it", key));
         ok = false;
@@ -135,13 +136,16 @@ RouteRead read_route(const toml::table& table, const std::string& table_name,
     auto proxy_protocol = r.choice("proxy_protocol", kProxyProtocols);
     auto allow_private = r.boolean("allow_private");
     auto fast_open = r.boolean("fast_open");
+    auto source = read_source_address(r);
     if ((r.has("proxy_protocol") && !proxy_protocol) || (r.has("allow_private") && !allow_private))
       ok = false;
     if (r.has("fast_open") && !fast_open) ok = false;
+    if (r.has("source_address") && !source) ok = false;
     if (ok) {
       if (proxy_protocol) target->proxy_protocol = *proxy_protocol;
       if (allow_private) target->allow_private = *allow_private;
       if (fast_open) target->fast_open = *fast_open;
+      if (source) target->source = *source;  // wins over the pool's
     }
   }
   if (ok) route.target = std::move(*target);

@@ -155,6 +155,9 @@ class Metrics {
   // back-off, and accepted clients whose backend socket waited for one.
   Counter accept_pauses{0};
   Counter descriptor_waits{0};
+  // source_address = "client" with a client of the other address family
+  // than the backend: upstream connects made from the proxy's own address.
+  Counter transparent_source_skipped{0};
 
  private:
   std::size_t listener_count_;

@@ -255,6 +255,10 @@ std::string render_prometheus(const Metrics& m, const ExpositionContext& ctx) {
   w.family("sniproxy_descriptor_waits_total", "counter",
            "Accepted clients whose backend socket had to wait for a free file descriptor.");
   w.sample("sniproxy_descriptor_waits_total", "", read(m.descriptor_waits));
+  w.family("sniproxy_transparent_source_skipped_total", "counter",
+           "Upstream connects with source_address client made from the proxy's own "
+           "address: the client's address family is not the backend's.");
+  w.sample("sniproxy_transparent_source_skipped_total", "", read(m.transparent_source_skipped));
 
   w.family("sniproxy_dns_cache_hits_total", "counter", "Name lookups answered from the cache.");
   w.sample("sniproxy_dns_cache_hits_total", "", ctx.dns_cache_hits);

@@ -530,7 +530,10 @@ void Connection::try_next_address() {
 }
 
 void Connection::connect_backend() {
-  auto sock = open_upstream_socket(backend_, listener().source);
+  const UpstreamSource source =
+      upstream_source(target_->source ? target_->source : listener().source, client_address_.ip,
+                      backend_.ip.family);
+  auto sock = open_upstream_socket(backend_, source.address, source.transparent);
   if (!sock) {
     const int err = sock.error().sys_errno;
     if ((err == EMFILE || err == ENFILE) && wait_for_descriptor()) return;
@@ -545,6 +548,7 @@ void Connection::connect_backend() {
     return;
   }
   upstream_ = std::move(sock).value();
+  if (source.client_skipped) observe::bump(worker_.shared().metrics.transparent_source_skipped);
   // Refused when the host's tcp_fastopen lacks the client bit (said once at
   // start-up): a plain connect then.
   if (target_->fast_open) (void)enable_fast_open_connect(upstream_.get());

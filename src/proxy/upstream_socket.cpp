@@ -10,8 +10,18 @@
 
 namespace sniproxy::proxy {
 
+UpstreamSource upstream_source(const std::optional<config::SourceAddress>& source,
+                               const IpAddress& client, Family backend) {
+  if (!source) return {};
+  if (!source->client)
+    return source->ip.family == backend ? UpstreamSource{source->ip, false, false}
+                                        : UpstreamSource{};
+  if (client.family != backend) return {std::nullopt, false, true};
+  return {client, true, false};
+}
+
 Result<UniqueFd> open_upstream_socket(const Endpoint& destination,
-                                      const std::optional<IpAddress>& source) {
+                                      const std::optional<IpAddress>& source, bool transparent) {
   const int family = destination.ip.family == Family::v4 ? AF_INET : AF_INET6;
   UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
   if (!fd) {
@@ -28,6 +38,17 @@ Result<UniqueFd> open_upstream_socket(const Endpoint& destination,
     // Pick the port at connect time, not bind time: binds with port 0 would
     // otherwise exhaust ephemeral ports per source address.
     setsockopt(fd.get(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    // A client's address is not the host's: binding to it takes
+    // IP_TRANSPARENT, and the replies reach this socket through the policy
+    // routing the operator set up (README, "Transparent source").
+    if (transparent) {
+      const bool v4 = family == AF_INET;
+      if (setsockopt(fd.get(), v4 ? IPPROTO_IP : IPPROTO_IPV6,
+                     v4 ? IP_TRANSPARENT : IPV6_TRANSPARENT, &one, sizeof one) != 0)
+        return make_error(fmt::format("{} to bind to the client's address {}: {}",
+                                      v4 ? "IP_TRANSPARENT" : "IPV6_TRANSPARENT",
+                                      source->to_string(), std::strerror(errno)));
+    }
     sockaddr_storage ss{};
     const unsigned len = Endpoint{*source, 0}.to_sockaddr(ss);
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0)

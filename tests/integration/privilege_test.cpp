@@ -297,6 +297,62 @@ TEST_P(PrivilegeTest, NotRootAndAlreadyTheUserOnlyReducesItsCapabilities) {
   EXPECT_TRUE(access_entry(client_port).has_value());
 }
 
+// source_address = "client" sets IP_TRANSPARENT on every upstream socket:
+// started as root, every thread keeps CAP_NET_RAW (bit 13) and nothing
+// else; started with the unit's ambient set, which holds CAP_NET_ADMIN but
+// not CAP_NET_RAW, it keeps CAP_NET_ADMIN (bit 12). Without "client" it
+// keeps neither (the tests above).
+TEST_P(PrivilegeTest, ClientSourceKeepsCapNetRawOnEveryThread) {
+  const unsigned uid = ::getpwnam("nobody")->pw_uid;
+  const unsigned gid = ::getgrnam("nogroup")->gr_gid;
+  Backend backend(echo_handler());
+  ConfigSpec spec = echo_config(backend);
+  spec.listeners[0].lines = "source_address = \"client\"\n";
+  for (const bool ambient : {false, true}) {
+    SCOPED_TRACE(ambient ? "started as nobody with ambient capabilities" : "started as root");
+    const std::string binary = ambient ? with_ambient_caps_binary() : sniproxy_binary();
+    if (binary.empty()) GTEST_SKIP() << "needs /usr/sbin/capsh (libcap2-bin)";
+    if (ambient && ambient_caps_launcher().find("cap_net_admin") == std::string::npos)
+      GTEST_SKIP() << "this test process holds no CAP_NET_ADMIN to hand on";
+    ASSERT_NO_FATAL_FAILURE(start_as_nobody(binary, spec));
+    ASSERT_TRUE(proxy_->wait_for_log("event=privileges", Deadline::in(milliseconds(5000))));
+    EXPECT_NE(proxy_->log().find(nobody_line(ambient ? "cap_net_admin" : "cap_net_raw")),
+              std::string::npos)
+        << proxy_->log();
+    ASSERT_TRUE(proxy_->wait_for_log("event=listening", Deadline::in(milliseconds(5000)), 2));
+    // Through the transparent socket (bound to 127.0.0.1, the client's).
+    const std::uint16_t client_port = echo_through(spec.listeners[0].port);
+    EXPECT_TRUE(access_entry(client_port).has_value());
+    expect_every_task(proxy_->pid(), uid, gid, ambient ? "0000000000001000" : "0000000000002000",
+                      3);
+    proxy_->signal(SIGTERM);
+    EXPECT_EQ(proxy_->wait_exit(milliseconds(10'000)), std::optional<int>(0)) << proxy_->log();
+    proxy_.reset();
+  }
+}
+
+// Without "client" at start-up nothing is kept for it, so a reload that
+// turns it on is refused with the reason, and the old config keeps serving.
+TEST_P(PrivilegeTest, AReloadTurningOnClientSourceWithoutTheCapabilityIsRefused) {
+  Backend backend(echo_handler());
+  ConfigSpec spec = echo_config(backend);
+  ASSERT_NO_FATAL_FAILURE(start_as_nobody(sniproxy_binary(), spec));
+  ASSERT_TRUE(proxy_->wait_for_log("event=listening", Deadline::in(milliseconds(5000)), 2));
+  EXPECT_NE(proxy_->log().find(nobody_line("none")), std::string::npos) << proxy_->log();
+  spec.listeners[0].lines = "source_address = \"client\"\n";
+  rewrite_config(spec.to_toml());
+  proxy_->signal(SIGHUP);
+  ASSERT_TRUE(proxy_->wait_for_log("event=reload result=failed", Deadline::in(milliseconds(5000))))
+      << proxy_->log();
+  EXPECT_NE(proxy_->log().find("source_address = \\\"client\\\" needs CAP_NET_RAW (or "
+                               "CAP_NET_ADMIN)"),
+            std::string::npos)
+      << proxy_->log();
+  EXPECT_NE(proxy_->log().find("old config stays in force"), std::string::npos) << proxy_->log();
+  const std::uint16_t client_port = echo_through(spec.listeners[0].port);
+  EXPECT_TRUE(access_entry(client_port).has_value());
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, PrivilegeTest, ::testing::Values("copy", "splice"), mode_name);
 
 }  // namespace

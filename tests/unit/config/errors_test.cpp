@@ -245,7 +245,8 @@ t = []
 )"),
       ElementsAre("t.toml:4:12: invalid fallback 'resolve:0': expected resolve:PORT with a "
                   "port from 1 to 65535",
-                  "t.toml:5:18: invalid source_address 'localhost': expected an IP address",
+                  "t.toml:5:18: invalid source_address 'localhost': expected an IP address or "
+                  "\"client\"",
                   "t.toml:6:8: invalid value 'kernel' for 'mode': expected one of auto, copy, "
                   "splice, sockmap",
                   "t.toml:7:12: invalid value 'https' for 'protocol': expected one of tls, "

@@ -139,7 +139,8 @@ TEST(LoaderTest, FullConfigSetsEveryKey) {
   EXPECT_EQ(https.fallback->port, 8443);
   EXPECT_EQ(https.fallback->proxy_protocol, ProxyProtocol::v2);
   ASSERT_TRUE(https.source.has_value());
-  EXPECT_EQ(https.source->to_string(), "2001:db8::1");
+  EXPECT_FALSE(https.source->client);
+  EXPECT_EQ(https.source->ip.to_string(), "2001:db8::1");
   EXPECT_EQ(https.mode, ForwardingMode::copy);
   EXPECT_EQ(https.where.file, "t.toml");
   EXPECT_EQ(https.where.line, 33u);
