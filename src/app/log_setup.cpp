@@ -16,7 +16,8 @@ void apply_log_level(const std::string& level) {
 }
 
 void log_config_errors(const config::LoadResult& loaded) {
-  for (const auto& d : loaded.errors) log::error("config_error", "at={}", log::quote(d.to_string()));
+  for (const auto& d : loaded.errors)
+    log::error("config_error", "at={}", log::quote(d.to_string()));
 }
 
 }  // namespace sniproxy::app

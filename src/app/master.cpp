@@ -57,7 +57,7 @@ struct Generation {
   State state = State::starting;
   std::string reason;  // why it started: start, upgrade, reload, restart
   Clock::time_point started;
-  Clock::time_point deadline;    // starting: ready by; draining: killed at
+  Clock::time_point deadline;     // starting: ready by; draining: killed at
   bool reload_forwarded = false;  // a SIGHUP went to it; its READY=1 ends the reload
   bool given_up = false;          // killed for not becoming ready: failure logged
 };
@@ -75,7 +75,9 @@ std::int64_t ms_since(Clock::time_point t) {
 class Master {
  public:
   Master(std::string config_path, SelfBinary self, UniqueFd signals)
-      : config_path_(std::move(config_path)), self_(std::move(self)), signals_(std::move(signals)) {}
+      : config_path_(std::move(config_path)),
+        self_(std::move(self)),
+        signals_(std::move(signals)) {}
 
   int run(ConfigPtr first, std::vector<PassedSocket> systemd) {
     sockets_.adopt(std::move(systemd));
@@ -101,8 +103,7 @@ class Master {
     const unsigned threads = worker_threads(*config);
     if (auto prepared = sockets_.prepare(*config, threads); !prepared)
       return generation_failed(number, reason, prepared.error().message);
-    auto notify =
-        NotifyReceiver::open(fmt::format("sniproxy-master-{}-{}", ::getpid(), number));
+    auto notify = NotifyReceiver::open(fmt::format("sniproxy-master-{}-{}", ::getpid(), number));
     if (!notify) return generation_failed(number, reason, notify.error().message);
     WorkerLaunch launch;
     launch.binary = self_.path();
@@ -120,8 +121,8 @@ class Master {
     g->reason = reason;
     g->started = Clock::now();
     g->deadline = g->started + kReadyTimeout;
-    log::info("generation_starting", "generation={} pid={} reason={} workers={} sockets={}",
-              number, *pid, log::quote(reason), threads, launch.sockets.size());
+    log::info("generation_starting", "generation={} pid={} reason={} workers={} sockets={}", number,
+              *pid, log::quote(reason), threads, launch.sockets.size());
     generations_.push_back(std::move(g));
     return true;
   }
@@ -135,9 +136,10 @@ class Master {
                serving != nullptr ? std::to_string(serving->number) : "none");
     if (reloading_) {
       reloading_ = false;
-      notify::ready(fmt::format("running; generation {} failed, generation {} serves (see the "
-                                "journal)",
-                                number, serving != nullptr ? serving->number : 0));
+      notify::ready(
+          fmt::format("running; generation {} failed, generation {} serves (see the "
+                      "journal)",
+                      number, serving != nullptr ? serving->number : 0));
     }
     if (serving == nullptr && !ever_served_) exit_code_ = 1;  // the first start failed
     if (serving == nullptr && ever_served_ && !stopping_) schedule_restart();
@@ -200,11 +202,11 @@ class Master {
       case Generation::State::serving:
         // Exit status 0 unasked is still a worker gone: warn, not error.
         if (clean)
-          log::warn("worker_exited", "generation={} pid={} status={} detail=unexpected",
-                    g->number, g->pid, log::quote(exit_text(status)));
+          log::warn("worker_exited", "generation={} pid={} status={} detail=unexpected", g->number,
+                    g->pid, log::quote(exit_text(status)));
         else
-          log::error("worker_exited", "generation={} pid={} status={} detail=unexpected",
-                     g->number, g->pid, log::quote(exit_text(status)));
+          log::error("worker_exited", "generation={} pid={} status={} detail=unexpected", g->number,
+                     g->pid, log::quote(exit_text(status)));
         if (stopping_) return;
         if (find_state(Generation::State::starting) == nullptr) {
           if (ms_since(g->started) >= std::chrono::milliseconds(kShortLife).count())
@@ -287,7 +289,8 @@ class Master {
       return;
     }
     std::string why = proxy::reload_blockers(*config_, **next);
-    if (self_.replaced()) why = why.empty() ? "the binary was replaced" : why + "; the binary was replaced";
+    if (self_.replaced())
+      why = why.empty() ? "the binary was replaced" : why + "; the binary was replaced";
     Generation* serving = find_state(Generation::State::serving);
     if (why.empty() && serving != nullptr) {
       // The worker takes it in place, as a proxy without a master does.
@@ -358,11 +361,10 @@ class Master {
       if (now < g->deadline) continue;
       if (g->state == Generation::State::starting && !g->given_up) {
         g->given_up = true;
-        generation_failed(g->number, g->reason,
-                          fmt::format("not ready within {} s; killed",
-                                      std::chrono::duration_cast<std::chrono::seconds>(
-                                          kReadyTimeout)
-                                          .count()));
+        generation_failed(
+            g->number, g->reason,
+            fmt::format("not ready within {} s; killed",
+                        std::chrono::duration_cast<std::chrono::seconds>(kReadyTimeout).count()));
         ::kill(g->pid, SIGKILL);
       } else if (g->state == Generation::State::draining) {
         log::warn("worker_killed", "generation={} pid={} detail={}", g->number, g->pid,
@@ -388,8 +390,8 @@ class Master {
     int timeout_ms = -1;
     if (next != Clock::time_point::max())
       timeout_ms = static_cast<int>(std::clamp<std::int64_t>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now()).count() + 1,
-          0, 60'000));
+          std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now()).count() + 1, 0,
+          60'000));
     const int n = ::poll(fds.data(), fds.size(), timeout_ms);
     if (n < 0 && errno != EINTR) {
       log::error("master", "detail={}", log::quote(fmt::format("poll: {}", std::strerror(errno))));

@@ -46,11 +46,10 @@ std::string policy_fields(const config::Xdp& xdp, const std::vector<std::uint16_
 void log_interface(const bpf::XdpInterface& i) {
   std::string extra;
   if (i.replaced_stale_id != 0) {
-    extra += fmt::format(" {}={} replaced={}",
-                         i.replaced_generation ? "replaced_generation_program"
-                                               : "replaced_stale_program",
-                         i.replaced_stale_id,
-                         i.replaced_atomically ? "atomically" : "detach_then_attach");
+    extra += fmt::format(
+        " {}={} replaced={}",
+        i.replaced_generation ? "replaced_generation_program" : "replaced_stale_program",
+        i.replaced_stale_id, i.replaced_atomically ? "atomically" : "detach_then_attach");
   }
   if (!i.native_error.empty()) extra += " native_error=" + log::quote(i.native_error);
   log::info("xdp_attached", "interface={} mode={} requested={}{}", i.name, bpf::to_string(i.mode),

@@ -38,12 +38,12 @@ inline constexpr std::array<std::string_view, 12> kListenerKeys{"name",
                                                                 "proxy_protocol_in",
                                                                 "trusted_sources",
                                                                 "fast_open_queue"};
-inline constexpr std::array<std::string_view, 9> kRouteKeys{
+inline constexpr std::array<std::string_view, 10> kRouteKeys{
     "match",          "backend",       "resolve", "pool",      "deny",
     "proxy_protocol", "allow_private", "alpn",    "fast_open", "source_address"};
 inline constexpr std::array<std::string_view, 9> kPoolKeys{
-    "balance",    "connect_timeout", "retries",   "proxy_protocol", "slow_start",
-    "servers",    "health",          "fast_open", "source_address"};
+    "balance", "connect_timeout", "retries",   "proxy_protocol", "slow_start",
+    "servers", "health",          "fast_open", "source_address"};
 inline constexpr std::array<std::string_view, 3> kPoolServerKeys{"backend", "weight", "backup"};
 inline constexpr std::array<std::string_view, 6> kPoolHealthKeys{
     "check", "server_name", "interval", "timeout", "rise", "fall"};

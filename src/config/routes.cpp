@@ -126,7 +126,8 @@ RouteRead read_route(const toml::table& table, const std::string& table_name,
   auto target = read_target(r, pools);
   bool ok = out.pattern_ok && alpn.has_value() && target.has_value();
   if (target && target->kind == Target::Kind::deny) {
-    for (std::string_view key : {"proxy_protocol", "allow_private", "fast_open", "source_address"}) {
+    for (std::string_view key :
+         {"proxy_protocol", "allow_private", "fast_open", "source_address"}) {
       if (r.has(key)) {
         r.error_at(key, fmt::format("'{}' has no effect on a deny route; remove it", key));
         ok = false;

@@ -57,7 +57,8 @@ std::string http_response(const AdminReply& reply) {
 Result<std::unique_ptr<AdminServer>> AdminServer::create(const config::Admin& config,
                                                          AdminHandler handler, UniqueFd passed) {
   if (passed) {
-    std::unique_ptr<AdminServer> server(new AdminServer(config, std::move(handler), std::move(passed)));
+    std::unique_ptr<AdminServer> server(
+        new AdminServer(config, std::move(handler), std::move(passed)));
     server->passed_ = true;
     return server;
   }

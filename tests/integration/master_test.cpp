@@ -11,11 +11,11 @@
 #include <fmt/format.h>
 
 #include <atomic>
-#include <mutex>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "support/backend_behaviours.hpp"
@@ -58,8 +58,7 @@ Exchange short_exchange(std::uint16_t port, std::uint64_t seed, std::string* pro
     if (problem) *problem = fmt::format("connect: {}", std::strerror(c.error));
     return Exchange::refused;
   }
-  const ExchangePlan plan{
-      .up_seed = seed, .up_bytes = 64, .down_seed = seed + 1, .down_bytes = 64};
+  const ExchangePlan plan{.up_seed = seed, .up_bytes = 64, .down_seed = seed + 1, .down_bytes = 64};
   const DuplexPlan mine{.send_seed = plan.up_seed,
                         .send_bytes = plan.up_bytes,
                         .receive_seed = plan.down_seed,
@@ -119,8 +118,8 @@ Download paced_download(std::uint16_t port, std::uint64_t seed, std::uint64_t by
     return out;
   }
   const Deadline d = Deadline::in(milliseconds(60'000));
-  const ExchangePlan plan{.up_seed = seed, .up_bytes = 0, .down_seed = seed + 1,
-                          .down_bytes = bytes};
+  const ExchangePlan plan{
+      .up_seed = seed, .up_bytes = 0, .down_seed = seed + 1, .down_bytes = bytes};
   if (!send_plan(c.fd.get(), hello_for(kName), plan, d)) {
     out.problem = "sending the hello failed";
     return out;
@@ -191,8 +190,7 @@ TEST_P(MasterTest, UpgradeTwiceUnderLoadLosesNoClient) {
   std::atomic<bool> stop{false};
   LoadTally load;
   std::vector<std::thread> clients;
-  for (int i = 0; i < 2; ++i)
-    clients.emplace_back([&] { run_short_load(port, 150, stop, load); });
+  for (int i = 0; i < 2; ++i) clients.emplace_back([&] { run_short_load(port, 150, stop, load); });
   constexpr std::uint64_t kDownload = 64ull << 20;
   std::vector<Download> downloads(4);
   std::vector<std::thread> transfers;
@@ -297,7 +295,8 @@ TEST_P(MasterControlTest, AFailedGenerationLeavesTheOldOneServing) {
 
   rewrite_config(good + "\n[oops\n");
   proxy_->signal(SIGUSR2);
-  EXPECT_TRUE(proxy_->wait_for_log("event=upgrade result=failed", Deadline::in(milliseconds(10'000))))
+  EXPECT_TRUE(
+      proxy_->wait_for_log("event=upgrade result=failed", Deadline::in(milliseconds(10'000))))
       << proxy_->log();
 
   rewrite_config(good);

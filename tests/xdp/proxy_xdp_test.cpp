@@ -269,20 +269,20 @@ TEST_F(XdpProxyTest, AnUpgradeHandsTheFilterOverWithoutAGap) {
     }
   });
   proxy_->signal(SIGUSR2);
-  const bool ready = proxy_->wait_for_log("event=generation_ready generation=2",
-                                          Deadline::in(30'000ms));
+  const bool ready =
+      proxy_->wait_for_log("event=generation_ready generation=2", Deadline::in(30'000ms));
   EXPECT_TRUE(silently_dropped_from(kDenied4));
-  const bool drained = proxy_->wait_for_log("event=worker_exited generation=1 ",
-                                            Deadline::in(30'000ms));
+  const bool drained =
+      proxy_->wait_for_log("event=worker_exited generation=1 ", Deadline::in(30'000ms));
   done = true;
   watch.join();
   ASSERT_TRUE(ready) << proxy_->log();
   EXPECT_TRUE(drained) << proxy_->log();
   EXPECT_GT(looks.load(), 10);
   EXPECT_EQ(unfiltered.load(), 0) << "the interface was seen without the filter";
-  EXPECT_NE(proxy_->log().find(
-                fmt::format("replaced_generation_program={} replaced=atomically", first)),
-            std::string::npos)
+  EXPECT_NE(
+      proxy_->log().find(fmt::format("replaced_generation_program={} replaced=atomically", first)),
+      std::string::npos)
       << proxy_->log();
   const std::uint32_t second = server_device().native_program;
   EXPECT_NE(second, 0u);

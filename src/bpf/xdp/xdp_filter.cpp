@@ -91,7 +91,7 @@ Result<std::unique_ptr<XdpFilter>> XdpFilter::create(const config::Xdp& xdp,
 }
 
 Result<bool> XdpFilter::attach(const std::string& ifname, config::XdpMode requested,
-                              std::optional<pid_t> master) {
+                               std::optional<pid_t> master) {
   auto fail = [&](const std::string& why) {
     return make_error(fmt::format("XDP: interface {}: {}", ifname, why));
   };
@@ -110,8 +110,7 @@ Result<bool> XdpFilter::attach(const std::string& ifname, config::XdpMode reques
       return fail(fmt::format("cannot inspect the XDP program already attached: {}",
                               occupant.error().message));
     }
-    if (occupant->owner != XdpOwner::stale_ours &&
-        occupant->owner != XdpOwner::previous_generation)
+    if (occupant->owner != XdpOwner::stale_ours && occupant->owner != XdpOwner::previous_generation)
       return fail(occupant_problem(*occupant, ifname));
     stale = *occupant;
   }

@@ -28,7 +28,7 @@ enum class XdpOwner {
   // ours, held only by other workers of this process's master: the
   // generation this one replaces. Replace it (atomically), filtering on.
   previous_generation,
-  foreign,       // someone else's: leave it alone
+  foreign,  // someone else's: leave it alone
 };
 
 struct XdpOccupant {

@@ -1,8 +1,8 @@
 // The master's pure and local parts: reading a worker's notify messages,
 // the sockets it holds per listener across generations, and telling that
 // an upgrade replaced its binary.
-#include <fcntl.h>
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <systemd/sd-daemon.h>
@@ -131,8 +131,8 @@ TEST(MasterSockets, ABindErrorNamesTheListener) {
 }
 
 TEST(SelfBinary, AFileRenamedOverThePathIsAReplacement) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("sniproxy-self-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("sniproxy-self-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const auto path = dir / "sniproxy";
   std::ofstream(path) << "old";
