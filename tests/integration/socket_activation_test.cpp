@@ -46,7 +46,7 @@ TEST_P(SocketActivationTest, ServesOnTheSocketSystemdPassed) {
 
   const std::string log = proxy_->log();
   EXPECT_NE(log.find("event=listener_passed listener=tls"), std::string::npos) << log;
-  EXPECT_EQ(count_occurrences(log, "socket=systemd"), 2) << log;
+  EXPECT_EQ(count_occurrences(log, "socket=passed"), 2) << log;
   EXPECT_EQ(log.find("socket=bound"), std::string::npos) << log;
   for (int i = 0; i < 3; ++i) {
     UniqueFd c = connect_echoed(spec.listeners[0].port, "passed.example");
