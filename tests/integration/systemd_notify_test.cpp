@@ -157,6 +157,38 @@ TEST_P(SystemdNotifyTest, StoppingExtendsTheTimeoutByTheDrain) {
   EXPECT_EQ(*code, 0);
 }
 
+// Under a master, systemd hears the master only (its main process): READY=1
+// once the first worker generation is, and RELOADING=1 ... READY=1 around a
+// SIGHUP the worker takes in place and around an upgrade.
+TEST_P(SystemdNotifyTest, AMasterSpeaksForItsWorkers) {
+  Backend backend(echo_handler());
+  ConfigSpec spec = echo_config(backend);
+  spec.process += "master = true\n";
+  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+  std::string m = notify_.next(Deadline::in(milliseconds(30'000)));
+  ASSERT_TRUE(has_line(m, "READY=1")) << "the first message is not READY=1: " << m;
+  EXPECT_EQ(field(m, "MAINPID"), std::to_string(proxy_->pid())) << m;
+  EXPECT_NE(field(m, "STATUS").find("generation 1"), std::string::npos) << m;
+
+  proxy_->signal(SIGHUP);  // nothing changed: taken in place by the worker
+  m = notify_.next(Deadline::in(milliseconds(5000)));
+  EXPECT_TRUE(has_line(m, "RELOADING=1")) << m;
+  m = notify_.next(Deadline::in(milliseconds(5000)));
+  EXPECT_TRUE(has_line(m, "READY=1")) << "after an in-place reload: " << m;
+  EXPECT_EQ(field(m, "MAINPID"), std::to_string(proxy_->pid())) << m;
+  EXPECT_TRUE(proxy_->wait_for_log("event=reload result=ok", Deadline::in(milliseconds(1000))));
+
+  proxy_->signal(SIGUSR2);
+  m = notify_.next(Deadline::in(milliseconds(5000)));
+  EXPECT_TRUE(has_line(m, "RELOADING=1")) << m;
+  m = notify_.next(Deadline::in(milliseconds(30'000)));
+  EXPECT_TRUE(has_line(m, "READY=1")) << "after an upgrade: " << m;
+  EXPECT_NE(field(m, "STATUS").find("generation 2"), std::string::npos) << m;
+  EXPECT_EQ(field(m, "MAINPID"), std::to_string(proxy_->pid())) << m;
+  // Nothing the workers say reaches systemd (their drain's STOPPING=1).
+  EXPECT_EQ(notify_.next(Deadline::in(milliseconds(500))), "");
+}
+
 INSTANTIATE_TEST_SUITE_P(Copy, SystemdNotifyTest, ::testing::Values(std::string("copy")),
                          mode_name);
 
