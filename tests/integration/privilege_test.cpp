@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "support/backend_behaviours.hpp"
@@ -178,6 +179,37 @@ TEST_P(PrivilegeTest, RunsAsTheUserOnEveryThreadWithNoCapabilitiesAndStillProxie
   EXPECT_TRUE(access_entry(second).has_value());
 }
 
+// Under a master, the worker process drops to the user with no capability
+// on every thread, while the master keeps what starting the next
+// generation needs (it handles no traffic). The worker also survives its
+// credential change following the master (the parent-death signal is set
+// again after it).
+TEST_P(PrivilegeTest, AMastersWorkerRunsAsTheUserWithNoCapabilities) {
+  const passwd* nobody = ::getpwnam("nobody");
+  ASSERT_NE(nobody, nullptr) << "this test needs the user nobody";
+  Backend backend(echo_handler());
+  ConfigSpec spec = echo_config(backend);
+  spec.process = "user = \"nobody\"\ngroup = \"nogroup\"\nmaster = true\n";
+  ASSERT_NO_FATAL_FAILURE(start_proxy(spec));
+  ASSERT_TRUE(proxy_->wait_for_log("event=generation_ready generation=1",
+                                   Deadline::in(milliseconds(30'000))))
+      << proxy_->log();
+  std::ifstream children(fmt::format("/proc/{}/task/{}/children", proxy_->pid(), proxy_->pid()));
+  pid_t worker = 0;
+  ASSERT_TRUE(children >> worker) << "no worker process";
+  const std::uint16_t client_port = echo_through(spec.listeners[0].port);
+  EXPECT_TRUE(access_entry(client_port).has_value());
+  expect_every_task(worker, nobody->pw_uid, ::getgrnam("nogroup")->gr_gid, "0000000000000000", 3);
+  for (const auto& [tid, creds] : task_credentials(proxy_->pid()))
+    EXPECT_EQ(creds.uid, all_ids(0)) << "master task " << tid;
+  // An upgrade starts the next worker from the master's privileges.
+  proxy_->signal(SIGUSR2);
+  ASSERT_TRUE(proxy_->wait_for_log("event=generation_ready generation=2",
+                                   Deadline::in(milliseconds(30'000))))
+      << proxy_->log();
+  EXPECT_TRUE(access_entry(echo_through(spec.listeners[0].port)).has_value());
+}
+
 TEST_P(PrivilegeTest, RootWithoutUserOrAllowRootIsRefusedAndBindsNothing) {
   Backend backend(echo_handler());
   ConfigSpec spec = echo_config(backend);
@@ -214,8 +246,9 @@ TEST_P(PrivilegeTest, AllowRootRunsAsRootAndProxiesAndAReloadCannotSwitchUser) {
   rewrite_config(spec.to_toml());
   proxy_->signal(SIGHUP);
   ASSERT_TRUE(proxy_->wait_for_log("event=reload result=failed", Deadline::in(milliseconds(5000))));
-  EXPECT_NE(proxy_->log().find("[process] user, group, allow_root or master changed; restart to apply"),
-            std::string::npos)
+  EXPECT_NE(
+      proxy_->log().find("[process] user, group, allow_root or master changed; restart to apply"),
+      std::string::npos)
       << proxy_->log();
   echo_through(spec.listeners[0].port);
 }
