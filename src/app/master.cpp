@@ -278,16 +278,24 @@ class Master {
     return true;
   }
 
-  void reload() {
-    if (stopping_) return;
+  // RELOADING=1, then the file on disk; nullopt (READY=1 said again with
+  // `failed_status`) when it does not load or a generation is starting.
+  std::optional<ConfigPtr> begin_change(std::string_view event, std::string_view failed_status) {
+    if (stopping_) return std::nullopt;
     notify::reloading();
     reloading_ = true;
-    auto next = refuse_while_starting("reload") ? std::nullopt : load("reload");
+    auto next = refuse_while_starting(event) ? std::nullopt : load(event);
     if (!next) {
       reloading_ = false;
-      notify::ready("running; reload failed, old config in force (see the journal)");
-      return;
+      notify::ready(failed_status);
     }
+    return next;
+  }
+
+  void reload() {
+    auto next =
+        begin_change("reload", "running; reload failed, old config in force (see the journal)");
+    if (!next) return;
     std::string why = proxy::reload_blockers(*config_, **next);
     if (self_.replaced())
       why = why.empty() ? "the binary was replaced" : why + "; the binary was replaced";
@@ -303,16 +311,9 @@ class Master {
   }
 
   void upgrade() {
-    if (stopping_) return;
-    notify::reloading();
-    reloading_ = true;
-    auto next = refuse_while_starting("upgrade") ? std::nullopt : load("upgrade");
-    if (!next) {
-      reloading_ = false;
-      notify::ready("running; upgrade failed, old generation serves (see the journal)");
-      return;
-    }
-    start_generation(*next, "upgrade");
+    auto next =
+        begin_change("upgrade", "running; upgrade failed, old generation serves (see the journal)");
+    if (next) start_generation(*next, "upgrade");
   }
 
   void stop(int sig) {

@@ -13,19 +13,11 @@
 #include <cerrno>
 
 #include "common/fast_open.hpp"
+#include "common/socket_error.hpp"
 #include "proxy/connection.hpp"
 #include "proxy/worker.hpp"
 
 namespace sniproxy::proxy {
-
-namespace {
-int pending_socket_error(int fd) {
-  int err = 0;
-  socklen_t len = sizeof err;
-  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return errno;
-  return err;
-}
-}  // namespace
 
 void Connection::send_in_syn() {
   in_syn_ = proxy_header();
@@ -60,7 +52,7 @@ void Connection::on_fast_open_handshake(int, forward::Side, const reactor::Event
     return;
   }
   // POLLOUT, or POLLERR with the reason (ECONNREFUSED, EHOSTUNREACH...).
-  int err = pending_socket_error(upstream_.get());
+  int err = take_socket_error(upstream_.get());
   if (err == 0 && (event.res & POLLOUT) == 0) err = ECONNRESET;  // a hang-up with no reason
   if (err != 0) {
     connect_failed(-err);

@@ -8,6 +8,7 @@
 #include <optional>
 #include <utility>
 
+#include "common/socket_error.hpp"
 #include "proxy/upstream_socket.hpp"
 
 namespace sniproxy::proxy {
@@ -37,10 +38,7 @@ short HealthProbe::events() const {
 void HealthProbe::on_ready() {
   switch (phase_) {
     case Phase::connecting: {
-      int err = 0;
-      socklen_t len = sizeof err;
-      if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-      if (err != 0) {
+      if (const int err = take_socket_error(fd_.get()); err != 0) {
         finish(false, std::strerror(err));
       } else {
         connected();

@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "common/socket_error.hpp"
+
 namespace sniproxy::proxy::forward {
 
 namespace {
@@ -26,12 +28,6 @@ short poll_source(int fd) {
   return source.revents;
 }
 
-int socket_error(int fd) {
-  int err = 0;
-  socklen_t len = sizeof err;
-  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return errno;
-  return err;
-}
 }  // namespace
 
 SockmapForwarder::SockmapForwarder(Host& host, std::shared_ptr<SockmapSession> session,
@@ -135,7 +131,7 @@ bool SockmapForwarder::source_failed(short revents) {
   // POLLHUP alone is no error: it also means both directions of the socket
   // are shut down (our SHUT_WR after the peer's FIN). A reset sets SO_ERROR.
   if ((revents & POLLERR) == 0) return false;
-  const int err = socket_error(from_);
+  const int err = take_socket_error(from_);
   if (err == 0) return false;
   host_.failed(true, -err);
   return true;
