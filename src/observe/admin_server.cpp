@@ -97,40 +97,14 @@ void AdminServer::on_accept(const reactor::Event& event) {
   if (!event.more) accept_armed_ = false;
   if (res >= 0) {
     UniqueFd fd(res);
-    if (stopping_) return;
-    if (clients_.size() >= config_.max_clients) {
-      // Over the bound: a best-effort answer from the socket buffer, no
-      // state kept.
-      const std::string busy = http_response(plain(503, "too many admin requests at once"));
-      (void)::send(fd.get(), busy.data(), busy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-      return;
-    }
-    auto c = std::make_unique<Client>(kMaxRequestHead);
-    c->server = this;
-    c->id = next_id_++;
-    c->fd = std::move(fd);
-    c->op.client = c.get();
-    c->buffer.resize(kMaxRequestHead);
-    Client& ref = *c;
-    clients_.emplace(c->id, std::move(c));
-    AdminServer* self = this;
-    const std::uint64_t id = ref.id;
-    ref.deadline = timers_->schedule(reactor::Clock::now() + config_.request_timeout, [self, id] {
-      auto it = self->clients_.find(id);
-      if (it == self->clients_.end()) return;
-      Client& late = *it->second;
-      late.deadline = 0;
-      if (late.responding) {
-        self->end(late);  // a client that does not read its answer
-        return;
-      }
-      // A recv is pending: cancel it; its completion answers 408.
-      late.timed_out = true;
-      self->reactor_->cancel(&late.op);
-    });
-    arm_recv(ref);
+    // A passed socket's clients are served to the end even while stopping:
+    // the next worker generation takes the ones still queued.
+    if (stopping_ && !passed_) return;
+    serve(std::move(fd));
+    if (stopping_ && !accept_armed_) take_queued();
     return;
   }
+  if (stopping_ && !accept_armed_) take_queued();
   if (res != -ECANCELED && res != -EINVAL && !stopping_)
     log::warn("admin_accept_failed", "error={}", log::quote(std::strerror(-res)));
   if (!accept_armed_ && !stopping_ && (res == -EMFILE || res == -ENFILE)) {
@@ -232,6 +206,54 @@ void AdminServer::respond(Client& c, AdminReply reply) {
   arm_send(c);
 }
 
+// One accepted admin client: read its request within request_timeout.
+void AdminServer::serve(UniqueFd fd) {
+  if (clients_.size() >= config_.max_clients) {
+    // Over the bound: a best-effort answer from the socket buffer, no
+    // state kept.
+    const std::string busy = http_response(plain(503, "too many admin requests at once"));
+    (void)::send(fd.get(), busy.data(), busy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    return;
+  }
+  auto c = std::make_unique<Client>(kMaxRequestHead);
+  c->server = this;
+  c->id = next_id_++;
+  c->fd = std::move(fd);
+  c->op.client = c.get();
+  c->buffer.resize(kMaxRequestHead);
+  Client& ref = *c;
+  clients_.emplace(c->id, std::move(c));
+  AdminServer* self = this;
+  const std::uint64_t id = ref.id;
+  ref.deadline = timers_->schedule(reactor::Clock::now() + config_.request_timeout, [self, id] {
+    auto it = self->clients_.find(id);
+    if (it == self->clients_.end()) return;
+    Client& late = *it->second;
+    late.deadline = 0;
+    if (late.responding) {
+      self->end(late);  // a client that does not read its answer
+      return;
+    }
+    // A recv is pending: cancel it; its completion answers 408.
+    late.timed_out = true;
+    self->reactor_->cancel(&late.op);
+  });
+  arm_recv(ref);
+}
+
+// A passed socket stays open in the next worker generation, and an accept
+// wakes one waiter per client: one whose wake-up went to this accept as it
+// was cancelled is taken here, or it would wait for another client to wake
+// the next generation.
+void AdminServer::take_queued() {
+  if (!passed_) return;
+  for (int i = 0; i < 64; ++i) {
+    const int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    serve(UniqueFd(fd));
+  }
+}
+
 void AdminServer::end(Client& c) {
   if (!c.closing) {
     c.closing = true;
@@ -252,6 +274,9 @@ void AdminServer::stop() {
   stopping_ = true;
   if (!passed_) ::shutdown(listen_fd_.get(), SHUT_RDWR);
   if (accept_armed_) reactor_->cancel(&accept_);
+  // Requests to a passed socket finish (within request_timeout): the next
+  // generation answers the ones after them.
+  if (passed_) return;
   std::vector<Client*> open;
   for (auto& [id, c] : clients_) open.push_back(c.get());
   for (Client* c : open) end(*c);

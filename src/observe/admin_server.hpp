@@ -77,6 +77,8 @@ class AdminServer {
 
   AdminServer(const config::Admin& config, AdminHandler handler, UniqueFd fd);
   void arm_accept();
+  void serve(UniqueFd fd);
+  void take_queued();
   void on_accept(const reactor::Event& event);
   void on_client(Client& c, int res);
   void arm_recv(Client& c);

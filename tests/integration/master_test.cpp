@@ -18,6 +18,7 @@
 #include <mutex>
 #include <thread>
 
+#include "support/admin_client.hpp"
 #include "support/backend_behaviours.hpp"
 #include "support/pattern.hpp"
 #include "support/planned_duplex.hpp"
@@ -249,10 +250,14 @@ TEST_P(MasterControlTest, ReloadWithANewListenerAndWorkerCountStartsAGeneration)
   const std::uint16_t port = listener_port();
   std::atomic<bool> stop{false};
   LoadTally load;
-  std::thread client([&] { run_short_load(port, 200, stop, load); });
-  Download download;
-  std::thread transfer([&] { download = paced_download(port, 7, 32ull << 20, 16 << 20); });
-  std::this_thread::sleep_for(milliseconds(500));
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 2; ++i) clients.emplace_back([&] { run_short_load(port, 150, stop, load); });
+  std::vector<Download> downloads(4);
+  std::vector<std::thread> transfers;
+  for (std::size_t i = 0; i < downloads.size(); ++i)
+    transfers.emplace_back(
+        [&, i] { downloads[i] = paced_download(port, 200 + 10 * i, 64ull << 20, 16 << 20); });
+  std::this_thread::sleep_for(milliseconds(700));
 
   ConfigSpec next = spec;
   next.workers = 3;
@@ -264,19 +269,49 @@ TEST_P(MasterControlTest, ReloadWithANewListenerAndWorkerCountStartsAGeneration)
   proxy_->signal(SIGHUP);
   EXPECT_TRUE(wait_ready(2)) << proxy_->log();
   EXPECT_NE(proxy_->log().find("reason=\"reload: "), std::string::npos) << proxy_->log();
-  std::this_thread::sleep_for(milliseconds(500));
+  std::this_thread::sleep_for(milliseconds(700));
   stop = true;
-  client.join();
-  transfer.join();
-  EXPECT_GT(load.ok.load(), 50);
+  for (auto& t : clients) t.join();
+  for (auto& t : transfers) t.join();
+  EXPECT_GT(load.ok.load(), 100);
   EXPECT_EQ(load.refused.load(), 0) << load.first_problem;
   EXPECT_EQ(load.broken.load(), 0) << load.first_problem;
-  EXPECT_TRUE(download.exact) << download.problem;
+  for (const auto& d : downloads) EXPECT_TRUE(d.exact) << d.problem << " after " << d.received;
+  EXPECT_EQ(tally->mismatched.load(), 0u);
+  EXPECT_EQ(tally->incomplete.load(), 0u);
   EXPECT_TRUE(wait_drained(1)) << proxy_->log();
 
   // The new listener serves too.
   EXPECT_EQ(short_exchange(second.port, 1), Exchange::ok);
   EXPECT_NE(proxy_->log().find("workers=3"), std::string::npos);
+}
+
+// The admin endpoint's socket is the master's too: it answers before, during
+// and after an upgrade, from whichever generation accepts.
+TEST_P(MasterControlTest, TheAdminEndpointAnswersAcrossAnUpgrade) {
+  RecordingBackend backend;
+  ConfigSpec spec = master_config();
+  const std::uint16_t admin = free_port();
+  spec.extra += fmt::format("[admin]\nlisten = \"127.0.0.1:{}\"\n", admin);
+  ASSERT_NO_FATAL_FAILURE(start_master(spec, {route(kName, backend)}));
+  EXPECT_EQ(http_get(admin, "/status").status, 200);
+  proxy_->signal(SIGUSR2);
+  int answered = 0;
+  int asked = 0;
+  const Deadline until = Deadline::in(milliseconds(30'000));
+  while (!(proxy_->log().find("event=worker_exited generation=1 ") != std::string::npos) &&
+         !until.expired()) {
+    ++asked;
+    if (http_get(admin, "/status").status == 200) ++answered;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  EXPECT_TRUE((proxy_->log().find("event=worker_exited generation=1 ") != std::string::npos))
+      << proxy_->log();
+  EXPECT_EQ(answered, asked);
+  EXPECT_GT(asked, 0);
+  const HttpAnswer after = http_get(admin, "/status");
+  EXPECT_EQ(after.status, 200);
+  EXPECT_NE(after.body.find("\"listeners\""), std::string::npos) << after.body;
 }
 
 // A config that does not load and a binary that does not start: the
