@@ -99,6 +99,7 @@ class Master {
   // --- generations ---------------------------------------------------------
 
   bool start_generation(const ConfigPtr& config, const std::string& reason) {
+    restart_at_.reset();  // this one is the restart, if one was due
     const unsigned number = ++generation_count_;
     const unsigned threads = worker_threads(*config);
     if (auto prepared = sockets_.prepare(*config, threads); !prepared)

@@ -364,7 +364,11 @@ TEST_P(MasterControlTest, ADeadWorkerIsReplaced) {
   const auto workers = children_of(proxy_->pid());
   ASSERT_EQ(workers.size(), 1u);
   ::kill(workers[0], SIGKILL);
-  // Waits in the backlog until the next worker takes it.
+  // Once it is gone (a client its ring had accepted as it was killed is
+  // lost with it, as with any process killed): a client now waits in the
+  // master's backlog until the next worker takes it.
+  ASSERT_TRUE(
+      proxy_->wait_for_log("event=worker_exited generation=1", Deadline::in(milliseconds(5000))));
   EXPECT_EQ(short_exchange(listener_port(), 1), Exchange::ok) << proxy_->log();
   EXPECT_TRUE(wait_ready(2)) << proxy_->log();
   EXPECT_NE(proxy_->log().find("detail=unexpected"), std::string::npos);

@@ -155,9 +155,15 @@ class NsEchoServer {
 // A hello for `name` and 200 000 patterned bytes to `proxy`, echoed back
 // byte-exact, then a clean close both ways. Run inside the client's
 // namespace.
-void exchange_through(const Endpoint& proxy, const std::string& name) {
+// `preamble` (a PROXY header from a load balancer) goes first, unechoed.
+void exchange_through(const Endpoint& proxy, const std::string& name,
+                      const std::string& preamble = "") {
   ConnectResult c = connect_tcp(proxy, Deadline::in(milliseconds(3000)));
   ASSERT_TRUE(c.fd.valid()) << "connect " << proxy.to_string() << ": " << std::strerror(c.error);
+  if (!preamble.empty()) {
+    const std::vector<std::uint8_t> header(preamble.begin(), preamble.end());
+    ASSERT_EQ(send_all(c.fd.get(), header, Deadline::in(milliseconds(3000))), IoStatus::ok);
+  }
   std::vector<std::uint8_t> sent = hello_for(name);
   for (std::size_t i = 0; i < 200'000; ++i) sent.push_back(static_cast<std::uint8_t>(i * 7 % 251));
   ASSERT_EQ(send_all(c.fd.get(), sent, Deadline::in(milliseconds(5000))), IoStatus::ok);
@@ -263,6 +269,21 @@ TEST_P(TransparentSourceTest, ARoutesClientSourceWinsOverTheListenersAddress) {
     exchange_through(at(kProxyToClient4, listener_port()), "a.example");
   });
   EXPECT_THAT(backend_.peers(), ::testing::ElementsAre(kClient4, kProxyToBackend4));
+}
+
+// Behind a load balancer that sends PROXY headers, the client the header
+// names is the source toward the backend, not the balancer.
+TEST_P(TransparentSourceTest, TheClientAPROXYHeaderNamesIsTheSource) {
+  const ConfigSpec spec =
+      transparent_config(fmt::format("source_address = \"client\"\nproxy_protocol_in = \"v1\"\n"
+                                     "trusted_sources = [\"{}/32\"]\n",
+                                     kClient4));
+  run(spec, [&] {
+    exchange_through(
+        at(kProxyToClient4, listener_port()), "a.example",
+        fmt::format("PROXY TCP4 10.77.1.99 {} 40000 {}\r\n", kProxyToClient4, listener_port()));
+  });
+  EXPECT_THAT(backend_.peers(), ::testing::ElementsAre("10.77.1.99"));
 }
 
 // An IPv6 client cannot be the source of a connect to an IPv4 backend: that

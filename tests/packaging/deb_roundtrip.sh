@@ -142,10 +142,18 @@ fi
 proxy_pid=$!
 listening() { ss -Hltn 'sport = :8443' | grep -q . && grep -q 'event=startup' "$tmp/proxy.err"; }
 wait_for 20 listening || fail "the proxy is not listening on 127.0.0.1:8443 after 20 s"
+# With [process] master = true (as shipped) the process started is the
+# master, which keeps its start-up credentials; the proxy is its worker.
+serving_pid=$proxy_pid
+if grep -q 'event=master ' "$tmp/proxy.err"; then
+  serving_pid=$(awk '{print $1}' "/proc/$proxy_pid/task/$proxy_pid/children")
+  [ -n "$serving_pid" ] || fail "the master has no worker process"
+  echo "ok: master pid $proxy_pid runs worker pid $serving_pid"
+fi
 # Started as root, it switches right after the startup line.
-runs_as_sniproxy() { [ "$(awk '/^Uid:/{print $2}' "/proc/$proxy_pid/status")" = "$uid" ]; }
-wait_for 5 runs_as_sniproxy || fail "the proxy runs as uid $(awk '/^Uid:/{print $2}' "/proc/$proxy_pid/status"), not sniproxy ($uid)"
-echo "ok: proxy pid $proxy_pid runs as sniproxy (started as $([ "$has_user" = yes ] && echo root || echo sniproxy))"
+runs_as_sniproxy() { [ "$(awk '/^Uid:/{print $2}' "/proc/$serving_pid/status")" = "$uid" ]; }
+wait_for 5 runs_as_sniproxy || fail "the proxy runs as uid $(awk '/^Uid:/{print $2}' "/proc/$serving_pid/status"), not sniproxy ($uid)"
+echo "ok: proxy pid $serving_pid runs as sniproxy (started as $([ "$has_user" = yes ] && echo root || echo sniproxy))"
 
 timeout 30 "$here/sni_roundtrip.py" 127.0.0.1:8443 127.0.0.1:9443 www.example.test || fail "TLS round trip through the proxy"
 access() { grep -q 'event=access .*server_name=www.example.test backend=127.0.0.1:9443 .*outcome=ok' "$tmp/proxy.err"; }
