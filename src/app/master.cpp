@@ -104,7 +104,7 @@ class Master {
     const unsigned threads = worker_threads(*config);
     if (auto prepared = sockets_.prepare(*config, threads); !prepared)
       return generation_failed(number, reason, prepared.error().message);
-    auto notify = NotifyReceiver::open(fmt::format("sniproxy-master-{}-{}", ::getpid(), number));
+    auto notify = NotifyReceiver::open();
     if (!notify) return generation_failed(number, reason, notify.error().message);
     WorkerLaunch launch;
     launch.binary = self_.path();

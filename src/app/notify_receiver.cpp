@@ -11,22 +11,26 @@
 
 namespace sniproxy::app {
 
-Result<NotifyReceiver> NotifyReceiver::open(const std::string& name) {
+Result<NotifyReceiver> NotifyReceiver::open() {
   UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) return make_error(fmt::format("notify socket: {}", std::strerror(errno)));
+  // Autobind: the kernel picks an abstract name no other socket of this
+  // network namespace has (a fixed one could collide with another master's,
+  // such as a container's pid 1 beside another container's).
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
-  if (name.size() + 1 > sizeof address.sun_path)
-    return make_error(fmt::format("notify socket name too long: {}", name));
-  // Abstract: sun_path[0] is NUL, and the name is not NUL-terminated.
-  std::memcpy(address.sun_path + 1, name.data(), name.size());
-  const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), length) != 0)
-    return make_error(fmt::format("notify socket @{}: bind: {}", name, std::strerror(errno)));
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(sa_family_t)) != 0)
+    return make_error(fmt::format("notify socket: bind: {}", std::strerror(errno)));
+  socklen_t length = sizeof address;
+  if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0)
+    return make_error(fmt::format("notify socket: getsockname: {}", std::strerror(errno)));
+  const auto name_length = length - offsetof(sockaddr_un, sun_path);
+  if (name_length < 2 || address.sun_path[0] != '\0')
+    return make_error("notify socket: the kernel gave no abstract name");
   int one = 1;
   if (::setsockopt(fd.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one) != 0)
     return make_error(fmt::format("notify socket: SO_PASSCRED: {}", std::strerror(errno)));
-  return NotifyReceiver(std::move(fd), "@" + name);
+  return NotifyReceiver(std::move(fd), "@" + std::string(address.sun_path + 1, name_length - 1));
 }
 
 std::vector<NotifyReceiver::Message> NotifyReceiver::receive() {

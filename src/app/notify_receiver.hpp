@@ -24,8 +24,8 @@ class NotifyReceiver {
     std::string text;  // "READY=1\nSTATUS=..."
   };
 
-  // Bound at "@<name>", non-blocking.
-  static Result<NotifyReceiver> open(const std::string& name);
+  // Bound at an abstract address the kernel chose, non-blocking.
+  static Result<NotifyReceiver> open();
 
   [[nodiscard]] int fd() const { return fd_.get(); }
   // For $NOTIFY_SOCKET: "@<name>".
