@@ -146,9 +146,14 @@ Bytes seal_initial(const InitialSpec& spec) {
 }
 
 Bytes padded_initial(InitialSpec spec, std::size_t size) {
-  const std::size_t unpadded = seal_initial(spec).size();
-  if (unpadded < size) spec.frames.resize(spec.frames.size() + (size - unpadded));
-  return seal_initial(spec);
+  // Grows until it fits: seal_initial may pad a tiny payload itself, and
+  // Length's varint may grow with the padding.
+  Bytes packet = seal_initial(spec);
+  while (packet.size() < size) {
+    spec.frames.resize(spec.frames.size() + (size - packet.size()));
+    packet = seal_initial(spec);
+  }
+  return packet;
 }
 
 Bytes zero_rtt_packet(const InitialSpec& spec, std::size_t payload_size) {
