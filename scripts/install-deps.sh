@@ -15,6 +15,7 @@ packages=(
   libcap2-bin  # capsh: the tests start the proxy with ambient capabilities
   libseccomp-dev  # the tests start the proxy where io_uring is blocked, as containers do
   libsystemd-dev logrotate
+  libssl-dev  # libcrypto: QUIC Initial keys and AEAD (src/protocol/quic/)
   dpkg-dev debhelper rpm python3-yaml groff-base man-db systemd
 )
 missing=()

@@ -37,6 +37,9 @@ struct ClientHelloInfo {
   std::vector<std::uint16_t> versions;     // supported_versions as sent, else {legacy_version}
   std::uint16_t legacy_version = 0;
   bool ech_offered = false;  // encrypted_client_hello (0xfe0d) present
+  // quic_transport_parameters (57, RFC 9001 8.2) as sent, unparsed: only
+  // QUIC clients send it, and only QUIC code reads it.
+  std::optional<std::vector<std::uint8_t>> quic_transport_parameters;
 };
 
 class ClientHelloParser {

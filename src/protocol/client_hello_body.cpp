@@ -12,6 +12,7 @@ namespace {
 constexpr std::uint16_t kServerName = 0;
 constexpr std::uint16_t kAlpn = 16;
 constexpr std::uint16_t kSupportedVersions = 43;
+constexpr std::uint16_t kQuicTransportParameters = 57;
 constexpr std::uint16_t kEncryptedClientHello = 0xfe0d;
 constexpr std::uint8_t kHostName = 0;
 constexpr std::size_t kRandomSize = 32;
@@ -84,6 +85,11 @@ std::optional<HelloError> parse_extensions(ByteReader extensions, ClientHelloInf
       case kEncryptedClientHello:
         info.ech_offered = true;
         break;
+      case kQuicTransportParameters: {
+        auto bytes = *data->bytes(data->remaining());
+        info.quic_transport_parameters.emplace(bytes.begin(), bytes.end());
+        break;
+      }
       default:
         break;
     }

@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       data, size, {.max_size = 32 * 1024, .chunk_choices = 97},
       [](const ClientHelloInfo& x, const ClientHelloInfo& y) {
         return x.server_name == y.server_name && x.alpn == y.alpn && x.versions == y.versions &&
-               x.legacy_version == y.legacy_version && x.ech_offered == y.ech_offered;
+               x.legacy_version == y.legacy_version && x.ech_offered == y.ech_offered &&
+               x.quic_transport_parameters == y.quic_transport_parameters;
       },
       // Wanting more must come with how much more.
       [](const ClientHelloParser& p, ParseStatus s, sniproxy::fuzz::Bytes) {
