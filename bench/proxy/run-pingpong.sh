@@ -33,6 +33,8 @@ SETTLE=${SETTLE:-0.3}
 
 # shellcheck source=lib/procs.sh
 . "$HERE/lib/procs.sh"
+# shellcheck source=lib/bench_toml.sh
+. "$HERE/lib/bench_toml.sh"
 
 work=$(mktemp -d)
 trap 'stop_all; rm -rf "$work"' EXIT
@@ -46,28 +48,14 @@ TARGETS=(direct)
 ADDR[direct]=127.0.0.1:$ECHO_PORT
 for mode in $MODES; do
   port=$("$LOAD" free-port)
-  cat >"$work/$mode.toml" <<TOML
-workers = $WORKERS
-log_level = "warn"
-
-[process]
-allow_root = true
-
-[forwarding]
-mode = "$mode"
-
-[access_log]
-path = "off"
-
-[[listener]]
-name = "bench"
-address = "127.0.0.1:$port"
-table = "bench"
-
+  {
+    bench_toml_head "$mode" "$port"
+    cat <<TOML
 [[tables.bench]]
 match = "echo.bench.test"
 backend = "127.0.0.1:$ECHO_PORT"
 TOML
+  } >"$work/$mode.toml"
   start_bg "$work/$mode.log" "$SNIPROXY" --config "$work/$mode.toml"
   ok=0
   for _ in $(seq 300); do # sockmap compiles its BPF first
@@ -85,7 +73,6 @@ TOML
   fi
 done
 
-kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 : >"$work/results"
 CASES=("1 64" "1 4096" "32 64" "32 4096")
 for round in $(seq "$ROUNDS"); do

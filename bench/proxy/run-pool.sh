@@ -17,7 +17,7 @@
 # cost.
 #
 # Env: ROUNDS=40 RATE_CONNECTIONS=5000 RATE_CONCURRENCY=32 LATENCY_COUNT=1000
-#   WORKERS=2 BALANCE=round_robin SETTLE=0.3
+#   WORKERS=2 BALANCE=round_robin SETTLE=0.3 MODE=copy (the forwarding mode)
 #   SNIPROXY=BUILD_DIR/src/app/sniproxy PROXY_LOAD=BUILD_DIR/bench/proxy/proxy_load
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -39,6 +39,8 @@ RESPONSE_BYTES=64
 
 # shellcheck source=lib/procs.sh
 . "$HERE/lib/procs.sh"
+# shellcheck source=lib/bench_toml.sh
+. "$HERE/lib/bench_toml.sh"
 
 work=$(mktemp -d)
 trap 'stop_all; rm -rf "$work"' EXIT
@@ -62,21 +64,9 @@ for i in 1 2 3; do
 done
 
 port=$("$LOAD" free-port)
-cat >"$work/proxy.toml" <<TOML
-workers = $WORKERS
-log_level = "warn"
-
-[process]
-allow_root = true
-
-[access_log]
-path = "off"
-
-[[listener]]
-name = "bench"
-address = "127.0.0.1:$port"
-table = "bench"
-
+{
+  bench_toml_head "${MODE:-copy}" "$port"
+  cat <<TOML
 [[tables.bench]]
 match = "single.bench.test"
 backend = "127.0.0.1:$single"
@@ -97,6 +87,7 @@ servers = [
 check = "tcp"
 interval = "2s"
 TOML
+} >"$work/proxy.toml"
 start_bg "$work/proxy.log" "$SNIPROXY" --config "$work/proxy.toml"
 for _ in $(seq 100); do
   "$LOAD" latency --to "127.0.0.1:$port" --count 1 --sni pool.bench.test --timeout 2 \
@@ -104,7 +95,6 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
-kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 : >"$work/results"
 for round in $(seq "$ROUNDS"); do
   order=(single pool)
