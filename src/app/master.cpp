@@ -85,6 +85,11 @@ class Master {
     log::info("master", "version={} pid={} binary={} config={}", SNIPROXY_VERSION, ::getpid(),
               log::quote(self_.path()), log::quote(config_path_));
     if (!start_generation(first, "start")) return 1;
+    // A socket no listener has: the config and the .socket unit disagree.
+    for (const auto& unused : sockets_.take_unused_systemd())
+      log::warn("listener_passed_unused", "address={} fd_name={} detail={}",
+                unused.address.to_string(), log::quote(unused.name),
+                log::quote("no [[listener]] has this address; closed"));
     for (;;) {
       if (stopping_ && generations_.empty()) {
         log::info("stopped", "");

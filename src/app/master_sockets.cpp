@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <set>
+#include <utility>
 
 #include "common/listen_socket.hpp"
 
@@ -25,13 +26,17 @@ void MasterSockets::adopt(std::vector<PassedSocket> passed) {
 
 Result<bool> MasterSockets::prepare(const config::Config& config, unsigned threads) {
   for (const auto& listener : config.listeners) {
-    auto& held = listeners_[listener_key(listener)];
+    const std::string key = listener_key(listener);
+    auto& held = listeners_[key];
     if (held.empty()) {
       if (UniqueFd fd = take_passed_socket(systemd_, listener.address)) {
         held.push_back(std::move(fd));
-        continue;
+        from_systemd_.insert(key);
       }
     }
+    // systemd's socket is the listener's only one (the workers share it):
+    // it is not SO_REUSEPORT, so no other could bind beside it.
+    if (from_systemd_.contains(key)) continue;
     while (held.size() < threads) {
       auto fd = open_listen_socket(listener.address, kListenBacklog, listener.v6only);
       if (!fd) return make_error(fmt::format("listener {}: {}", listener.name, fd.error().message));
@@ -68,10 +73,15 @@ std::vector<SocketToPass> MasterSockets::for_config(const config::Config& config
   return out;
 }
 
+std::vector<PassedSocket> MasterSockets::take_unused_systemd() {
+  return std::exchange(systemd_, {});
+}
+
 void MasterSockets::keep_only(const config::Config& config) {
   std::set<std::string> used;
   for (const auto& listener : config.listeners) used.insert(listener_key(listener));
   std::erase_if(listeners_, [&](const auto& entry) { return !used.contains(entry.first); });
+  std::erase_if(from_systemd_, [&](const std::string& key) { return !used.contains(key); });
   const std::string admin = config.admin ? config.admin->listen.to_string() : "";
   std::erase_if(admin_, [&](const auto& entry) { return entry.first != admin; });
 }

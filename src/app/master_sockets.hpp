@@ -6,6 +6,7 @@
 // clients over them as when each thread binds its own), or the one socket
 // systemd passed for its address.
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,10 @@ class MasterSockets {
   // What a worker of `config` takes, after prepare(config).
   [[nodiscard]] std::vector<SocketToPass> for_config(const config::Config& config) const;
 
+  // systemd's sockets that no listener of the first config took (the caller
+  // logs them; they close with the vector), as a proxy without a master does.
+  std::vector<PassedSocket> take_unused_systemd();
+
   // Closes the master's copies of sockets `config` does not use (listeners
   // a new generation dropped). A worker still holding one keeps it open
   // until it stops accepting.
@@ -46,6 +51,7 @@ class MasterSockets {
   std::map<std::string, std::vector<UniqueFd>> listeners_;  // by listener_key
   std::map<std::string, UniqueFd> admin_;                   // by address
   std::vector<PassedSocket> systemd_;                       // not yet given to a listener
+  std::set<std::string> from_systemd_;  // listener keys whose one socket is systemd's
 };
 
 // Pure: sockets are shared by listeners that bind alike.

@@ -2,6 +2,7 @@
 // (which passes it the way a .socket unit does: $LISTEN_FDS, $LISTEN_PID,
 // $LISTEN_FDNAMES), and the proxy serves on it in every mode instead of
 // binding its own; a listener the activator did not pass is bound as usual.
+#include <signal.h>
 #include <unistd.h>
 
 #include <string>
@@ -69,6 +70,30 @@ TEST_P(SocketActivationTest, AListenerNotPassedIsBoundAndAStraySocketIsClosed) {
   EXPECT_EQ(count_occurrences(log, "socket=bound"), 2) << log;
   UniqueFd c = connect_echoed(spec.listeners[0].port, "bound.example");
   EXPECT_TRUE(c);
+}
+
+// Under a master, systemd's socket goes to the master, which passes it to
+// each worker generation: an upgrade serves on it without a gap.
+TEST_P(SocketActivationTest, AMasterPassesSystemdsSocketToEachGeneration) {
+  if (::access(kActivator, X_OK) != 0) GTEST_SKIP() << "needs " << kActivator << " (systemd)";
+  if (GetParam() != "copy") GTEST_SKIP() << "one mode is enough: the master does not forward";
+  Backend backend(echo_handler());
+  ConfigSpec spec = base_config();
+  spec.process += "master = true\n";
+  spec.table("default").push_back(route("passed.example", backend));
+  ASSERT_NO_FATAL_FAILURE(start_activated(spec, spec.listeners[0].port, "tls"));
+  EXPECT_TRUE(
+      proxy_->wait_for_log("event=generation_ready generation=1", Deadline::in(milliseconds(5000))))
+      << proxy_->log();
+  EXPECT_EQ(count_occurrences(proxy_->log(), "socket=passed"), 2) << proxy_->log();
+  EXPECT_TRUE(connect_echoed(spec.listeners[0].port, "passed.example"));
+  proxy_->signal(SIGUSR2);
+  ASSERT_TRUE(proxy_->wait_for_log("event=generation_ready generation=2",
+                                   Deadline::in(milliseconds(30'000))))
+      << proxy_->log();
+  EXPECT_EQ(count_occurrences(proxy_->log(), "socket=passed"), 4) << proxy_->log();
+  EXPECT_EQ(proxy_->log().find("socket=bound"), std::string::npos) << proxy_->log();
+  EXPECT_TRUE(connect_echoed(spec.listeners[0].port, "passed.example"));
 }
 
 SNIPROXY_INSTANTIATE_FOR_MODES(SocketActivationTest);

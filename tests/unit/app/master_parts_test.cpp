@@ -124,6 +124,32 @@ TEST(MasterSockets, OnePerThreadGrownNeverShrunkAndDroppedWithItsListener) {
   EXPECT_EQ(::fcntl(first, F_GETFD), -1) << "the dropped listener's socket is still open";
 }
 
+// systemd's socket is a listener's only one, whatever the thread count: it
+// is not SO_REUSEPORT, so nothing could be bound beside it.
+TEST(MasterSockets, SystemdsSocketIsTheListenersOnlyOne) {
+  config::Config c;
+  c.listeners = {listener_at(free_address("127.0.0.1"))};
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_storage ss{};
+  const auto len = c.listeners[0].address.to_sockaddr(ss);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&ss), len), 0);
+  ASSERT_EQ(::listen(fd, 8), 0);
+  std::vector<PassedSocket> passed(1);
+  passed[0].fd.reset(fd);
+  passed[0].address = c.listeners[0].address;
+  passed[0].name = "tls";
+  MasterSockets sockets;
+  sockets.adopt(std::move(passed));
+  auto first = sockets.prepare(c, 2);
+  ASSERT_TRUE(first) << first.error().message;
+  auto again = sockets.prepare(c, 4);  // a later generation with more threads
+  ASSERT_TRUE(again) << again.error().message;
+  const auto given = sockets.for_config(c);
+  ASSERT_EQ(given.size(), 1u);
+  EXPECT_EQ(given[0].fd, fd);
+  EXPECT_TRUE(sockets.take_unused_systemd().empty());
+}
+
 TEST(MasterSockets, ABindErrorNamesTheListener) {
   config::Config c;
   c.listeners = {listener_at("192.0.2.1:443")};  // not an address of this host
