@@ -125,7 +125,11 @@ void Connection::start() {
   hello_deadline_ = started_ + runtime_->config.timeouts.hello;
   hello_.resize(kInitialHelloBuffer);
   awaiting_proxy_header_ = listener().proxy_protocol_in != config::ProxyProtocolIn::off;
-  submit_hello_poll();
+  // A client sends its hello right after the handshake, and with
+  // TCP_DEFER_ACCEPT the accept itself waited for it: look before arming a
+  // poll, which would cost a wake-up (and two submissions) per connection.
+  const bool again = awaiting_proxy_header_ ? read_proxy_header(false) : peek_hello(false);
+  if (again) submit_hello_poll();
 }
 
 // --- hello -----------------------------------------------------------------
@@ -835,8 +839,13 @@ void Connection::index_sockets() {
 void Connection::end_of_stream(int d) {
   // Half-close: carry the EOF over; the other direction keeps flowing.
   dirs_[d].eof = true;
+  // The last direction to end needs no shutdown: the close that follows
+  // sends the same FIN (both receive queues were read to their EOF).
+  if (dirs_[0].eof && dirs_[1].eof) {
+    close(observe::Outcome::ok, false);
+    return;
+  }
   ::shutdown(dirs_[d].to, SHUT_WR);
-  if (dirs_[0].eof && dirs_[1].eof) close(observe::Outcome::ok, false);
 }
 
 void Connection::direction_failed(int d, bool reading, int res) {
@@ -863,6 +872,15 @@ void Connection::close(observe::Outcome outcome, bool reset, std::string detail)
   outcome_ = outcome;
   detail_ = std::move(detail);
   worker_.forget_idle(this);
+  // Nothing pending (the usual end: both directions read their EOF): no
+  // cancellations to submit.
+  if (in_flight_ == 0) {
+    if (reset)
+      for (int fd : {client_.get(), upstream_.get()})
+        if (fd >= 0) set_linger_zero(fd);
+    retire();
+    return;
+  }
   for (int fd : {client_.get(), upstream_.get()}) {
     if (fd < 0) continue;
     if (reset) set_linger_zero(fd);

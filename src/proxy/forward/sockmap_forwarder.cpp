@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "bpf/sockmap/socket_info.hpp"
 #include "common/socket_error.hpp"
 
 namespace sniproxy::proxy::forward {
@@ -347,6 +348,14 @@ bool SockmapForwarder::moved_unseen() {
   return true;
 }
 
+bool SockmapForwarder::fin_sent() const {
+  // ESTABLISHED and CLOSE_WAIT (8 in tcp_states.h) are the states before
+  // our FIN.
+  constexpr std::uint8_t kCloseWait = 8;
+  auto state = bpf::tcp_state(to_);
+  return !state.ok() || (*state != bpf::kTcpEstablished && *state != kCloseWait);
+}
+
 std::uint64_t SockmapForwarder::bytes_moved() const {
   return final_bytes_;
 }
@@ -358,9 +367,10 @@ void SockmapForwarder::stop() {
   bpf::Sockmap& map = session_->map();
   // Bytes for the access log, from TCP's counters: what entered the peer's
   // stream since the insert (not what the proxy wrote before it). At its
-  // end the direction shut its peer down: that FIN is in the peer's
-  // counters even once the socket is CLOSED.
-  if (auto forwarded = map.forwarded_bytes(session_->pair(), direction_, eof_))
+  // end the direction shut its peer down, and that FIN is in the peer's
+  // counters even once the socket is CLOSED; except for the last direction
+  // to end, whose FIN the close sends (its peer still in CLOSE_WAIT here).
+  if (auto forwarded = map.forwarded_bytes(session_->pair(), direction_, eof_ && fin_sent()))
     final_bytes_ = *forwarded;
   observe::SockmapMetrics& counted = session_->counted();
   if (auto state = map.state(session_->pair(), direction_)) {

@@ -73,6 +73,8 @@ class SockmapForwarder final : public Forwarder {
   std::optional<std::size_t> send_to_peer(std::size_t length);  // 0: the peer is full
   bool report_and_take(bpf::ForwardControl& control, std::size_t sent);
   void finish();
+  // Whether the peer socket has sent our FIN (the close sends the last one).
+  [[nodiscard]] bool fin_sent() const;
   void cancel_timer();
 
   Host& host_;
