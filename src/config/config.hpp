@@ -59,6 +59,10 @@ struct Target {
   // TCP Fast Open toward the backend (the hello in the SYN once a cookie is
   // held); for a pool target, as proxy_protocol, the route's else the pool's.
   bool fast_open = false;
+  // Connected sockets each worker keeps ready per backend address, so that
+  // a routed hello goes out without waiting for a handshake (0: off); for a
+  // pool target, as fast_open, the route's else the pool's.
+  std::uint32_t preconnect = 0;
   // Open-proxy guard override for `resolve` targets: allow destinations
   // that are loopback, private, link-local or the proxy's own addresses.
   // (A `backend` is the operator's explicit choice and is not guarded.)
@@ -161,6 +165,7 @@ struct Pool {
   std::uint32_t retries = 2;      // further servers tried after a failed connect
   ProxyProtocol proxy_protocol = ProxyProtocol::none;  // a route's own setting wins
   bool fast_open = false;                              // a route's own setting wins
+  std::uint32_t preconnect = 0;                        // a route's own setting wins
   Millis slow_start{0};                 // 0 = off; else a returning server's share ramps up over it
   std::optional<SourceAddress> source;  // a route's own source_address wins
   std::vector<PoolServer> servers;      // file order, at least one, no two alike
@@ -177,7 +182,14 @@ struct Timeouts {
   Millis connect{5'000};    // upstream connect, per address tried
   Millis idle{300'000};     // no byte either way
   Millis shutdown{30'000};  // drain on SIGTERM before forcing close
+  // A preconnected spare socket unused this long is closed (and replaced
+  // while its backend is in use): under the idle timeouts servers apply to
+  // connections that have sent nothing (nginx and Apache: 60 s and 20 s).
+  Millis preconnect_idle{10'000};
 };
+
+// The most spare connections per backend address and worker.
+inline constexpr std::uint32_t kMaxPreconnect = 64;
 
 struct Limits {
   std::uint32_t max_connections = 50'000;        // whole process

@@ -11,8 +11,8 @@ namespace sniproxy::config {
 inline constexpr std::array<std::string_view, 15> kTopLevelKeys{
     "workers", "log_level", "timeouts", "limits", "dns",     "access_log", "forwarding", "listener",
     "tables",  "pools",     "xdp",      "admin",  "retrans", "process",    "reactor"};
-inline constexpr std::array<std::string_view, 4> kTimeoutsKeys{"hello", "connect", "idle",
-                                                               "shutdown"};
+inline constexpr std::array<std::string_view, 5> kTimeoutsKeys{"hello", "connect", "idle",
+                                                               "shutdown", "preconnect_idle"};
 inline constexpr std::array<std::string_view, 3> kLimitsKeys{
     "max_connections", "max_connections_per_source", "max_hello_size"};
 inline constexpr std::array<std::string_view, 8> kDnsKeys{"servers",    "prefer",    "negative_ttl",
@@ -38,12 +38,12 @@ inline constexpr std::array<std::string_view, 12> kListenerKeys{"name",
                                                                 "proxy_protocol_in",
                                                                 "trusted_sources",
                                                                 "fast_open_queue"};
-inline constexpr std::array<std::string_view, 10> kRouteKeys{
-    "match",          "backend",       "resolve", "pool",      "deny",
-    "proxy_protocol", "allow_private", "alpn",    "fast_open", "source_address"};
-inline constexpr std::array<std::string_view, 9> kPoolKeys{
+inline constexpr std::array<std::string_view, 11> kRouteKeys{
+    "match",         "backend", "resolve",   "pool",           "deny",      "proxy_protocol",
+    "allow_private", "alpn",    "fast_open", "source_address", "preconnect"};
+inline constexpr std::array<std::string_view, 10> kPoolKeys{
     "balance", "connect_timeout", "retries",   "proxy_protocol", "slow_start",
-    "servers", "health",          "fast_open", "source_address"};
+    "servers", "health",          "fast_open", "source_address", "preconnect"};
 inline constexpr std::array<std::string_view, 3> kPoolServerKeys{"backend", "weight", "backup"};
 inline constexpr std::array<std::string_view, 6> kPoolHealthKeys{
     "check", "server_name", "interval", "timeout", "rise", "fall"};

@@ -15,7 +15,8 @@ std::string resolve_pool_reference(Target& target, bool own_proxy_protocol,
   if (target.kind != Target::Kind::pool) return "";
   if (auto it = pools.find(target.pool); it != pools.end()) {
     if (!own_proxy_protocol) target.proxy_protocol = it->second.proxy_protocol;
-    target.fast_open = it->second.fast_open;  // a route's own, read after, wins
+    target.fast_open = it->second.fast_open;    // a route's own, read after, wins
+    target.preconnect = it->second.preconnect;  // likewise
     if (!target.source) target.source = it->second.source;
     return "";
   }

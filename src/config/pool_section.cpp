@@ -8,6 +8,7 @@
 #include "common/server_name.hpp"
 #include "config/known_keys.hpp"
 #include "config/names.hpp"
+#include "config/preconnect.hpp"
 #include "config/source_address.hpp"
 #include "config/target.hpp"
 
@@ -144,8 +145,11 @@ Pool read_pool(const toml::table& table, const std::string& name, const Timeouts
     pool.retries = static_cast<std::uint32_t>(*v);
   if (auto v = r.choice("proxy_protocol", kProxyProtocols)) pool.proxy_protocol = *v;
   if (auto v = r.boolean("fast_open")) pool.fast_open = *v;
+  if (auto v = r.integer("preconnect", 0, kMaxPreconnect))
+    pool.preconnect = static_cast<std::uint32_t>(*v);
   if (auto v = r.duration("slow_start", false)) pool.slow_start = *v;
   pool.source = read_source_address(r);
+  if (auto clash = preconnect_clash(pool)) r.error_at("preconnect", *clash);
   read_servers(r, pool);
   if (const auto* health = r.table("health")) pool.health = read_health(*health, name, sink);
   return pool;

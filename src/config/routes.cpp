@@ -11,6 +11,7 @@
 #include "config/known_keys.hpp"
 #include "config/pattern.hpp"
 #include "config/pool_reference.hpp"
+#include "config/preconnect.hpp"
 #include "config/route_alpn.hpp"
 #include "config/source_address.hpp"
 #include "config/target.hpp"
@@ -127,7 +128,7 @@ RouteRead read_route(const toml::table& table, const std::string& table_name,
   bool ok = out.pattern_ok && alpn.has_value() && target.has_value();
   if (target && target->kind == Target::Kind::deny) {
     for (std::string_view key :
-         {"proxy_protocol", "allow_private", "fast_open", "source_address"}) {
+         {"proxy_protocol", "allow_private", "fast_open", "source_address", "preconnect"}) {
       if (r.has(key)) {
         r.error_at(key, fmt::format("'{}' has no effect on a deny route; remove it", key));
         ok = false;
@@ -138,15 +139,26 @@ RouteRead read_route(const toml::table& table, const std::string& table_name,
     auto allow_private = r.boolean("allow_private");
     auto fast_open = r.boolean("fast_open");
     auto source = read_source_address(r);
+    auto preconnect = r.integer("preconnect", 0, kMaxPreconnect);
     if ((r.has("proxy_protocol") && !proxy_protocol) || (r.has("allow_private") && !allow_private))
       ok = false;
     if (r.has("fast_open") && !fast_open) ok = false;
     if (r.has("source_address") && !source) ok = false;
+    if (r.has("preconnect") && !preconnect) ok = false;
     if (ok) {
       if (proxy_protocol) target->proxy_protocol = *proxy_protocol;
       if (allow_private) target->allow_private = *allow_private;
       if (fast_open) target->fast_open = *fast_open;
       if (source) target->source = *source;  // wins over the pool's
+      if (preconnect) target->preconnect = static_cast<std::uint32_t>(*preconnect);
+      // A clash within a pool's own settings is the pool's error.
+      const char* own = r.has("preconnect")  ? "preconnect"
+                        : r.has("fast_open") ? "fast_open"
+                                             : "source_address";
+      if (auto clash = preconnect_clash(*target); clash && r.has(own)) {
+        r.error_at(own, *clash);
+        ok = false;
+      }
     }
   }
   if (ok) route.target = std::move(*target);

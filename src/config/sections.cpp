@@ -73,6 +73,7 @@ Timeouts read_timeouts(const toml::table& table, DiagnosticSink& sink) {
   if (auto v = r.duration("connect", true)) t.connect = *v;
   if (auto v = r.duration("idle", true)) t.idle = *v;
   if (auto v = r.duration("shutdown", true)) t.shutdown = *v;
+  if (auto v = r.duration("preconnect_idle", true)) t.preconnect_idle = *v;
   return t;
 }
 

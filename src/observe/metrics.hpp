@@ -158,6 +158,14 @@ class Metrics {
   // source_address = "client" with a client of the other address family
   // than the backend: upstream connects made from the proxy's own address.
   Counter transparent_source_skipped{0};
+  // preconnect: spares taken, connections that found none ready, spares
+  // found closed by the backend when taken, spares closed unused at
+  // preconnect_idle, and spare connects that failed.
+  Counter preconnect_used{0};
+  Counter preconnect_missed{0};
+  Counter preconnect_stale{0};
+  Counter preconnect_expired{0};
+  Counter preconnect_failed{0};
 
  private:
   std::size_t listener_count_;

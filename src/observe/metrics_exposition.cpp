@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <iterator>
+#include <utility>
 
 namespace sniproxy::observe {
 
@@ -259,6 +260,15 @@ std::string render_prometheus(const Metrics& m, const ExpositionContext& ctx) {
            "Upstream connects with source_address client made from the proxy's own "
            "address: the client's address family is not the backend's.");
   w.sample("sniproxy_transparent_source_skipped_total", "", read(m.transparent_source_skipped));
+  w.family("sniproxy_preconnect_total", "counter",
+           "Preconnected spare sockets by what became of them: used by a client, missed (none "
+           "ready), stale (closed by the backend), expired (unused for preconnect_idle), "
+           "failed (the spare's connect).");
+  for (const auto& [result, counter] :
+       {std::pair{"used", &m.preconnect_used}, std::pair{"missed", &m.preconnect_missed},
+        std::pair{"stale", &m.preconnect_stale}, std::pair{"expired", &m.preconnect_expired},
+        std::pair{"failed", &m.preconnect_failed}})
+    w.sample("sniproxy_preconnect_total", label("result", result), read(*counter));
 
   w.family("sniproxy_dns_cache_hits_total", "counter", "Name lookups answered from the cache.");
   w.sample("sniproxy_dns_cache_hits_total", "", ctx.dns_cache_hits);

@@ -23,6 +23,7 @@
 #include "proxy/forward/splice_forwarder.hpp"
 #include "proxy/forwarding_choice.hpp"
 #include "proxy/health_events.hpp"
+#include "proxy/spare_connections.hpp"
 #include "proxy/upstream_socket.hpp"
 #include "proxy/worker.hpp"
 #include "upstream/key_hash.hpp"
@@ -537,6 +538,16 @@ void Connection::connect_backend() {
   const UpstreamSource source =
       upstream_source(target_->source ? target_->source : listener().source, client_address_.ip,
                       backend_.ip.family);
+  if (target_->preconnect > 0 && !source.transparent) {
+    const SpareConnections::Settings spare{
+        target_->preconnect, runtime_->config.timeouts.preconnect_idle, connect_timeout()};
+    if (UniqueFd fd = worker_.spares().take(backend_, source.address, spare)) {
+      upstream_ = std::move(fd);
+      connect_started_ = Clock::now();
+      connected();  // the hello goes out now: no handshake to wait for
+      return;
+    }
+  }
   auto sock = open_upstream_socket(backend_, source.address, source.transparent);
   if (!sock) {
     const int err = sock.error().sys_errno;

@@ -55,6 +55,7 @@ Result<std::unique_ptr<Worker>> Worker::create(unsigned index, SharedState& shar
   }
   if (!created) return created.error();
   w->reactor_ = std::move(created).value();
+  w->spares_ = std::make_unique<SpareConnections>(*w->reactor_, w->timers_, shared.metrics);
   w->pipes_ = std::make_unique<PipePool>(cfg.forwarding.pipe_size, cfg.forwarding.pipes_per_worker);
   auto resolver = dns::Resolver::create(cfg.dns, *w);
   if (!resolver) return make_error("dns: " + resolver.error().message);
@@ -304,6 +305,7 @@ void Worker::begin_drain() {
   if (draining_) return;
   draining_ = true;
   if (admin_) admin_->stop();
+  spares_->close_all();  // backends see them closed unused, as at preconnect_idle
   drain_deadline_ = reactor::Clock::now() + shared_.runtime.load()->config.timeouts.shutdown;
   for (auto& slot : listeners_) {
     slot->closing = true;

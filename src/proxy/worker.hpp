@@ -18,6 +18,7 @@
 #include "proxy/idle_list.hpp"
 #include "proxy/pipe_pool.hpp"
 #include "proxy/shared_state.hpp"
+#include "proxy/spare_connections.hpp"
 #include "proxy/worker_pools.hpp"
 #include "reactor/reactor.hpp"
 #include "reactor/timer_queue.hpp"
@@ -60,6 +61,7 @@ class Worker final : public dns::IoDriver {
   reactor::TimerQueue& timers() { return timers_; }
   SharedState& shared() { return shared_; }
   WorkerPools& pools() { return pools_; }
+  SpareConnections& spares() { return *spares_; }
   [[nodiscard]] unsigned index() const { return index_; }
   Connection* find(std::uint64_t id);
   // A connection closed with no operation left in flight (it calls this
@@ -112,6 +114,7 @@ class Worker final : public dns::IoDriver {
   std::unique_ptr<reactor::Reactor> reactor_;
   std::unique_ptr<dns::Resolver> resolver_;
   reactor::TimerQueue timers_;
+  std::unique_ptr<SpareConnections> spares_;  // preconnect; before the reactor goes
   std::vector<std::unique_ptr<ListenerSlot>> listeners_;
   UniqueFd wake_fd_;
   WakeOp wake_op_;

@@ -24,8 +24,8 @@ std::string ConfigSpec::to_toml() const {
   if (!reactor_backend.empty())
     t += fmt::format("[reactor]\nbackend = \"{}\"\n\n", reactor_backend);
   t += fmt::format(
-      "[timeouts]\nhello = \"{}\"\nconnect = \"{}\"\nidle = \"{}\"\nshutdown = \"{}\"\n\n",
-      hello_timeout, connect_timeout, idle_timeout, shutdown_timeout);
+      "[timeouts]\nhello = \"{}\"\nconnect = \"{}\"\nidle = \"{}\"\nshutdown = \"{}\"\n{}\n",
+      hello_timeout, connect_timeout, idle_timeout, shutdown_timeout, timeouts_extra);
   t += fmt::format("[forwarding]\nmode = \"{}\"\n{}\n", forwarding_mode, forwarding_extra);
   if (!access_log_path.empty()) {
     t += fmt::format("[access_log]\npath = \"{}\"\nformat = \"{}\"\n\n", access_log_path,

@@ -40,6 +40,7 @@ struct ConfigSpec {
   std::string connect_timeout = "2s";
   std::string idle_timeout = "10s";
   std::string shutdown_timeout = "2s";
+  std::string timeouts_extra;   // more [timeouts] lines, e.g. "preconnect_idle = \"1s\"\n"
   std::string access_log_path;  // empty: leave the default
   std::string access_log_format = "text";
   std::string forwarding_mode = "copy";
