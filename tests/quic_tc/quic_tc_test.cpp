@@ -233,6 +233,25 @@ TEST_P(QuicTcTest, OversizedDatagramGoesToUserspaceAndIsCounted) {
   EXPECT_TRUE(fast_path_->remove_session(*handle).ok());
 }
 
+TEST_P(QuicTcTest, FragmentedDatagramIsLeftToUserspace) {
+  Sockets s = open_sockets();
+  auto handle = fast_path_->add_session(session_of(s));
+  ASSERT_TRUE(handle.ok()) << handle.error().message;
+  const auto before = global_counters();
+  const std::string big = pattern(3000, 8);  // the client's kernel fragments it (MTU 1500)
+  ASSERT_TRUE(send_to(s.client.get(), s.listener_at, big));
+  auto got = receive(s.listener.get(), kArrival);
+  ASSERT_TRUE(got.has_value()) << "the reassembled datagram did not reach userspace";
+  EXPECT_EQ(got->from.to_string(), s.client_at.to_string());
+  EXPECT_TRUE(got->bytes == big);
+  EXPECT_FALSE(receive(s.backend.get(), kSilence).has_value());
+  EXPECT_GE(global_counters().fragments, before.fragments + 3);
+  auto counters = fast_path_->read_counters(*handle);
+  ASSERT_TRUE(counters.ok()) << counters.error().message;
+  EXPECT_EQ(counters->to_backend.packets, 0u);
+  EXPECT_TRUE(fast_path_->remove_session(*handle).ok());
+}
+
 TEST_P(QuicTcTest, MissReachesUserspaceUnchanged) {
   Sockets s = open_sockets();
   const auto before = global_counters();
