@@ -86,24 +86,25 @@ std::string Topology::setup() {
     std::string error;
     const std::string& device = sender.second;
     std::string entered =
-        integration::run_in(sender.first, [&] { error = disable_tx_checksum_offload(device); });
+        integration::run_in(sender.first, [&] { error = set_tx_checksum_offload(device, false); });
     if (!entered.empty()) return entered;
     if (!error.empty()) return error;
   }
   return "";
 }
 
-std::string disable_tx_checksum_offload(const std::string& ifname) {
+std::string set_tx_checksum_offload(const std::string& ifname, bool on) {
   UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return std::string("socket: ") + std::strerror(errno);
   ethtool_value value{};
   value.cmd = ETHTOOL_STXCSUM;
-  value.data = 0;
+  value.data = on ? 1 : 0;
   ifreq request{};
   std::strncpy(request.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
   request.ifr_data = reinterpret_cast<char*>(&value);
   if (::ioctl(fd.get(), SIOCETHTOOL, &request) != 0) {
-    return "ETHTOOL_STXCSUM off on " + ifname + ": " + std::strerror(errno);
+    return std::string("ETHTOOL_STXCSUM ") + (on ? "on" : "off") + " on " + ifname + ": " +
+           std::strerror(errno);
   }
   return "";
 }

@@ -29,6 +29,7 @@ class Topology {
   [[nodiscard]] const std::string& client_ns() const { return client_ns_; }
   [[nodiscard]] const std::string& proxy_ns() const { return proxy_ns_; }
   [[nodiscard]] const std::string& backend_ns() const { return backend_ns_; }
+  [[nodiscard]] const std::string& client_if() const { return client_if_; }
   // The proxy's devices toward the client and toward the backend.
   [[nodiscard]] const std::string& proxy_client_if() const { return proxy_client_if_; }
   [[nodiscard]] const std::string& proxy_backend_if() const { return proxy_backend_if_; }
@@ -45,8 +46,8 @@ class Topology {
   std::unique_ptr<integration::NetNs> client_, proxy_, backend_;
 };
 
-// Turns transmit checksum offload off on `ifname` (SIOCETHTOOL, in this
-// thread's namespace). "" or what failed.
-std::string disable_tx_checksum_offload(const std::string& ifname);
+// Turns transmit checksum offload on or off on `ifname` (SIOCETHTOOL, in
+// this thread's namespace). "" or what failed.
+std::string set_tx_checksum_offload(const std::string& ifname, bool on);
 
 }  // namespace sniproxy::quic_tc_test

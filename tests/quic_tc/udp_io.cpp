@@ -127,6 +127,7 @@ std::optional<WireUdp> receive_wire(int raw_fd, const IpAddress& local, std::uin
     sum = add_words(sum, local.bytes.data(), address_size);
     sum += IPPROTO_UDP;
     sum += static_cast<std::uint32_t>(size);
+    wire.pseudo_header_sum = fold(sum);
     sum = add_words(sum, udp, size);
     wire.checksum_valid = fold(sum) == 0xffff;
     return wire;

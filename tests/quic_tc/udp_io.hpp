@@ -43,6 +43,9 @@ struct WireUdp {
   std::uint16_t destination_port = 0;
   std::uint16_t checksum = 0;   // as on the wire; 0 on IPv4: none
   bool checksum_valid = false;  // the one-complement sum over the pseudo-header checks out
+  // The folded sum of the pseudo-header alone: what the field holds while
+  // the checksum is still to be completed (CHECKSUM_PARTIAL, offloaded).
+  std::uint16_t pseudo_header_sum = 0;
   std::size_t payload_size = 0;
 };
 // The next datagram to `port` the raw socket sees within `timeout`;
