@@ -9,9 +9,10 @@
  *
  * Left to userspace untouched, each counted: packets with no
  * entry (a miss), packets over the egress device's MTU (bpf_check_mtu),
- * IPv4 and IPv6 fragments, IPv4 options and IPv6 extension headers, GSO
- * super-packets and UDP headers with a length below 8. Non-UDP and non-IP
- * frames (and VLAN-tagged ones) pass uncounted. "Left" is TC_ACT_UNSPEC:
+ * IPv4 and IPv6 fragments, IPv4 options and IPv6 extension headers (up to
+ * 4 walked to find UDP inside), GSO super-packets and UDP headers with a
+ * length below 8. Non-UDP and non-IP frames (and VLAN-tagged ones) pass
+ * uncounted. "Left" is TC_ACT_UNSPEC:
  * the next classifier on the hook still sees the packet (tcx runs the next
  * program, clsact the next filter) and with none left it goes up the stack;
  * TC_ACT_OK would end the chain for every other program there.
@@ -52,6 +53,7 @@ BPF_PERCPU_ARRAY(quic_fp_counters, __u64, SNIPROXY_QUIC_FP_COUNTER_SLOTS);
 #define IPV4_ADDRS_OFF (ETH_HEADER_LEN + 12)
 #define IPV6_HEADER_LEN 40
 #define IPV6_ADDRS_OFF (ETH_HEADER_LEN + 8)
+#define IPV6_EXTENSIONS_WALKED 4
 #define IP_PROTO_HOP_BY_HOP 0
 #define IP_PROTO_UDP 17
 #define IP_PROTO_ROUTING 43
@@ -118,13 +120,34 @@ static __always_inline int parse(struct __sk_buff* skb, struct sniproxy_quic_fp_
   } else if (type == ETH_TYPE_IPV6) {
     if ((const void*)(ip + IPV6_HEADER_LEN) > end) return -1;
     if ((ip[0] >> 4) != 6) return -1;
+    /* Walk the extension headers only to learn whether UDP is inside:
+     * other traffic (MLD behind hop-by-hop, say) is not counted. */
     __u8 next = ip[6];
-    if (next == IP_PROTO_FRAGMENT) return SNIPROXY_QUIC_FP_FRAGMENT;
-    if (next == IP_PROTO_HOP_BY_HOP || next == IP_PROTO_ROUTING || next == IP_PROTO_AH ||
-        next == IP_PROTO_DEST_OPTIONS) {
-      return SNIPROXY_QUIC_FP_IP_OPTIONS;
+    const __u8* header = ip + IPV6_HEADER_LEN;
+    int fragment = 0, extended = 0;
+#pragma unroll
+    for (int i = 0; i < IPV6_EXTENSIONS_WALKED; i++) {
+      if (next == IP_PROTO_UDP) break;
+      if (next != IP_PROTO_HOP_BY_HOP && next != IP_PROTO_ROUTING && next != IP_PROTO_FRAGMENT &&
+          next != IP_PROTO_AH && next != IP_PROTO_DEST_OPTIONS) {
+        return -1;
+      }
+      if ((const void*)(header + 8) > end) return -1;
+      __u8 this_one = next;
+      next = header[0];
+      extended = 1;
+      if (this_one == IP_PROTO_FRAGMENT) {
+        fragment = 1;
+        header += 8;
+      } else if (this_one == IP_PROTO_AH) {
+        header += ((__u32)header[1] + 2) * 4;
+      } else {
+        header += ((__u32)header[1] + 1) * 8;
+      }
     }
-    if (next != IP_PROTO_UDP) return -1;
+    if (next != IP_PROTO_UDP) return -1; /* not UDP, or deeper than walked */
+    if (fragment) return SNIPROXY_QUIC_FP_FRAGMENT;
+    if (extended) return SNIPROXY_QUIC_FP_IP_OPTIONS;
     key->family = FAMILY_INET6;
     __builtin_memcpy(key->src_addr, ip + 8, 16);
     __builtin_memcpy(key->dst_addr, ip + 24, 16);

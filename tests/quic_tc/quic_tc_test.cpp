@@ -6,6 +6,7 @@
 // whose checksum a raw socket recomputes, proves the rewrite. Every wait is
 // bounded; every test skips without root.
 #include <net/if.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -288,6 +289,33 @@ TEST_P(QuicTcTest, FragmentedDatagramIsLeftToUserspace) {
   auto counters = fast_path_->read_counters(*handle);
   ASSERT_TRUE(counters.ok()) << counters.error().message;
   EXPECT_EQ(counters->to_backend.packets, 0u);
+  EXPECT_TRUE(fast_path_->remove_session(*handle).ok());
+}
+
+// IPv4 options (three NOPs and an end) or an IPv6 destination options
+// header (one PadN) on the client's datagrams: the program leaves them.
+TEST_P(QuicTcTest, IpOptionsAreLeftToUserspace) {
+  Sockets s = open_sockets();
+  if (family() == Family::v4) {
+    const std::uint8_t options[4] = {1, 1, 1, 0};
+    ASSERT_EQ(::setsockopt(s.client.get(), IPPROTO_IP, IP_OPTIONS, options, sizeof(options)), 0)
+        << std::strerror(errno);
+  } else {
+    const std::uint8_t header[8] = {0, 0, 1, 4, 0, 0, 0, 0};  // next, length, PadN of 4
+    ASSERT_EQ(::setsockopt(s.client.get(), IPPROTO_IPV6, IPV6_DSTOPTS, header, sizeof(header)), 0)
+        << std::strerror(errno);
+  }
+  auto handle = fast_path_->add_session(session_of(s));
+  ASSERT_TRUE(handle.ok()) << handle.error().message;
+  const auto before = global_counters();
+  const std::string bytes = pattern(900, 12);
+  ASSERT_TRUE(send_to(s.client.get(), s.listener_at, bytes));
+  auto got = receive(s.listener.get(), kArrival);
+  ASSERT_TRUE(got.has_value()) << "the datagram with options did not reach userspace";
+  EXPECT_EQ(got->from.to_string(), s.client_at.to_string());
+  EXPECT_TRUE(got->bytes == bytes);
+  EXPECT_FALSE(receive(s.backend.get(), kSilence).has_value());
+  EXPECT_EQ(global_counters().ip_options, before.ip_options + 1);
   EXPECT_TRUE(fast_path_->remove_session(*handle).ok());
 }
 
