@@ -15,13 +15,15 @@ std::size_t address_size(Family family) {
   return family == Family::v4 ? 4 : 16;
 }
 
+// The action that makes a packet look as `sent`: its addresses and ports
+// encoded as a key is, so there is one encoding.
 sniproxy_quic_fp_flow rewrite_to(const FlowKey& sent, int ifindex) {
+  const sniproxy_quic_fp_key as_sent = flow_key_bytes(sent);
   sniproxy_quic_fp_flow flow{};
-  const std::size_t size = address_size(sent.source.ip.family);
-  std::memcpy(flow.new_src_addr, sent.source.ip.bytes.data(), size);
-  std::memcpy(flow.new_dst_addr, sent.destination.ip.bytes.data(), size);
-  flow.new_src_port = htons(sent.source.port);
-  flow.new_dst_port = htons(sent.destination.port);
+  std::memcpy(flow.new_src_addr, as_sent.src_addr, sizeof(flow.new_src_addr));
+  std::memcpy(flow.new_dst_addr, as_sent.dst_addr, sizeof(flow.new_dst_addr));
+  flow.new_src_port = as_sent.src_port;
+  flow.new_dst_port = as_sent.dst_port;
   flow.ifindex = static_cast<__u32>(ifindex);
   return flow;
 }
