@@ -3,6 +3,8 @@
  * type the kernel lacks fails to load and is reported "no". They touch only
  * context fields and BPF-owned maps (the headers BCC compiles against may be
  * older than the running kernel, see docs/kernel.md). */
+#include <linux/pkt_cls.h> /* TC_ACT_* */
+
 #include "shared_types.h"
 
 BPF_ARRAY(probe_counters, __u64, SNIPROXY_PROBE_COUNTER_SLOTS);
@@ -31,6 +33,22 @@ int probe_sock_ops(struct bpf_sock_ops* skops) {
 /* XDP: pass every packet. */
 int probe_xdp(struct xdp_md* ctx) {
   return XDP_PASS;
+}
+
+/* (As in quic_fast_path.bpf.c.) BCC 0.26's helpers.h declares bpf_redirect_neigh with three
+ * arguments; the kernel's helper takes four (ifindex, params, plen, flags) and the verifier rejects
+ * a call that leaves the fourth register unset. */
+static long (*redirect_neigh)(__u32 ifindex, void* params, int plen,
+                              __u64 flags) = (void*)BPF_FUNC_redirect_neigh;
+
+/* TC classifier with the helpers the QUIC fast path calls: it loads only
+ * where bpf_check_mtu (5.12), bpf_ktime_get_coarse_ns (5.11) and
+ * bpf_redirect_neigh (5.10) exist. Never attached. */
+int probe_tc_fast_path(struct __sk_buff* skb) {
+  __u32 mtu_len = 0;
+  if (bpf_check_mtu(skb, 0, &mtu_len, 0, 0) != 0) return TC_ACT_OK;
+  if (bpf_ktime_get_coarse_ns() == 0) return TC_ACT_OK;
+  return redirect_neigh(skb->ifindex, NULL, 0, 0);
 }
 
 /* Tracepoint (attached by the probe to sock:inet_sock_set_state): counts. */

@@ -196,4 +196,48 @@ struct sniproxy_retrans_event {
 
 /* ---- end of retransmit tracer ---- */
 
+/* ---- QUIC fast path (quic_fast_path.bpf.c, src/bpf/quic_fast_path/) ---- */
+
+/* One direction of a UDP session as its packets arrive on an interface:
+ * addresses in network byte order (IPv4 in the first 4 bytes, the rest
+ * zero), ports in network byte order. */
+struct sniproxy_quic_fp_key {
+  __u8 src_addr[16];
+  __u8 dst_addr[16];
+  __u16 src_port;
+  __u16 dst_port;
+  __u32 family; /* AF_INET (2) or AF_INET6 (10) */
+};
+
+/* What to do with a packet of that direction (written by userspace, never
+ * changed by the program) and what the program saw of it (written by the
+ * program with atomic adds, read by userspace). Same family as the key. */
+struct sniproxy_quic_fp_flow {
+  __u8 new_src_addr[16];
+  __u8 new_dst_addr[16];
+  __u16 new_src_port; /* network byte order */
+  __u16 new_dst_port;
+  __u32 ifindex;      /* sent out of this device (bpf_redirect_neigh) */
+  __u64 packets;      /* redirected */
+  __u64 bytes;        /* UDP payload bytes redirected */
+  __u64 last_seen_ns; /* bpf_ktime_get_coarse_ns() of the last redirect (0: none) */
+  __u64 oversized;    /* over the egress MTU: left to userspace */
+};
+
+/* Slots of the per-CPU counter array quic_fp_counters. */
+#define SNIPROXY_QUIC_FP_REDIRECTED 0     /* rewritten and sent on */
+#define SNIPROXY_QUIC_FP_MISSED 1         /* UDP, parsed, no entry: to userspace */
+#define SNIPROXY_QUIC_FP_OVERSIZED 2      /* entry, over the egress MTU: to userspace */
+#define SNIPROXY_QUIC_FP_FRAGMENT 3       /* IPv4 or IPv6 fragment: to userspace */
+#define SNIPROXY_QUIC_FP_IP_OPTIONS 4     /* IPv4 options or IPv6 extension headers */
+#define SNIPROXY_QUIC_FP_GSO 5            /* a GSO super-packet: to userspace */
+#define SNIPROXY_QUIC_FP_MALFORMED 6      /* UDP length shorter than its header */
+#define SNIPROXY_QUIC_FP_REWRITE_FAILED 7 /* a checksum or store helper failed: dropped */
+#define SNIPROXY_QUIC_FP_COUNTER_SLOTS 8
+
+/* The classifier's function name (BPF object names keep 15 characters). */
+#define SNIPROXY_QUIC_FP_PROGRAM "sniproxy_quicfp"
+
+/* ---- end of QUIC fast path ---- */
+
 #endif /* SNIPROXY_BPF_SHARED_TYPES_H */

@@ -20,6 +20,7 @@ declare -A allowed=(
   [bpf/xdp]="common config bpf/loader bpf/xdp"
   [bpf/retrans]="common bpf/loader bpf/retrans"
   [bpf/dns_mirror]="common dns bpf/dns_mirror"
+  [bpf/quic_fast_path]="common bpf/loader bpf/quic_fast_path"
   [bpf/local_redirect]="common bpf/loader bpf/local_redirect"
   [observe]="common config protocol reactor observe"
   [proxy]="common config protocol routing upstream dns reactor bpf observe proxy"

@@ -28,6 +28,7 @@ void probe_programs(Module& module, FeatureProbe& probe) {
   probe.sk_msg = module.program_fd("probe_sk_msg", ProgramType::sk_msg).ok();
   probe.sock_ops = module.program_fd("probe_sock_ops", ProgramType::sock_ops).ok();
   probe.xdp = module.program_fd("probe_xdp", ProgramType::xdp).ok();
+  probe.tc_fast_path = module.program_fd("probe_tc_fast_path", ProgramType::sched_cls).ok();
   probe.tracepoint = module.program_fd("probe_tracepoint", ProgramType::tracepoint).ok();
   probe.bpf_load_time = elapsed_since(start);
   if (probe.tracefs) {

@@ -31,6 +31,9 @@ struct FeatureProbe {
   bool sk_msg = false;
   bool sock_ops = false;  // loaded only: attaching needs a cgroup (below)
   bool xdp = false;
+  // A TC classifier calling bpf_redirect_neigh, bpf_check_mtu and
+  // bpf_ktime_get_coarse_ns: what the QUIC fast path needs (5.12+).
+  bool tc_fast_path = false;
   bool tracepoint = false;
   bool tracepoint_attach = false;  // attached to sock:inet_sock_set_state
   bool kprobe = false;             // a kprobe attached on tcp_sendmsg

@@ -29,7 +29,8 @@ enum class ProgramType {
   xdp,
   tracepoint,
   kprobe,
-  sock_ops,  // on a cgroup (v2): sees the TCP connections of its processes
+  sock_ops,   // on a cgroup (v2): sees the TCP connections of its processes
+  sched_cls,  // a TC classifier (clsact or tcx hook of a device)
 };
 std::string_view to_string(ProgramType type);
 
@@ -37,6 +38,19 @@ enum class XdpMode {
   native,   // in the driver (XDP_FLAGS_DRV_MODE)
   generic,  // on the skb path, works on every device incl. lo (XDP_FLAGS_SKB_MODE)
 };
+
+// How attach_tc_ingress hooks a classifier onto a device.
+enum class TcAttachMode {
+  // tcx when the kernel has it (6.6+), else clsact.
+  automatic,
+  // A tcx bpf_link (6.6+): no qdisc, and the kernel detaches it when this
+  // process exits, even by a crash.
+  tcx,
+  // A filter on the clsact qdisc (created when missing, 4.5+): stays after
+  // a crash until someone deletes it.
+  clsact,
+};
+std::string_view to_string(TcAttachMode mode);
 
 // attach_xdp's choices beyond the mode.
 struct XdpAttachOptions {
@@ -147,6 +161,13 @@ class Module {
   // reaches the device in the network namespace it was attached in.
   Result<Attachment> attach_xdp(std::string_view ifname, std::string_view function, XdpMode mode,
                                 const XdpAttachOptions& options = {});
+  // A sched_cls program on the ingress of device `ifname` (in this thread's
+  // network namespace), beside other classifiers there. Detaching removes
+  // only what this made: its filter or link, and the clsact qdisc if this
+  // created it (with any filter added to it since); it reaches the device in
+  // the namespace it was attached in. The description names the mode used.
+  Result<Attachment> attach_tc_ingress(std::string_view ifname, std::string_view function,
+                                       TcAttachMode mode = TcAttachMode::automatic);
   // sk_skb stream parser/verdict or sk_msg verdict on a sockmap/sockhash fd.
   // Attach before inserting sockets (see docs/kernel.md).
   Result<Attachment> attach_to_map(int map_fd, std::string_view function, ProgramType type);

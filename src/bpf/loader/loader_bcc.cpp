@@ -6,9 +6,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <net/if.h>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+
 #include <map>
 #include <mutex>
 
@@ -19,6 +21,7 @@
 #include "bpf/loader/kernel_headers.hpp"
 #include "bpf/loader/loader.hpp"
 #include "bpf/loader/program_info.hpp"
+#include "bpf/loader/tc_hook.hpp"
 #include "bpf/loader/tracefs.hpp"
 #include "bpf/loader/xdp_device.hpp"
 #include "common/unique_fd.hpp"
@@ -80,6 +83,8 @@ bpf_prog_type kernel_program_type(ProgramType type) {
       return BPF_PROG_TYPE_KPROBE;
     case ProgramType::sock_ops:
       return BPF_PROG_TYPE_SOCK_OPS;
+    case ProgramType::sched_cls:
+      return BPF_PROG_TYPE_SCHED_CLS;
   }
   return BPF_PROG_TYPE_UNSPEC;
 }
@@ -121,6 +126,8 @@ std::string_view to_string(ProgramType type) {
       return "kprobe";
     case ProgramType::sock_ops:
       return "sock_ops";
+    case ProgramType::sched_cls:
+      return "sched_cls";
   }
   return "unknown";
 }
@@ -330,6 +337,41 @@ Result<Attachment> Module::attach_xdp(std::string_view ifname, std::string_view 
   return impl_->track(
       fmt::format("xdp {} <- {} ({})", ifname, function, to_string(mode)),
       [socket, ifindex, ours, mode] { set_xdp_program(*socket, ifindex, -1, mode, ours); });
+}
+
+Result<Attachment> Module::attach_tc_ingress(std::string_view ifname, std::string_view function,
+                                             TcAttachMode mode) {
+  auto program = program_fd(function, ProgramType::sched_cls);
+  if (!program.ok()) return program.error();
+  auto fail = [&](const std::string& why) {
+    return make_error(fmt::format("BPF: cannot attach TC program {} to the ingress of {} ({}): {}",
+                                  function, ifname, to_string(mode), why));
+  };
+  const std::string name(ifname);
+  const int ifindex = static_cast<int>(::if_nametoindex(name.c_str()));
+  if (ifindex == 0) return fail(fmt::format("no such device ({})", std::strerror(errno)));
+  std::string tcx_error;
+  if (mode != TcAttachMode::clsact) {
+    auto link = attach_tcx_ingress(ifindex, *program);
+    if (link.ok()) {
+      auto owned = std::make_shared<UniqueFd>(std::move(*link));
+      return impl_->track(fmt::format("tc ingress {} <- {} (tcx)", ifname, function),
+                          [owned] { owned->reset(); });
+    }
+    if (mode == TcAttachMode::tcx || link.error().sys_errno != EINVAL) {
+      return fail(link.error().message);
+    }
+    tcx_error = link.error().message;
+  }
+  auto filter = attach_clsact_ingress(ifindex, *program);
+  if (!filter.ok()) {
+    return fail(filter.error().message +
+                (tcx_error.empty() ? "" : "; tcx had failed too: " + tcx_error));
+  }
+  auto owned = std::make_shared<ClsactFilter>(std::move(*filter));
+  return impl_->track(fmt::format("tc ingress {} <- {} (clsact{})", ifname, function,
+                                  owned->created_qdisc ? ", qdisc created" : ""),
+                      [owned] { detach_clsact_ingress(*owned); });
 }
 
 Result<Attachment> Module::attach_to_map(int map_fd, std::string_view function, ProgramType type) {

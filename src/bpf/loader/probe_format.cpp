@@ -48,6 +48,7 @@ std::vector<Field> fields_of(const FeatureProbe& probe) {
       flag("sk_msg", probe.sk_msg),
       flag("sock_ops", probe.sock_ops),
       flag("xdp", probe.xdp),
+      flag("tc_fast_path", probe.tc_fast_path),
       flag("tracepoint", probe.tracepoint),
       flag("tracepoint_attach", probe.tracepoint_attach),
       flag("kprobe", probe.kprobe),

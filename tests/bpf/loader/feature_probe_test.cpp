@@ -33,6 +33,7 @@ TEST(FeatureProbe, MatchesWhatThisKernelCanDo) {
   EXPECT_TRUE(probe.sk_msg);
   EXPECT_TRUE(probe.sock_ops);
   EXPECT_TRUE(probe.xdp);
+  EXPECT_TRUE(probe.tc_fast_path);
   EXPECT_TRUE(probe.tracepoint);
   EXPECT_TRUE(probe.tracepoint_attach);
   EXPECT_FALSE(probe.kprobe);  // CONFIG_KPROBES is off on this project's kernels
