@@ -16,6 +16,9 @@
 # Env: ROUNDS=5 MESSAGES=2000 (per connection with 1 connection; a sixteenth
 #   of it each with 32) MODES="copy splice sockmap auto" WORKERS=2 SETTLE=0.3
 #   SNIPROXY=BUILD_DIR/src/app/sniproxy PROXY_LOAD=BUILD_DIR/bench/proxy/proxy_load
+#   BASELINE=PATH: another sniproxy binary (an earlier commit's build),
+#   measured in the same rounds as "before-MODE" for BASELINE_MODES
+#   (default "copy"), for before/after comparisons
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -46,7 +49,13 @@ ECHO_PORT=$(wait_port_line "$work/echo.log" "$STARTED_PID") || { cat "$work/echo
 declare -A ADDR=()
 TARGETS=(direct)
 ADDR[direct]=127.0.0.1:$ECHO_PORT
-for mode in $MODES; do
+SPECS=()
+for mode in $MODES; do SPECS+=("$mode $mode $SNIPROXY"); done
+if [ -n "${BASELINE:-}" ]; then
+  for mode in ${BASELINE_MODES:-copy}; do SPECS+=("before-$mode $mode $BASELINE"); done
+fi
+for spec in "${SPECS[@]}"; do
+  read -r label mode binary <<<"$spec"
   port=$("$LOAD" free-port)
   {
     bench_toml_head "$mode" "$port"
@@ -55,8 +64,8 @@ for mode in $MODES; do
 match = "echo.bench.test"
 backend = "127.0.0.1:$ECHO_PORT"
 TOML
-  } >"$work/$mode.toml"
-  start_bg "$work/$mode.log" "$SNIPROXY" --config "$work/$mode.toml"
+  } >"$work/$label.toml"
+  start_bg "$work/$label.log" "$binary" --config "$work/$label.toml"
   ok=0
   for _ in $(seq 300); do # sockmap compiles its BPF first
     if "$LOAD" pingpong --to "127.0.0.1:$port" --messages 1 --timeout 2 >/dev/null 2>&1; then
@@ -66,10 +75,10 @@ TOML
     sleep 0.1
   done
   if [ "$ok" = 1 ]; then
-    TARGETS+=("$mode")
-    ADDR[$mode]=127.0.0.1:$port
+    TARGETS+=("$label")
+    ADDR[$label]=127.0.0.1:$port
   else
-    echo "sniproxy $mode: not measured (no answer): $(tail -1 "$work/$mode.log")" >&2
+    echo "sniproxy $label: not measured (no answer): $(tail -1 "$work/$label.log")" >&2
   fi
 done
 

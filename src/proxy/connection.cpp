@@ -681,8 +681,11 @@ void Connection::start_forwarding() {
         std::vector<std::uint8_t>().swap(hello_);
       }
       forward::CopyOptions to_client;
-      if (mode_ == config::ForwardingMode::automatic)
+      if (mode_ == config::ForwardingMode::automatic) {
         to_backend.splice_after = to_client.splice_after = kAutoSpliceAfterBytes;
+        to_backend.splice_after_full_reads = to_client.splice_after_full_reads =
+            kAutoStreamingReads;
+      }
       install(0, std::make_unique<forward::CopyForwarder>(hosts_[0], dirs_[0].from, dirs_[0].to,
                                                           std::move(to_backend)));
       install(1, std::make_unique<forward::CopyForwarder>(hosts_[1], dirs_[1].from, dirs_[1].to,
@@ -779,7 +782,10 @@ void Connection::change_mode(int d, forward::Mode next) {
     return;
   }
   forward::CopyOptions options;
-  if (mode_ == config::ForwardingMode::automatic) options.splice_after = kAutoSpliceAfterBytes;
+  if (mode_ == config::ForwardingMode::automatic) {
+    options.splice_after = kAutoSpliceAfterBytes;
+    options.splice_after_full_reads = kAutoStreamingReads;
+  }
   install(
       d, std::make_unique<forward::CopyForwarder>(hosts_[d], dir.from, dir.to, std::move(options)));
 }

@@ -132,7 +132,7 @@ TEST_P(FastOpenConnectTest, TheSecondConnectsHelloRidesInItsSynAndBytesFlowExact
     // with more than a window of bytes after it.
     EXPECT_NE(echoed_exactly("a.example", 1000), 0);
     EXPECT_NE(echoed_exactly("a.example", 1000), 0);
-    const std::uint16_t third = echoed_exactly("a.example", 300'000);
+    const std::uint16_t third = echoed_exactly("a.example", 1'000'000);
     EXPECT_NE(third, 0);
     EXPECT_EQ(backend.syn_data(), (std::map<int, bool>{{0, false}, {1, true}, {2, true}}));
     EXPECT_EQ(syn_data_sent(), 2);
@@ -142,8 +142,8 @@ TEST_P(FastOpenConnectTest, TheSecondConnectsHelloRidesInItsSynAndBytesFlowExact
     // Each mode as itself (sockmap did not fall back, auto reached splice).
     const std::string mode = GetParam() == "auto" ? "auto/splice" : GetParam();
     EXPECT_EQ((*entry)["mode"], mode);
-    EXPECT_EQ((*entry)["bytes_in"], std::to_string(hello_for("a.example").size() + 300'000));
-    EXPECT_EQ((*entry)["bytes_out"], std::to_string(hello_for("a.example").size() + 300'000));
+    EXPECT_EQ((*entry)["bytes_in"], std::to_string(hello_for("a.example").size() + 1'000'000));
+    EXPECT_EQ((*entry)["bytes_out"], std::to_string(hello_for("a.example").size() + 1'000'000));
     proxy_.reset();  // stopped inside the namespace it runs in
   });
   ASSERT_EQ(entered, "");

@@ -1,5 +1,7 @@
 #include "proxy/forward/copy_forwarder.hpp"
 
+#include <sys/socket.h>
+
 #include <cerrno>
 
 namespace sniproxy::proxy::forward {
@@ -58,8 +60,34 @@ void CopyForwarder::on_recv(const reactor::Event& event) {
   offset_ = 0;
   length_ = static_cast<std::size_t>(event.res);
   bytes_ += static_cast<std::uint64_t>(event.res);
+  if (length_ == host_.reactor().buffers().buffer_size())
+    ++full_reads_;
+  else
+    full_reads_ = 0;
   host_.active();
-  arm_send();
+  send_now();
+}
+
+// A message usually fits the peer socket's buffer: sent here, on the worker
+// thread, it costs one send(2) instead of a trip through the reactor (its
+// submission and its completion) before the next receive is armed. Only
+// what does not fit waits for the reactor.
+void CopyForwarder::send_now() {
+  ssize_t n = 0;
+  do {
+    n = ::send(to_, data_ + offset_, length_ - offset_, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+    release_buffer();
+    host_.failed(false, -errno);
+    return;
+  }
+  if (n > 0) offset_ += static_cast<std::size_t>(n);
+  if (offset_ < length_) {
+    arm_send();
+    return;
+  }
+  sent_all();
 }
 
 void CopyForwarder::on_sent(const reactor::Event& event) {
@@ -77,11 +105,16 @@ void CopyForwarder::on_sent(const reactor::Event& event) {
     arm_send();  // short send: the rest, before anything newer
     return;
   }
+  sent_all();
+}
+
+void CopyForwarder::sent_all() {
   release_buffer();
   if (!options_.preamble.empty()) std::vector<std::uint8_t>().swap(options_.preamble);
   // Between a completed send and the next receive the direction holds no
   // bytes, so handing it to splice here cannot reorder anything.
-  if (options_.splice_after != 0 && bytes_ >= options_.splice_after) {
+  if (options_.splice_after != 0 && bytes_ >= options_.splice_after &&
+      full_reads_ >= options_.splice_after_full_reads) {
     host_.change_mode(Mode::splice);
     return;
   }

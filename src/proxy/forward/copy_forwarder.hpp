@@ -17,8 +17,10 @@ struct CopyOptions {
   // How much of the preamble came from the source (counts as moved).
   std::uint64_t preamble_from_source = 0;
   // auto mode: hand the direction to splice once it has carried this many
-  // bytes (0: never).
+  // bytes (0: never) and its last `splice_after_full_reads` receives each
+  // filled a whole buffer (it streams).
   std::uint64_t splice_after = 0;
+  std::uint32_t splice_after_full_reads = 0;
 };
 
 class CopyForwarder final : public Forwarder {
@@ -36,6 +38,8 @@ class CopyForwarder final : public Forwarder {
   void arm_send();
   void on_recv(const reactor::Event& event);
   void on_sent(const reactor::Event& event);
+  void send_now();
+  void sent_all();
   void release_buffer();
 
   Host& host_;
@@ -47,6 +51,7 @@ class CopyForwarder final : public Forwarder {
   std::size_t length_ = 0;
   int buffer_ = -1;  // the pool buffer held, or -1
   std::uint64_t bytes_ = 0;
+  std::uint32_t full_reads_ = 0;  // receives in a row that filled a whole buffer
   bool stopped_ = false;
 };
 
