@@ -17,6 +17,7 @@
 #include "observe/admin_server.hpp"
 #include "proxy/idle_list.hpp"
 #include "proxy/pipe_pool.hpp"
+#include "proxy/quic/quic_service.hpp"
 #include "proxy/shared_state.hpp"
 #include "proxy/worker_pools.hpp"
 #include "reactor/reactor.hpp"
@@ -132,6 +133,8 @@ class Worker final : public dns::IoDriver {
   bool fd_exhaustion_logged_ = false;
   std::unique_ptr<observe::AdminServer> admin_;  // worker 0 only, when [admin] is set
   WorkerPools pools_{index_ + 1};
+  // The quic listeners and their sessions (worker 0 only; null without).
+  std::unique_ptr<quic::QuicService> quic_;
 };
 
 }  // namespace sniproxy::proxy
