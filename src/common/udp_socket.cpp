@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/listen_socket.hpp"
+
 namespace sniproxy {
 
 namespace {
@@ -24,18 +26,9 @@ Result<UniqueFd> open_udp_listen_socket(const Endpoint& address) {
   }
   sockaddr_storage ss{};
   const unsigned len = address.to_sockaddr(ss);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
-    const int err = errno;
-    std::string hint;
-    if (err == EACCES)
-      hint = " (ports below 1024 need CAP_NET_BIND_SERVICE: run as root or grant it)";
-    else if (err == EADDRINUSE)
-      hint = " (another socket has this UDP address)";
-    else if (err == EADDRNOTAVAIL)
-      hint = " (no local interface has this address)";
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0)
     return make_error(
-        fmt::format("bind udp {}: {}{}", address.to_string(), std::strerror(err), hint));
-  }
+        bind_failure("bind udp", address, errno, "another socket has this UDP address"));
   return fd;
 }
 

@@ -92,6 +92,16 @@ class QuicTest : public ProxyTest {
     }
     return false;
   }
+  // Sends `name`'s Initial from `client` and waits for the backend's answer
+  // (its connection ID is learnt then).
+  void open_session(const UdpPeer& client, const std::string& name, const Bytes& dcid,
+                    const Endpoint& to) {
+    ASSERT_TRUE(client.send_to(to, initial_for(name, dcid)));
+    ASSERT_TRUE(client.receive(Deadline::in(milliseconds(3'000)))) << "no answer for " << name;
+  }
+  void open_session(const UdpPeer& client, const std::string& name, const Bytes& dcid) {
+    open_session(client, name, dcid, listener());
+  }
   static std::string drops(const std::string& reason) {
     return "sniproxy_quic_drops_total{reason=\"" + reason + "\"}";
   }
@@ -155,8 +165,7 @@ TEST_P(QuicTest, NatRebindingKeepsTheSession) {
   ConfigSpec spec = quic_config();
   ASSERT_NO_FATAL_FAILURE(start(spec, {route("a.quic.test", a)}));
   UdpPeer before(local_ip(1));
-  ASSERT_TRUE(before.send_to(listener(), initial_for("a.quic.test", {0xa2, 2, 3, 4, 5, 6, 7, 8})));
-  ASSERT_TRUE(before.receive(Deadline::in(milliseconds(3'000))));  // the SCID is learnt
+  ASSERT_NO_FATAL_FAILURE(open_session(before, "a.quic.test", {0xa2, 2, 3, 4, 5, 6, 7, 8}));
 
   // The client's NAT gave it a new address and port.
   UdpPeer after(local_ip(7));
@@ -302,13 +311,91 @@ TEST_P(QuicTest, AnIdleSessionEndsWithItsAccessLogLine) {
   EXPECT_EQ(a.received().size(), 1u);
 }
 
+TEST_P(QuicTest, ANewInitialFromTheSameAddressStartsANewSession) {
+  FakeQuicBackend a(kServerA);
+  FakeQuicBackend b(kServerB);
+  ConfigSpec spec = quic_config();
+  ASSERT_NO_FATAL_FAILURE(start(spec, {route("a.quic.test", a), route("b.quic.test", b)}));
+  UdpPeer client(local_ip(1));
+  ASSERT_NO_FATAL_FAILURE(open_session(client, "a.quic.test", {0xa7, 2, 3, 4, 5, 6, 7, 8}));
+  // The same port, a new connection (a new DCID) to another name.
+  const Bytes hello_b = initial_for("b.quic.test", {0xb7, 2, 3, 4, 5, 6, 7, 8});
+  ASSERT_TRUE(client.send_to(listener(), hello_b));
+  ASSERT_TRUE(b.wait_for(1, Deadline::in(milliseconds(3'000))));
+  EXPECT_EQ(b.received()[0].bytes, hello_b);
+  EXPECT_EQ(a.received().size(), 1u);
+  auto entry =
+      wait_access_entry(access_log_path(), client.local().port, Deadline::in(milliseconds(3'000)));
+  ASSERT_TRUE(entry);
+  EXPECT_EQ((*entry)["server_name"], "a.quic.test");
+  EXPECT_EQ((*entry)["outcome"], "ok");
+  EXPECT_EQ(metric("sniproxy_quic_sessions_total"), 2);
+  EXPECT_EQ(metric("sniproxy_quic_sessions"), 1);
+}
+
+TEST_P(QuicTest, AReloadRoutesNewFlowsAndKeepsSessions) {
+  FakeQuicBackend a(kServerA);
+  FakeQuicBackend b(kServerB);
+  ConfigSpec spec = quic_config();
+  ASSERT_NO_FATAL_FAILURE(start(spec, {route("name.quic.test", a)}));
+  UdpPeer early(local_ip(1));
+  ASSERT_NO_FATAL_FAILURE(open_session(early, "name.quic.test", {0xa8, 2, 3, 4, 5, 6, 7, 8}));
+
+  spec.table("default") = {route("name.quic.test", b)};
+  rewrite_config(spec.to_toml());
+  proxy_->signal(SIGHUP);
+  ASSERT_TRUE(metric_reaches("sniproxy_config_reloads_total{result=\"ok\"}", 1));
+
+  // The session routed before the reload stays with a.
+  ASSERT_TRUE(early.send_to(listener(), short_header_packet(kServerA)));
+  ASSERT_TRUE(a.wait_for(2, Deadline::in(milliseconds(3'000))));
+  // A new flow takes the new route.
+  UdpPeer late(local_ip(1));
+  ASSERT_NO_FATAL_FAILURE(open_session(late, "name.quic.test", {0xb8, 2, 3, 4, 5, 6, 7, 8}));
+  EXPECT_EQ(b.received().size(), 1u);
+  EXPECT_EQ(a.received().size(), 2u);
+}
+
+TEST_P(QuicTest, APoolSpreadsSessionsOverItsServers) {
+  FakeQuicBackend a(kServerA);
+  FakeQuicBackend b(kServerB);
+  ConfigSpec spec = quic_config();
+  spec.extra += fmt::format(
+      "[pools.udp]\nservers = [{{ backend = \"{}\" }}, {{ backend = \"{}\" }}]\n"
+      "[pools.udp.health]\ncheck = \"none\"\n",
+      a.address(), b.address());
+  ASSERT_NO_FATAL_FAILURE(start(spec, {{.match = "pool.quic.test", .pool = "udp"}}));
+  UdpPeer first(local_ip(1));
+  UdpPeer second(local_ip(1));
+  ASSERT_NO_FATAL_FAILURE(open_session(first, "pool.quic.test", {0xc1, 2, 3, 4, 5, 6, 7, 8}));
+  ASSERT_NO_FATAL_FAILURE(open_session(second, "pool.quic.test", {0xc2, 2, 3, 4, 5, 6, 7, 8}));
+  // Round robin: one session each.
+  EXPECT_EQ(a.received().size(), 1u);
+  EXPECT_EQ(b.received().size(), 1u);
+}
+
+TEST_P(QuicTest, AnIpv6ListenerServesIpv6Clients) {
+  FakeQuicBackend a(kServerA);
+  ConfigSpec spec = quic_config();
+  spec.listeners[1].host = "[::1]";
+  ASSERT_NO_FATAL_FAILURE(start(spec, {route("a.quic.test", a)}));
+  const Endpoint six{*IpAddress::parse("::1"), port_};
+  UdpPeer client(Endpoint{*IpAddress::parse("::1"), 0});
+  const Bytes hello = initial_for("a.quic.test", {0xa9, 2, 3, 4, 5, 6, 7, 8});
+  ASSERT_TRUE(client.send_to(six, hello));
+  ASSERT_TRUE(a.wait_for(1, Deadline::in(milliseconds(3'000))));
+  EXPECT_EQ(a.received()[0].bytes, hello);
+  auto reply = client.receive(Deadline::in(milliseconds(3'000)));
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->from, six);
+}
+
 TEST_P(QuicTest, ShutdownEndsLiveSessionsAndExits) {
   FakeQuicBackend a(kServerA);
   ConfigSpec spec = quic_config();
   ASSERT_NO_FATAL_FAILURE(start(spec, {route("a.quic.test", a)}));
   UdpPeer client(local_ip(1));
-  ASSERT_TRUE(client.send_to(listener(), initial_for("a.quic.test", {0xa6, 2, 3, 4, 5, 6, 7, 8})));
-  ASSERT_TRUE(client.receive(Deadline::in(milliseconds(3'000))));
+  ASSERT_NO_FATAL_FAILURE(open_session(client, "a.quic.test", {0xa6, 2, 3, 4, 5, 6, 7, 8}));
   proxy_->signal(SIGTERM);
   EXPECT_EQ(proxy_->wait_exit(milliseconds(5'000)), 0);
   auto entry =
