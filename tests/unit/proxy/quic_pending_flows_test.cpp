@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "observe/quic_drop.hpp"
+#include "protocol/quic/quic_hello_error.hpp"
 #include "quic_initial_builder.hpp"
 
 namespace sniproxy::proxy::quic {
@@ -147,6 +149,15 @@ TEST(QuicPendingFlows, DeadlinesExpireFlows) {
   EXPECT_EQ(late[0].key, flow_key(1, 1));
   EXPECT_EQ(flows.size(), 1u);
   EXPECT_EQ(flows.from_source(IpAddress::v4(127, 0, 0, 1)), 1u);
+}
+
+// The listener counts a reader's refusal as the drop of the same index
+// (quic_service.cpp): the two enums must agree, token for token.
+TEST(QuicDropReasons, TheReadersReasonsComeFirstInTheSameOrder) {
+  using protocol::quic::QuicHelloError;
+  for (int i = 0; i <= static_cast<int>(QuicHelloError::internal); ++i)
+    EXPECT_EQ(to_string(static_cast<QuicHelloError>(i)),
+              to_string(static_cast<observe::QuicDrop>(i)));
 }
 
 }  // namespace
