@@ -181,6 +181,36 @@ TEST_P(QuicTest, NatRebindingKeepsTheSession) {
   EXPECT_EQ(metric("sniproxy_quic_sessions_total"), 1);
 }
 
+TEST_P(QuicTest, AlpnRoutesAndTheFallbackApply) {
+  FakeQuicBackend h3(kServerA);
+  FakeQuicBackend plain(kServerB);
+  FakeQuicBackend fallback({0xfb, 1, 2, 3});
+  ConfigSpec spec = quic_config();
+  spec.listeners[1].fallback = fallback.address();
+  ASSERT_NO_FATAL_FAILURE(
+      start(spec, {{.match = "alpn.quic.test", .backend = h3.address(), .alpn = {"h3"}},
+                   route("alpn.quic.test", plain)}));
+  auto hello_offering = [](std::initializer_list<std::string_view> alpn, const Bytes& dcid) {
+    InitialSpec initial;
+    initial.dcid = dcid;
+    initial.frames = crypto_frame(0, quic_client_hello("alpn.quic.test", 30'000, 0, alpn));
+    return padded_initial(initial);
+  };
+  UdpPeer offers_h3(local_ip(1));
+  ASSERT_TRUE(offers_h3.send_to(listener(), hello_offering({"h3"}, {0xd1, 2, 3, 4, 5, 6, 7, 8})));
+  ASSERT_TRUE(h3.wait_for(1, Deadline::in(milliseconds(3'000))));
+  UdpPeer offers_other(local_ip(1));
+  ASSERT_TRUE(
+      offers_other.send_to(listener(), hello_offering({"hq-29"}, {0xd2, 2, 3, 4, 5, 6, 7, 8})));
+  ASSERT_TRUE(plain.wait_for(1, Deadline::in(milliseconds(3'000))));
+  UdpPeer unknown(local_ip(1));
+  ASSERT_TRUE(
+      unknown.send_to(listener(), initial_for("nobody.quic.test", {0xd3, 2, 3, 4, 5, 6, 7, 8})));
+  ASSERT_TRUE(fallback.wait_for(1, Deadline::in(milliseconds(3'000))));
+  EXPECT_EQ(h3.received().size(), 1u);
+  EXPECT_EQ(plain.received().size(), 1u);
+}
+
 TEST_P(QuicTest, UnknownNameWithoutFallbackAndDenyAreDroppedAndCounted) {
   FakeQuicBackend a(kServerA);
   ConfigSpec spec = quic_config();
