@@ -7,10 +7,6 @@
 
 namespace sniproxy::proxy::quic {
 
-namespace {
-constexpr std::uint8_t kShortHeaderFixedBit = 0x40;
-}
-
 std::string SessionTable::cid_key(std::size_t listener, std::span<const std::uint8_t> cid) {
   std::string key(sizeof listener, '\0');
   std::memcpy(key.data(), &listener, sizeof listener);
@@ -95,8 +91,8 @@ std::optional<SessionId> SessionTable::match_cid(std::size_t listener,
     return it->second;
   }
   // A short header: 1 byte, then the DCID of a length only the endpoints
-  // know (RFC 9000 17.3); try each length learnt on this listener.
-  if ((datagram[0] & kShortHeaderFixedBit) == 0) return std::nullopt;
+  // know (RFC 9000 17.3); try each length learnt on this listener. Its
+  // fixed bit is not checked: peers that allow it grease it (RFC 9287).
   for (auto it = cid_lengths_.lower_bound({listener, 0});
        it != cid_lengths_.end() && it->first.first == listener; ++it) {
     const std::size_t length = it->first.second;

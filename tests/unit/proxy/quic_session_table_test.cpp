@@ -65,10 +65,10 @@ TEST(QuicSessionTable, TheBackendsScidIsLearntAndMatchesShortHeaders) {
   // A short header cut shorter than any learnt ID, and an empty datagram.
   EXPECT_FALSE(t.match_cid(0, Bytes{0x41, 0xc1}).has_value());
   EXPECT_FALSE(t.match_cid(0, Bytes{}).has_value());
-  // A short header lacks the fixed bit: not QUIC v1/v2.
-  Bytes no_fixed = short_header(kServer);
-  no_fixed[0] = 0x01;
-  EXPECT_FALSE(t.match_cid(0, no_fixed).has_value());
+  // The fixed bit greased (RFC 9287), as ngtcp2 does when the peer allows it.
+  Bytes greased = short_header(kServer);
+  greased[0] = 0x0b;
+  EXPECT_EQ(t.match_cid(0, greased), 7u);
 }
 
 TEST(QuicSessionTable, ShortHeadersAreTriedAtEveryLearntLength) {
