@@ -21,7 +21,9 @@ double unix_seconds(std::chrono::system_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
 
+// A quic listener's datagrams are passed on one by one whatever the mode.
 std::string listener_mode(const config::Config& c, const config::Listener& l) {
+  if (l.protocol == config::Protocol::quic) return "datagram";
   return std::string(config::to_string(l.mode.value_or(c.forwarding.mode)));
 }
 
@@ -109,11 +111,9 @@ std::string status_body(const AdminContext& ctx) {
   out += "\"listeners\":[";
   for (std::size_t i = 0; i < cfg.listeners.size(); ++i) {
     const auto& l = cfg.listeners[i];
-    fmt::format_to(
-        o, "{}{{\"name\":{},\"address\":{},\"protocol\":{},\"mode\":{}}}", i == 0 ? "" : ",",
-        json_string(l.name), json_string(l.address.to_string()),
-        json_string(config::to_string(l.protocol)),
-        json_string(l.protocol == config::Protocol::quic ? "datagram" : listener_mode(cfg, l)));
+    fmt::format_to(o, "{}{{\"name\":{},\"address\":{},\"protocol\":{},\"mode\":{}}}",
+                   i == 0 ? "" : ",", json_string(l.name), json_string(l.address.to_string()),
+                   json_string(config::to_string(l.protocol)), json_string(listener_mode(cfg, l)));
   }
   out += "],";
   fmt::format_to(o, "\"quic\":{{\"sessions\":{},\"pending_flows\":{}}},",
