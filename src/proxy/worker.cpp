@@ -177,8 +177,8 @@ void Worker::run() {
       // still to come (and to be served).
       const bool accepts_ended = std::all_of(listeners_.begin(), listeners_.end(),
                                              [](const auto& slot) { return !slot->fd; });
-      if (connections_.empty() && (!admin_ || admin_->quiet()) && (!quic_ || quic_->quiet()) &&
-          (accepts_ended || drain_expired_))
+      if (connections_.empty() && (!admin_ || admin_->quiet()) &&
+          (!quic_ || quic_->quiet() || drain_expired_) && (accepts_ended || drain_expired_))
         break;
       if (!drain_expired_ && now >= drain_deadline_) {
         for (auto& [id, c] : connections_)
