@@ -5,7 +5,6 @@
 #include <array>
 #include <string_view>
 
-#include "common/address.hpp"
 #include "config/known_keys.hpp"
 
 namespace sniproxy::config {
@@ -33,14 +32,7 @@ std::string quic_target_problem(const Target& target, const std::map<std::string
     case Target::Kind::deny:
       return {};
     case Target::Kind::resolve:
-      return "a 'resolve' target is not supported for a quic listener yet; use backend = "
-             "\"IP:PORT\" or a pool";
     case Target::Kind::backend:
-      if (!IpAddress::parse(target.host))
-        return fmt::format(
-            "backend '{}' is a DNS name; a quic listener's backends must be IP "
-            "literals (or a pool, whose names are resolved in the background)",
-            target.host);
       break;
     case Target::Kind::pool: {
       auto it = pools.find(target.pool);

@@ -16,10 +16,11 @@ Quic read_quic(const toml::table& table, DiagnosticSink& sink);
 
 // Errors (at the key or route concerned) for what a quic listener cannot
 // honour: the TCP-only listener keys, a wildcard address (replies must leave
-// from the address the client sent to), and targets a datagram cannot reach
-// (resolve, a DNS-named backend, PROXY headers, Fast Open, a pool whose
-// servers are health-checked over TCP). `listener` is the [[listener]]
-// table as written, for the key locations. Returns whether all was well.
+// from the address the client sent to), and what a datagram cannot carry
+// (PROXY headers, Fast Open, a route's own source address, a pool whose
+// servers are health-checked over TCP). `listener_table` is the
+// [[listener]] table as written, for the key locations. Returns whether all
+// was well.
 bool check_quic_listener(const toml::table& listener_table, const Listener& listener,
                          const std::map<std::string, RouteTable>& tables,
                          const std::map<std::string, Pool>& pools, DiagnosticSink& sink);

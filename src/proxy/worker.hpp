@@ -61,6 +61,9 @@ class Worker final : public dns::IoDriver {
   reactor::TimerQueue& timers() { return timers_; }
   SharedState& shared() { return shared_; }
   WorkerPools& pools() { return pools_; }
+  // The quic listeners' service (worker 0), or nullptr (none, or torn down:
+  // a late DNS answer finds nothing).
+  quic::QuicService* quic() { return quic_.get(); }
   [[nodiscard]] unsigned index() const { return index_; }
   Connection* find(std::uint64_t id);
   // A connection closed with no operation left in flight (it calls this

@@ -16,6 +16,7 @@
 
 #include "quic_initial_builder.hpp"
 #include "support/admin_client.hpp"
+#include "support/dns_server_thread.hpp"
 #include "support/pattern.hpp"
 #include "support/proxy_fixture.hpp"
 #include "support/udp_peer.hpp"
@@ -405,6 +406,54 @@ TEST_P(QuicTest, APoolSpreadsSessionsOverItsServers) {
   // Round robin: one session each.
   EXPECT_EQ(a.received().size(), 1u);
   EXPECT_EQ(b.received().size(), 1u);
+}
+
+TEST_P(QuicTest, NamedBackendsAndResolveTargetsAreResolvedPerFlow) {
+  FakeQuicBackend named(kServerA);
+  FakeQuicBackend resolved(kServerB);
+  DnsServerThread dns;
+  dns.change([](FakeDnsServer& s) {
+    for (const char* name : {"backend.quic.test", "r.quic.test", "guarded.quic.test"}) {
+      s.set_behaviour(name, FakeDnsServer::Behaviour::answer);
+      s.add(name, IpAddress::v4(127, 0, 0, 1), 60);
+    }
+    s.set_behaviour("broken.quic.test", FakeDnsServer::Behaviour::servfail);
+  });
+  const std::uint16_t named_port = Endpoint::parse(named.address())->port;
+  const std::uint16_t resolved_port = Endpoint::parse(resolved.address())->port;
+  ConfigSpec spec = quic_config();
+  spec.extra += "[dns]\nservers = [\"" + dns.endpoint().to_string() + "\"]\ntimeout = \"300ms\"\n";
+  ASSERT_NO_FATAL_FAILURE(start(
+      spec,
+      {{.match = "named.quic.test", .backend = "backend.quic.test:" + std::to_string(named_port)},
+       {.match = "r.quic.test", .resolve = resolved_port, .allow_private = true},
+       {.match = "guarded.quic.test", .resolve = resolved_port},
+       {.match = "broken.quic.test", .backend = "broken.quic.test:1"}}));
+  // A hello over two datagrams to a DNS-named backend: both arrive, in order.
+  UdpPeer to_named(local_ip(1));
+  const auto [first, second] =
+      two_datagram_initials("named.quic.test", {0xe1, 2, 3, 4, 5, 6, 7, 8});
+  ASSERT_TRUE(to_named.send_to(listener(), first));
+  ASSERT_TRUE(to_named.send_to(listener(), second));
+  ASSERT_TRUE(named.wait_for(2, Deadline::in(milliseconds(3'000))));
+  EXPECT_EQ(named.received()[0].bytes, first);
+  EXPECT_EQ(named.received()[1].bytes, second);
+  // The requested name itself, resolved (loopback allowed by the route).
+  UdpPeer to_resolved(local_ip(1));
+  ASSERT_NO_FATAL_FAILURE(open_session(to_resolved, "r.quic.test", {0xe2, 2, 3, 4, 5, 6, 7, 8}));
+  EXPECT_EQ(resolved.received().size(), 1u);
+  // Without allow_private the open-proxy guard refuses loopback; a name
+  // that does not resolve is dropped too.
+  UdpPeer guarded(local_ip(1));
+  ASSERT_TRUE(
+      guarded.send_to(listener(), initial_for("guarded.quic.test", {0xe3, 2, 3, 4, 5, 6, 7, 8})));
+  ASSERT_TRUE(metric_reaches(drops("guard_refused"), 1));
+  UdpPeer broken(local_ip(1));
+  ASSERT_TRUE(
+      broken.send_to(listener(), initial_for("broken.quic.test", {0xe4, 2, 3, 4, 5, 6, 7, 8})));
+  ASSERT_TRUE(metric_reaches(drops("dns_failed"), 1));
+  EXPECT_EQ(resolved.received().size(), 1u);
+  EXPECT_EQ(metric("sniproxy_quic_sessions_total"), 2);
 }
 
 TEST_P(QuicTest, AnIpv6ListenerServesIpv6Clients) {

@@ -13,23 +13,30 @@ namespace {
 
 void use_target(const config::Target& target, const Runtime& runtime, const Endpoint& client,
                 WorkerPools& pools, QuicDestination& out) {
+  // (a route's target, or the fallback's)
   switch (target.kind) {
     case config::Target::Kind::deny:
       out.drop = observe::QuicDrop::denied;
       out.detail = "deny";
       return;
     case config::Target::Kind::backend:
-      // The loader accepts only IP literals for a quic listener's backends.
       if (auto ip = IpAddress::parse(target.host)) {
         out.backend = Endpoint{*ip, target.port};
       } else {
-        out.drop = observe::QuicDrop::backend_error;
-        out.detail = "backend is not an IP literal";
+        out.resolve_host = target.host;
+        out.port = target.port;
       }
       return;
-    case config::Target::Kind::resolve:  // refused by the loader for quic
-      out.drop = observe::QuicDrop::backend_error;
-      out.detail = "resolve targets are not supported for quic";
+    case config::Target::Kind::resolve:
+      if (out.server_name.empty()) {
+        out.drop = observe::QuicDrop::no_route;
+        out.detail = "resolve target without a server name";
+        return;
+      }
+      out.resolve_host = out.server_name;
+      out.port = target.port;
+      out.guarded = true;
+      out.allow_private = target.allow_private;
       return;
     case config::Target::Kind::pool: {
       auto it = runtime.pools.find(target.pool);

@@ -16,8 +16,14 @@ namespace sniproxy::proxy::quic {
 
 struct QuicDestination {
   std::string server_name;  // normalised; "" when the hello named none
-  // Set when routed; otherwise `drop` says why not.
+  // Set when routed to an address; otherwise, when `resolve_host` is set,
+  // that name is to be resolved first (a DNS-named backend, or the server
+  // name itself for a resolve target); otherwise `drop` says why not.
   std::optional<Endpoint> backend;
+  std::string resolve_host;
+  std::uint16_t port = 0;      // with resolve_host
+  bool guarded = false;        // a resolve target: the open-proxy guard applies
+  bool allow_private = false;  // its override
   observe::QuicDrop drop = observe::QuicDrop::no_route;
   std::string detail;
   std::optional<std::uint64_t> member_id;  // a pool member, counted open while the session lives

@@ -150,6 +150,12 @@ void QuicService::on_client_datagram(Socket& socket, const Endpoint& client,
     feed_flow(*flow, payload);
     return;
   }
+  if (auto waiting = resolving_.find(key); waiting != resolving_.end()) {
+    // Routed, its backend's name being resolved: held for it.
+    if (!pending_.hold(waiting->second->flow, payload))
+      observe::bump(worker_.shared().metrics.quic.drop(QuicDrop::held_limit));
+    return;
+  }
   if (auto id = table_.match_cid(socket.listener, payload)) {
     // NAT rebinding (RFC 9000 9.3): the session's client, from a new address.
     const FlowKey* old = table_.key_of(*id);
@@ -205,48 +211,94 @@ void QuicService::feed_flow(PendingFlow& flow, std::span<const std::uint8_t> pay
   route_flow(key);
 }
 
-void QuicService::route_flow(const FlowKey& key) {
+void QuicService::refuse_flow(QuicDrop drop) {
   auto& metrics = worker_.shared().metrics.quic;
+  observe::bump(metrics.drop(drop));
+  observe::bump(metrics.hello(drop == QuicDrop::denied     ? QuicHelloOutcome::denied
+                              : drop == QuicDrop::no_route ? QuicHelloOutcome::no_route
+                                                           : QuicHelloOutcome::rejected));
+}
+
+void QuicService::route_flow(const FlowKey& key) {
   auto flow = pending_.take(key);
   publish_gauges();
   if (!flow) return;
   if (flow->reader.status() == protocol::ParseStatus::rejected) {
+    auto& metrics = worker_.shared().metrics.quic;
     observe::bump(metrics.drop(drop_of(flow->reader.error())));
     observe::bump(metrics.hello(QuicHelloOutcome::rejected));
     return;
   }
   auto rt = worker_.shared().runtime.load();
-  const protocol::quic::QuicHelloInfo& info = flow->reader.info();
-  QuicDestination dest = route_quic_hello(info, *rt, key.listener, key.client, worker_.pools(),
-                                          worker_.shared().metrics);
-  const auto refuse = [&](QuicDrop drop) {
-    observe::bump(metrics.drop(drop));
-    observe::bump(metrics.hello(drop == QuicDrop::denied     ? QuicHelloOutcome::denied
-                                : drop == QuicDrop::no_route ? QuicHelloOutcome::no_route
-                                                             : QuicHelloOutcome::rejected));
-  };
+  QuicDestination dest = route_quic_hello(flow->reader.info(), *rt, key.listener, key.client,
+                                          worker_.pools(), worker_.shared().metrics);
+  if (!dest.backend && dest.resolve_host.empty()) {
+    refuse_flow(dest.drop);
+    return;
+  }
+  // Flows waiting for DNS count against the sessions they are to become.
+  if (table_.size() + resolving_.size() >= rt->config.quic.max_sessions) {
+    refuse_flow(QuicDrop::session_limit);
+    return;
+  }
+  if (dest.backend) {
+    open_session(key, *flow, dest, std::move(rt));
+    return;
+  }
+  // A name to resolve first; the flow waits (its datagrams still held).
+  const std::uint64_t token = next_token_++;
+  const std::string host = dest.resolve_host;
+  resolving_[key] = std::unique_ptr<Resolving>(
+      new Resolving{std::move(*flow), std::move(dest), std::move(rt), token});
+  Worker* worker = &worker_;
+  // A cache hit answers at once, from inside resolve().
+  worker_.resolver().resolve(host, [worker, key, token](const Result<dns::Addresses>& answer) {
+    if (QuicService* service = worker->quic()) service->on_resolved(key, token, answer);
+  });
+}
+
+void QuicService::on_resolved(const FlowKey& key, std::uint64_t token,
+                              const Result<dns::Addresses>& answer) {
+  auto it = resolving_.find(key);
+  if (it == resolving_.end() || it->second->token != token) return;  // drained, or replaced
+  std::unique_ptr<Resolving> waiting = std::move(it->second);
+  resolving_.erase(it);
+  QuicDestination& dest = waiting->dest;
+  if (!answer) {
+    refuse_flow(QuicDrop::dns_failed);
+    return;
+  }
+  for (const IpAddress& ip : *answer) {
+    if (dest.guarded && !waiting->runtime->guard.allowed(ip, dest.allow_private)) continue;
+    dest.backend = Endpoint{ip, dest.port};
+    break;
+  }
   if (!dest.backend) {
-    refuse(dest.drop);
+    refuse_flow(QuicDrop::guard_refused);
     return;
   }
+  open_session(key, waiting->flow, dest, std::move(waiting->runtime));
+}
+
+void QuicService::open_session(const FlowKey& key, PendingFlow& flow, const QuicDestination& dest,
+                               std::shared_ptr<const Runtime> rt) {
+  auto& metrics = worker_.shared().metrics.quic;
   table_.set_max_sessions(rt->config.quic.max_sessions);
-  if (table_.size() >= rt->config.quic.max_sessions) {
-    refuse(QuicDrop::session_limit);
-    return;
-  }
   auto fd = open_udp_connected_socket(*dest.backend);
   if (!fd) {
-    refuse(QuicDrop::backend_error);
+    refuse_flow(QuicDrop::backend_error);
     log::warn("quic_backend_failed", "server_name={} backend={} error={}",
               dest.server_name.empty() ? "-" : log::quote(dest.server_name),
               dest.backend->to_string(), log::quote(fd.error().message));
     return;
   }
   const SessionId id = next_id_++;
-  const auto idle = session_idle_timeout(
-      rt->config.quic.idle_timeout, rt->config.quic.max_idle_timeout, info.max_idle_timeout_ms);
-  if (!table_.add(id, key, flow->reader.dcid(), idle, Clock::now())) {
-    refuse(QuicDrop::session_limit);
+  const auto idle =
+      session_idle_timeout(rt->config.quic.idle_timeout, rt->config.quic.max_idle_timeout,
+                           flow.reader.info().max_idle_timeout_ms);
+  // Full, or (a rebinding meanwhile) another session has the address.
+  if (!table_.add(id, key, flow.reader.dcid(), idle, Clock::now())) {
+    refuse_flow(QuicDrop::session_limit);
     return;
   }
   auto session =
@@ -262,7 +314,7 @@ void QuicService::route_flow(const FlowKey& key) {
   s.start(worker_.reactor());
   // The datagrams held go on unchanged and in order: the backend reads the
   // same Initials the client sent.
-  for (const auto& datagram : flow->held) forward_to_backend(id, datagram);
+  for (const auto& datagram : flow.held) forward_to_backend(id, datagram);
 }
 
 void QuicService::forward_to_backend(SessionId id, std::span<const std::uint8_t> payload) {
@@ -396,6 +448,7 @@ void QuicService::begin_drain() {
   for (const auto& entry : sessions_) ids.push_back(entry.first);
   for (SessionId id : ids) end_session(id, observe::Outcome::shutdown, "drain");
   pending_.expire(Clock::time_point::max());
+  resolving_.clear();  // their answers find nothing
   publish_gauges();
 }
 

@@ -18,8 +18,11 @@
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
 #include "config/config.hpp"
+#include "dns/addresses.hpp"
 #include "observe/outcome.hpp"
+#include "observe/quic_drop.hpp"
 #include "proxy/quic/pending_flows.hpp"
+#include "proxy/quic/quic_route.hpp"
 #include "proxy/quic/quic_session.hpp"
 #include "proxy/quic/session_table.hpp"
 #include "reactor/reactor.hpp"
@@ -70,6 +73,10 @@ class QuicService {
                 std::span<const std::uint8_t> first, const config::Quic& bounds);
   void feed_flow(PendingFlow& flow, std::span<const std::uint8_t> payload);
   void route_flow(const FlowKey& key);
+  void refuse_flow(observe::QuicDrop drop);
+  void on_resolved(const FlowKey& key, std::uint64_t token, const Result<dns::Addresses>& answer);
+  void open_session(const FlowKey& key, PendingFlow& flow, const QuicDestination& dest,
+                    std::shared_ptr<const Runtime> runtime);
   void forward_to_backend(SessionId id, std::span<const std::uint8_t> payload);
   void send_to_client(std::size_t listener, const Endpoint& client,
                       std::span<const std::uint8_t> payload);
@@ -84,6 +91,15 @@ class QuicService {
   PendingFlows pending_;
   SessionTable table_;
   std::unordered_map<SessionId, std::unique_ptr<QuicSession>> sessions_;
+  // Routed flows whose backend's name is being resolved.
+  struct Resolving {
+    PendingFlow flow;
+    QuicDestination dest;
+    std::shared_ptr<const Runtime> runtime;
+    std::uint64_t token = 0;  // tells this wait from a later one of the same client
+  };
+  std::unordered_map<FlowKey, std::unique_ptr<Resolving>, FlowKeyHash> resolving_;
+  std::uint64_t next_token_ = 1;
   // Ended sessions whose backend receive has not completed yet.
   std::unordered_map<SessionId, std::unique_ptr<QuicSession>> ending_;
   SessionId next_id_ = 1;

@@ -123,20 +123,24 @@ TEST(QuicConfigTest, WildcardAddressIsRefused) {
               ElementsAre(AllOf(HasSubstr("t.toml:2:11:"), HasSubstr("specific address"))));
 }
 
-TEST(QuicConfigTest, TargetsADatagramCannotReachAreRefused) {
+TEST(QuicConfigTest, WhatADatagramCannotCarryIsRefused) {
   const std::string head =
       "[[listener]]\naddress = \"[::1]:443\"\nprotocol = \"quic\"\n"
       "table = \"t\"\n";
-  EXPECT_THAT(errors_of(head + "[[tables.t]]\nmatch = \"a\"\nresolve = 443\n"),
-              ElementsAre(AllOf(HasSubstr("t.toml:5:1:"), HasSubstr("'resolve'"))));
-  EXPECT_THAT(errors_of(head + "[[tables.t]]\nmatch = \"a\"\nbackend = \"b.example:443\"\n"),
-              ElementsAre(HasSubstr("DNS name")));
+  // Resolve targets and DNS-named backends are resolved per flow.
+  EXPECT_TRUE(errors_of(head + "[[tables.t]]\nmatch = \"a\"\nresolve = 443\n").empty());
+  EXPECT_TRUE(errors_of(head + "fallback = \"b.example:443\"\n[[tables.t]]\nmatch = \"a\"\n"
+                               "backend = \"c.example:443\"\n")
+                  .empty());
   EXPECT_THAT(errors_of(head + "[[tables.t]]\nmatch = \"a\"\nbackend = \"127.0.0.1:1\"\n"
                                "proxy_protocol = \"v2\"\n"),
-              ElementsAre(HasSubstr("PROXY protocol")));
-  EXPECT_THAT(errors_of(head + "fallback = \"b.example:443\"\n[[tables.t]]\nmatch = \"a\"\n"
-                               "deny = true\n"),
-              ElementsAre(AllOf(HasSubstr("t.toml:5:12:"), HasSubstr("DNS name"))));
+              ElementsAre(AllOf(HasSubstr("t.toml:5:1:"), HasSubstr("PROXY protocol"))));
+  EXPECT_THAT(errors_of(head + "[[tables.t]]\nmatch = \"a\"\nbackend = \"127.0.0.1:1\"\n"
+                               "fast_open = true\n"),
+              ElementsAre(HasSubstr("'fast_open' is TCP only")));
+  EXPECT_THAT(errors_of(head + "[[tables.t]]\nmatch = \"a\"\nbackend = \"127.0.0.1:1\"\n"
+                               "source_address = \"::1\"\n"),
+              ElementsAre(HasSubstr("'source_address' is not supported")));
   // A pool checked over TCP would be marked down by a UDP backend.
   const std::string pool = "[pools.p]\nservers = [{ backend = \"127.0.0.1:1\" }]\n";
   EXPECT_THAT(errors_of(head + "[[tables.t]]\nmatch = \"a\"\npool = \"p\"\n" + pool),

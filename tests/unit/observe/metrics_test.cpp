@@ -185,9 +185,17 @@ TEST(ExpositionTest, QuicFamiliesOnlyWithAQuicListener) {
   EXPECT_NE(text.find("sniproxy_quic_sessions 1\n"), std::string::npos);
   EXPECT_NE(text.find("sniproxy_quic_packets_total{direction=\"from_client\"} 0\n"),
             std::string::npos);
-  // Every reason has its own token.
-  for (std::size_t i = 0; i < observe::kQuicDropCount; ++i)
-    EXPECT_NE(to_string(static_cast<observe::QuicDrop>(i)), "unknown");
+  // Every reason has its own token, and each is exported.
+  std::set<std::string_view> tokens;
+  for (std::size_t i = 0; i < observe::kQuicDropCount; ++i) {
+    const std::string_view token = to_string(static_cast<observe::QuicDrop>(i));
+    EXPECT_NE(token, "unknown");
+    EXPECT_FALSE(token.empty());
+    tokens.insert(token);
+    EXPECT_NE(text.find("sniproxy_quic_drops_total{reason=\"" + std::string(token) + "\"}"),
+              std::string::npos);
+  }
+  EXPECT_EQ(tokens.size(), observe::kQuicDropCount);
 }
 
 TEST(AdminResponseTest, HasLengthAndClosesTheConnection) {
