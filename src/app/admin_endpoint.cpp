@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iterator>
 
 #include "bpf/loader/xdp_device.hpp"
@@ -20,7 +21,9 @@ double unix_seconds(std::chrono::system_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
 
+// A quic listener's datagrams are passed on one by one whatever the mode.
 std::string listener_mode(const config::Config& c, const config::Listener& l) {
+  if (l.protocol == config::Protocol::quic) return "datagram";
   return std::string(config::to_string(l.mode.value_or(c.forwarding.mode)));
 }
 
@@ -79,6 +82,9 @@ std::string metrics_body(const AdminContext& ctx) {
   e.xdp_packets = xdp_packets(ctx.xdp);
   e.retrans = ctx.retrans;
   e.sockmap = proxy::uses_sockmap(rt->config);
+  e.quic =
+      std::any_of(rt->config.listeners.begin(), rt->config.listeners.end(),
+                  [](const config::Listener& l) { return l.protocol == config::Protocol::quic; });
   return observe::render_prometheus(ctx.shared->metrics, e);
 }
 
@@ -107,10 +113,11 @@ std::string status_body(const AdminContext& ctx) {
     const auto& l = cfg.listeners[i];
     fmt::format_to(o, "{}{{\"name\":{},\"address\":{},\"protocol\":{},\"mode\":{}}}",
                    i == 0 ? "" : ",", json_string(l.name), json_string(l.address.to_string()),
-                   json_string(l.protocol == config::Protocol::tls ? "tls" : "http"),
-                   json_string(listener_mode(cfg, l)));
+                   json_string(config::to_string(l.protocol)), json_string(listener_mode(cfg, l)));
   }
   out += "],";
+  fmt::format_to(o, "\"quic\":{{\"sessions\":{},\"pending_flows\":{}}},",
+                 observe::read(m.quic.sessions), observe::read(m.quic.pending_flows));
   out += "\"pools\":[";
   bool first_pool = true;
   for (const auto& [name, pool] : rt->pools) {

@@ -70,9 +70,13 @@ Result<std::vector<PassedSocket>> take_passed_sockets() {
 std::vector<std::vector<UniqueFd>> match_passed_sockets(
     std::vector<PassedSocket>& passed, const std::vector<config::Listener>& listeners) {
   std::vector<std::vector<UniqueFd>> matched(listeners.size());
-  for (std::size_t i = 0; i < listeners.size(); ++i)
+  for (std::size_t i = 0; i < listeners.size(); ++i) {
+    // A quic listener binds its own UDP socket: a stream socket passed on
+    // the same address and port is a TLS listener's.
+    if (listeners[i].protocol == config::Protocol::quic) continue;
     while (UniqueFd fd = take_passed_socket(passed, listeners[i].address))
       matched[i].push_back(std::move(fd));
+  }
   return matched;
 }
 

@@ -14,9 +14,10 @@ struct Choice {
   E value;
 };
 
-inline constexpr std::array<Choice<Protocol>, 2> kProtocols{{
+inline constexpr std::array<Choice<Protocol>, 3> kProtocols{{
     {"tls", Protocol::tls},
     {"http", Protocol::http},
+    {"quic", Protocol::quic},
 }};
 
 inline constexpr std::array<Choice<ForwardingMode>, 4> kForwardingModes{{

@@ -21,7 +21,9 @@ struct SourceLocation {
   std::uint32_t column = 0;
 };
 
-enum class Protocol : std::uint8_t { tls, http };
+// quic: a UDP listener reading the name from QUIC Initials (RFC 9000/9001),
+// its datagrams passed through unchanged to UDP backends.
+enum class Protocol : std::uint8_t { tls, http, quic };
 // How a connection's bytes move once it is routed. copy: recv/send through
 // userspace buffers; splice: socket -> pipe -> socket inside the kernel;
 // automatic ("auto"): chosen per connection and direction (see
@@ -300,6 +302,31 @@ struct Reactor {
   friend bool operator==(const Reactor&, const Reactor&) = default;
 };
 
+// [quic]: the bounds of the QUIC listeners' state (proxy/quic/). A flow is
+// pending until its ClientHello is in, then a session; both are per client
+// address. Applied to new flows on reload.
+struct Quic {
+  // A pending flow's ClientHello must be complete within this (a hello over
+  // two datagrams arrives within a round trip; 2 s covers a lost datagram).
+  Millis hello_timeout{2'000};
+  std::uint32_t max_pending_flows = 4'096;    // whole listener set; the oldest is evicted
+  std::uint32_t max_pending_per_source = 64;  // per client IP; its oldest is evicted
+  std::uint32_t max_held_datagrams = 8;       // per pending flow, sent on once routed
+  std::uint32_t max_held_bytes = 16'384;      // per pending flow
+  std::uint32_t max_hello_size = 16'384;      // CRYPTO bytes of one ClientHello
+  std::uint32_t max_sessions = 65'536;        // routed flows; a new one over it is dropped
+  // A session ends after no datagram either way for max(idle_timeout, the
+  // client's max_idle_timeout capped at max_idle_timeout).
+  Millis idle_timeout{30'000};
+  Millis max_idle_timeout{600'000};
+  // Answer an unknown version's Initial (>= 1200 bytes) with a Version
+  // Negotiation packet (RFC 9000 6.1), at most one per client address and
+  // second.
+  bool version_negotiation = true;
+
+  friend bool operator==(const Quic&, const Quic&) = default;
+};
+
 struct Config {
   std::string file;           // the path it was loaded from
   std::uint32_t workers = 0;  // 0 = one per online CPU
@@ -317,6 +344,7 @@ struct Config {
   std::optional<Admin> admin;      // [admin], when present
   std::optional<Retrans> retrans;  // [retrans], when present
   Reactor reactor;
+  Quic quic;
 };
 
 }  // namespace sniproxy::config

@@ -8,9 +8,9 @@
 
 namespace sniproxy::config {
 
-inline constexpr std::array<std::string_view, 15> kTopLevelKeys{
+inline constexpr std::array<std::string_view, 16> kTopLevelKeys{
     "workers", "log_level", "timeouts", "limits", "dns",     "access_log", "forwarding", "listener",
-    "tables",  "pools",     "xdp",      "admin",  "retrans", "process",    "reactor"};
+    "tables",  "pools",     "xdp",      "admin",  "retrans", "process",    "reactor",    "quic"};
 inline constexpr std::array<std::string_view, 5> kTimeoutsKeys{"hello", "connect", "idle",
                                                                "shutdown", "preconnect_idle"};
 inline constexpr std::array<std::string_view, 3> kLimitsKeys{
@@ -56,6 +56,10 @@ inline constexpr std::array<std::string_view, 2> kRetransKeys{"log_rate", "max_s
 inline constexpr std::array<std::string_view, 4> kProcessKeys{"user", "group", "allow_root",
                                                               "master"};
 inline constexpr std::array<std::string_view, 1> kReactorKeys{"backend"};
+inline constexpr std::array<std::string_view, 10> kQuicKeys{
+    "hello_timeout",    "max_pending_flows",  "max_pending_per_source", "max_held_datagrams",
+    "max_held_bytes",   "max_hello_size",     "max_sessions",           "idle_timeout",
+    "max_idle_timeout", "version_negotiation"};
 
 struct SectionKeys {
   // The top-level key that holds the section ("" for the top level itself);
@@ -66,7 +70,7 @@ struct SectionKeys {
   std::span<const std::string_view> keys;
 };
 
-inline constexpr std::array<SectionKeys, 16> kKnownKeys{{
+inline constexpr std::array<SectionKeys, 17> kKnownKeys{{
     {"", kTopLevelKeys},
     {"timeouts", kTimeoutsKeys},
     {"limits", kLimitsKeys},
@@ -83,6 +87,7 @@ inline constexpr std::array<SectionKeys, 16> kKnownKeys{{
     {"retrans", kRetransKeys},
     {"process", kProcessKeys},
     {"reactor", kReactorKeys},
+    {"quic", kQuicKeys},
 }};
 
 }  // namespace sniproxy::config

@@ -9,6 +9,7 @@
 #include "config/known_keys.hpp"
 #include "config/pool_reference.hpp"
 #include "config/prefix_list.hpp"
+#include "config/quic_section.hpp"
 #include "config/sections.hpp"
 #include "config/source_address.hpp"
 #include "config/target.hpp"
@@ -213,6 +214,9 @@ ListenerRead read_listener(const toml::table& table,
   else if (r.has("fast_open_queue"))
     ok = false;
 
+  if (l.protocol == Protocol::quic && !check_quic_listener(table, l, tables, pools, sink))
+    ok = false;
+
   out.complete = ok;
   return out;
 }
@@ -224,7 +228,8 @@ std::vector<Listener> read_listeners(const toml::array& listeners,
                                      const std::map<std::string, Pool>& pools,
                                      DiagnosticSink& sink) {
   std::vector<Listener> out;
-  std::map<Endpoint, SourceLocation> addresses;
+  // TCP and UDP ports are apart: a quic listener may share a TLS one's address.
+  std::map<std::pair<bool, Endpoint>, SourceLocation> addresses;
   std::map<std::string, SourceLocation> names;
   std::vector<std::optional<SourceLocation>> v6only_at;
   for (const toml::node& node : listeners) {
@@ -238,7 +243,8 @@ std::vector<Listener> read_listeners(const toml::array& listeners,
     if (!read.address_ok) continue;
     const Listener& listener = read.listener;
     const SourceLocation address_at = sink.at(table->get("address")->source());
-    auto [first_address, new_address] = addresses.emplace(listener.address, address_at);
+    auto [first_address, new_address] = addresses.emplace(
+        std::pair{listener.protocol == Protocol::quic, listener.address}, address_at);
     if (!new_address) {
       sink.error(address_at, fmt::format("duplicate listener address {} (first defined at line {})",
                                          listener.address.to_string(), first_address->second.line));

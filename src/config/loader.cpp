@@ -14,6 +14,7 @@
 #include "config/listeners.hpp"
 #include "config/pool_section.hpp"
 #include "config/process_section.hpp"
+#include "config/quic_section.hpp"
 #include "config/reactor_section.hpp"
 #include "config/retrans_section.hpp"
 #include "config/routes.hpp"
@@ -68,6 +69,7 @@ Config read_config(const toml::table& root, DiagnosticSink& sink, const FileRead
   if (const auto* t = top.table("admin")) c.admin = read_admin(*t, sink);
   if (const auto* t = top.table("retrans")) c.retrans = read_retrans(*t, sink);
   if (const auto* t = top.table("reactor")) c.reactor = read_reactor(*t, sink);
+  if (const auto* t = top.table("quic")) c.quic = read_quic(*t, sink);
 
   const toml::node* listeners = top.find("listener");
   if (listeners == nullptr) {
@@ -75,6 +77,7 @@ Config read_config(const toml::table& root, DiagnosticSink& sink, const FileRead
   } else if (const auto* list = listeners->as_array()) {
     c.listeners = read_listeners(*list, c.tables, c.pools, sink);
     if (list->empty()) sink.error(listeners->source(), "at least one [[listener]] is required");
+    check_quic_under_master(c, sink);
   } else {
     top.report_type("listener", *listeners, "an array of tables (write [[listener]])");
   }

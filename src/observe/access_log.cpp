@@ -28,6 +28,8 @@ std::string format_access_text(const AccessRecord& r, const std::string& timesta
   // Only when offered, before `detail` (which stays last): lines without ECH
   // read as before.
   if (r.ech) line += " ech=1";
+  if (r.datagrams)
+    line += fmt::format(" packets_in={} packets_out={}", r.packets_in, r.packets_out);
   if (!r.detail.empty()) line += " detail=" + log::quote(r.detail);
   return line + "\n";
 }
@@ -42,6 +44,8 @@ std::string format_access_json(const AccessRecord& r, const std::string& timesta
       r.backend.empty() ? "null" : json_string(r.backend), r.bytes_in, r.bytes_out, r.duration_ms,
       r.mode.empty() ? "null" : json_string(r.mode), to_string(r.outcome));
   if (r.ech) line += ",\"ech\":true";
+  if (r.datagrams)
+    line += fmt::format(",\"packets_in\":{},\"packets_out\":{}", r.packets_in, r.packets_out);
   if (!r.detail.empty()) line += ",\"detail\":" + json_string(r.detail);
   return line + "}\n";
 }

@@ -23,8 +23,12 @@ struct AccessRecord {
   std::uint64_t duration_ms = 0;
   std::string mode;  // forwarding mode; empty when it never forwarded
   Outcome outcome = Outcome::ok;
-  bool ech = false;    // the hello offered Encrypted Client Hello
-  std::string detail;  // why, for failures (parse error, errno text)
+  bool ech = false;  // the hello offered Encrypted Client Hello
+  // A datagram session (QUIC): its packets each way are logged too.
+  bool datagrams = false;
+  std::uint64_t packets_in = 0;   // client -> backend
+  std::uint64_t packets_out = 0;  // backend -> client
+  std::string detail;             // why, for failures (parse error, errno text)
 };
 
 std::string format_access_text(const AccessRecord& r, const std::string& timestamp);

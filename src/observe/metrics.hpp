@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "observe/outcome.hpp"
+#include "observe/quic_drop.hpp"
 #include "observe/retrans_metrics.hpp"
 
 namespace sniproxy::observe {
@@ -62,6 +63,25 @@ struct SockmapMetrics {
   Counter trimmed_bytes{0};    // old bytes cut off retransmits that overlapped
   Counter fallbacks{0};        // connections that could not be inserted (went to splice)
   Counter open{0};             // connections in the sockmap now (a gauge)
+};
+
+// QUIC listeners (proxy/quic/): flows waiting for their hello, sessions,
+// and every datagram that went nowhere, by reason.
+struct QuicMetrics {
+  Counter pending_flows{0};  // a gauge
+  Counter sessions{0};       // a gauge
+  Counter sessions_total{0};
+  std::array<Counter, kQuicHelloOutcomeCount> hellos{};
+  std::array<Counter, kQuicDropCount> drops{};
+  Counter version_negotiations{0};  // Version Negotiation packets sent
+  // Of sessions, as they pass (not only when they end).
+  Counter bytes_from_client{0};
+  Counter bytes_from_backend{0};
+  Counter packets_from_client{0};
+  Counter packets_from_backend{0};
+
+  Counter& drop(QuicDrop d) { return drops[static_cast<std::size_t>(d)]; }
+  Counter& hello(QuicHelloOutcome o) { return hellos[static_cast<std::size_t>(o)]; }
 };
 
 struct RouteMetrics {
@@ -143,6 +163,7 @@ class Metrics {
   LatencyHistogram connect_latency;
   RetransMetrics retransmits;  // counted only with [retrans]
   SockmapMetrics sockmap;      // counted only in sockmap mode
+  QuicMetrics quic;            // counted only with a quic listener
   // TLS hellos that offered Encrypted Client Hello (routed on the outer name).
   Counter ech_offers{0};
   // Upstream connects (fast_open) whose SYN data the backend acknowledged.

@@ -195,6 +195,36 @@ void sockmap(Writer& w, const Metrics& m) {
   w.sample("sniproxy_sockmap_fallbacks_total", "", read(m.sockmap.fallbacks));
 }
 
+void quic(Writer& w, const Metrics& m) {
+  const QuicMetrics& q = m.quic;
+  w.family("sniproxy_quic_pending_flows", "gauge",
+           "QUIC flows whose first Initial verified, waiting for the rest of their ClientHello.");
+  w.sample("sniproxy_quic_pending_flows", "", read(q.pending_flows));
+  w.family("sniproxy_quic_sessions", "gauge", "QUIC sessions routed to a backend now.");
+  w.sample("sniproxy_quic_sessions", "", read(q.sessions));
+  w.family("sniproxy_quic_sessions_total", "counter", "QUIC sessions routed to a backend.");
+  w.sample("sniproxy_quic_sessions_total", "", read(q.sessions_total));
+  w.family("sniproxy_quic_hellos_total", "counter",
+           "QUIC flows (a verified first Initial) by how their ClientHello ended.");
+  for (std::size_t i = 0; i < kQuicHelloOutcomeCount; ++i)
+    w.sample("sniproxy_quic_hellos_total",
+             label("outcome", to_string(static_cast<QuicHelloOutcome>(i))), read(q.hellos[i]));
+  w.family("sniproxy_quic_drops_total", "counter", "QUIC datagrams that went nowhere, by reason.");
+  for (std::size_t i = 0; i < kQuicDropCount; ++i)
+    w.sample("sniproxy_quic_drops_total", label("reason", to_string(static_cast<QuicDrop>(i))),
+             read(q.drops[i]));
+  w.family("sniproxy_quic_version_negotiations_total", "counter",
+           "Version Negotiation packets sent for Initials of an unknown QUIC version.");
+  w.sample("sniproxy_quic_version_negotiations_total", "", read(q.version_negotiations));
+  w.family("sniproxy_quic_bytes_total", "counter", "Bytes of QUIC sessions' datagrams.");
+  w.sample("sniproxy_quic_bytes_total", "direction=\"from_client\"", read(q.bytes_from_client));
+  w.sample("sniproxy_quic_bytes_total", "direction=\"from_backend\"", read(q.bytes_from_backend));
+  w.family("sniproxy_quic_packets_total", "counter", "Datagrams of QUIC sessions.");
+  w.sample("sniproxy_quic_packets_total", "direction=\"from_client\"", read(q.packets_from_client));
+  w.sample("sniproxy_quic_packets_total", "direction=\"from_backend\"",
+           read(q.packets_from_backend));
+}
+
 void retransmits(Writer& w, const Metrics& m) {
   const auto r = m.retransmits.snapshot();
   w.family("sniproxy_retransmits_total", "counter",
@@ -284,6 +314,7 @@ std::string render_prometheus(const Metrics& m, const ExpositionContext& ctx) {
 
   if (ctx.retrans) retransmits(w, m);
   if (ctx.sockmap) sockmap(w, m);
+  if (ctx.quic) quic(w, m);
 
   if (!ctx.xdp_packets.empty()) {
     w.family("sniproxy_xdp_packets_total", "counter",

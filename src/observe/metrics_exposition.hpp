@@ -37,6 +37,7 @@ struct ExpositionContext {
   std::vector<PoolServerSample> pool_servers;  // every member of every pool
   bool retrans = false;                        // [retrans] is on: its families are exported
   bool sockmap = false;                        // sockmap mode is loaded: its families are exported
+  bool quic = false;                           // a quic listener exists: its families are exported
 };
 
 std::string render_prometheus(const Metrics& metrics, const ExpositionContext& context);

@@ -62,6 +62,7 @@ Result<std::unique_ptr<Worker>> Worker::create(unsigned index, SharedState& shar
   w->resolver_ = std::move(resolver).value();
   if (shared.dns_cache_observer) w->resolver_->set_cache_observer(shared.dns_cache_observer(index));
   for (std::size_t i = 0; i < cfg.listeners.size(); ++i) {
+    if (cfg.listeners[i].protocol == config::Protocol::quic) continue;  // QuicService's
     const std::vector<UniqueFd> none;
     const auto& passed = i < shared.passed_listeners.size() ? shared.passed_listeners[i] : none;
     std::vector<UniqueFd> fds;
@@ -96,6 +97,12 @@ Result<std::unique_ptr<Worker>> Worker::create(unsigned index, SharedState& shar
       w->listeners_.push_back(std::move(slot));
     }
   }
+  if (index == 0) {
+    // One socket per quic listener, on one thread: see quic_service.hpp.
+    auto quic = quic::QuicService::create(*w);
+    if (!quic) return quic.error();
+    w->quic_ = std::move(quic).value();
+  }
   w->wake_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!w->wake_fd_) return make_error(fmt::format("eventfd: {}", std::strerror(errno)));
   w->wake_op_.worker = w.get();
@@ -105,6 +112,7 @@ Result<std::unique_ptr<Worker>> Worker::create(unsigned index, SharedState& shar
 Worker::Worker(unsigned index, SharedState& shared) : index_(index), shared_(shared) {}
 
 Worker::~Worker() {
+  quic_.reset();
   // Connections first: they hand buffers back to the ring they came from.
   connections_.clear();
   // The resolver un-watches its sockets as it closes them: while the watch
@@ -144,6 +152,7 @@ void Worker::run() {
               rt->config.listeners[slot->index].address.to_string(),
               slot->passed ? "passed" : "bound");
   }
+  if (quic_) quic_->start();
   if (admin_) admin_->start(*reactor_, timers_);
   auto next_sweep = reactor::Clock::now() + kIdleSweepEvery;
   for (;;) {
@@ -169,7 +178,8 @@ void Worker::run() {
       // still to come (and to be served).
       const bool accepts_ended = std::all_of(listeners_.begin(), listeners_.end(),
                                              [](const auto& slot) { return !slot->fd; });
-      if (connections_.empty() && (!admin_ || admin_->quiet()) && (accepts_ended || drain_expired_))
+      if (connections_.empty() && (!admin_ || admin_->quiet()) &&
+          (!quic_ || quic_->quiet() || drain_expired_) && (accepts_ended || drain_expired_))
         break;
       if (!drain_expired_ && now >= drain_deadline_) {
         for (auto& [id, c] : connections_)
@@ -306,6 +316,7 @@ void Worker::begin_drain() {
   draining_ = true;
   if (admin_) admin_->stop();
   spares_->close_all();  // backends see them closed unused, as at preconnect_idle
+  if (quic_) quic_->begin_drain();
   drain_deadline_ = reactor::Clock::now() + shared_.runtime.load()->config.timeouts.shutdown;
   for (auto& slot : listeners_) {
     slot->closing = true;
@@ -370,6 +381,7 @@ void Worker::forget_idle(Connection* c) {
 
 void Worker::sweep_idle() {
   const auto now = reactor::Clock::now();
+  if (quic_) quic_->sweep(now);
   const auto limit = shared_.runtime.load()->config.timeouts.idle;
   while (Connection* c = idle_.oldest()) {
     if (c->last_active() + limit > now) break;

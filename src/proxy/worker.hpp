@@ -17,6 +17,7 @@
 #include "observe/admin_server.hpp"
 #include "proxy/idle_list.hpp"
 #include "proxy/pipe_pool.hpp"
+#include "proxy/quic/quic_service.hpp"
 #include "proxy/shared_state.hpp"
 #include "proxy/spare_connections.hpp"
 #include "proxy/worker_pools.hpp"
@@ -62,6 +63,9 @@ class Worker final : public dns::IoDriver {
   SharedState& shared() { return shared_; }
   WorkerPools& pools() { return pools_; }
   SpareConnections& spares() { return *spares_; }
+  // The quic listeners' service (worker 0), or nullptr (none, or torn down:
+  // a late DNS answer finds nothing).
+  quic::QuicService* quic() { return quic_.get(); }
   [[nodiscard]] unsigned index() const { return index_; }
   Connection* find(std::uint64_t id);
   // A connection closed with no operation left in flight (it calls this
@@ -135,6 +139,8 @@ class Worker final : public dns::IoDriver {
   bool fd_exhaustion_logged_ = false;
   std::unique_ptr<observe::AdminServer> admin_;  // worker 0 only, when [admin] is set
   WorkerPools pools_{index_ + 1};
+  // The quic listeners and their sessions (worker 0 only; null without).
+  std::unique_ptr<quic::QuicService> quic_;
 };
 
 }  // namespace sniproxy::proxy

@@ -44,6 +44,21 @@ TEST(SocketActivation, EachListenerTakesTheSocketWithItsAddress) {
   EXPECT_EQ(sockets[0].name, "tls6");
 }
 
+// TCP and UDP ports are apart: a quic listener on a TLS listener's address
+// binds its own UDP socket and leaves the passed stream socket to the TLS one.
+TEST(SocketActivation, AQuicListenerTakesNoPassedSocket) {
+  std::vector<PassedSocket> sockets;
+  sockets.push_back(passed("127.0.0.1:443", "tls"));
+  const int tls_fd = sockets[0].fd.get();
+  config::Listener quic = listener("127.0.0.1:443");
+  quic.protocol = config::Protocol::quic;
+  auto matched = match_passed_sockets(sockets, {quic, listener("127.0.0.1:443")});
+  ASSERT_EQ(matched.size(), 2u);
+  EXPECT_TRUE(matched[0].empty());
+  ASSERT_EQ(matched[1].size(), 1u);
+  EXPECT_EQ(matched[1][0].get(), tls_fd);
+}
+
 TEST(SocketActivation, NothingPassedMatchesNothing) {
   std::vector<PassedSocket> none;
   auto matched = match_passed_sockets(none, {listener("0.0.0.0:443")});

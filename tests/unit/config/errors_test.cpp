@@ -250,7 +250,7 @@ t = []
                   "t.toml:6:8: invalid value 'kernel' for 'mode': expected one of auto, copy, "
                   "splice, sockmap",
                   "t.toml:7:12: invalid value 'https' for 'protocol': expected one of tls, "
-                  "http; did you mean 'http'?",
+                  "http, quic; did you mean 'http'?",
                   "t.toml:11:27: 'fallback_proxy_protocol' needs a 'fallback'",
                   "t.toml:16:27: 'fallback_proxy_protocol' has no effect with fallback = "
                   "\"deny\"; remove it",

@@ -49,6 +49,22 @@ TEST(AccessLogFormat, JsonEscapesAndUsesNumbers) {
             "\"detail\":\"quote\\\" and \\u0001\"}\n");
 }
 
+// A QUIC session's line carries its packets each way; TCP lines read as before.
+TEST(AccessLogFormat, DatagramSessionsCountPackets) {
+  observe::AccessRecord r = sample();
+  r.mode = "datagram";
+  r.datagrams = true;
+  r.packets_in = 3;
+  r.packets_out = 5;
+  r.outcome = observe::Outcome::idle_timeout;
+  EXPECT_EQ(observe::format_access_text(r, "T"),
+            "ts=T event=access client=127.0.0.1:5000 listener=tls server_name=a.test "
+            "backend=127.0.0.1:9000 bytes_in=517 bytes_out=1024 duration_ms=12 mode=datagram "
+            "outcome=idle_timeout packets_in=3 packets_out=5\n");
+  EXPECT_NE(observe::format_access_json(r, "T").find(",\"packets_in\":3,\"packets_out\":5}"),
+            std::string::npos);
+}
+
 TEST(AccessLogFormat, EchOfferIsMarkedBeforeDetail) {
   observe::AccessRecord r = sample();
   r.ech = true;

@@ -169,6 +169,35 @@ TEST(ExpositionTest, SockmapFamiliesOnlyInSockmapMode) {
   EXPECT_NE(text.find("sniproxy_sockmap_fallbacks_total 0\n"), std::string::npos);
 }
 
+TEST(ExpositionTest, QuicFamiliesOnlyWithAQuicListener) {
+  observe::Metrics m(0);
+  EXPECT_EQ(observe::render_prometheus(m, observe::ExpositionContext{}).find("sniproxy_quic_"),
+            std::string::npos);
+  observe::bump(m.quic.drop(observe::QuicDrop::bad_tag), 2);
+  observe::bump(m.quic.hello(observe::QuicHelloOutcome::routed));
+  m.quic.sessions.store(1);
+  observe::ExpositionContext ctx;
+  ctx.quic = true;
+  const std::string text = observe::render_prometheus(m, ctx);
+  EXPECT_NE(text.find("sniproxy_quic_drops_total{reason=\"bad_tag\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("sniproxy_quic_drops_total{reason=\"evicted\"} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("sniproxy_quic_hellos_total{outcome=\"routed\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("sniproxy_quic_sessions 1\n"), std::string::npos);
+  EXPECT_NE(text.find("sniproxy_quic_packets_total{direction=\"from_client\"} 0\n"),
+            std::string::npos);
+  // Every reason has its own token, and each is exported.
+  std::set<std::string_view> tokens;
+  for (std::size_t i = 0; i < observe::kQuicDropCount; ++i) {
+    const std::string_view token = to_string(static_cast<observe::QuicDrop>(i));
+    EXPECT_NE(token, "unknown");
+    EXPECT_FALSE(token.empty());
+    tokens.insert(token);
+    EXPECT_NE(text.find("sniproxy_quic_drops_total{reason=\"" + std::string(token) + "\"}"),
+              std::string::npos);
+  }
+  EXPECT_EQ(tokens.size(), observe::kQuicDropCount);
+}
+
 TEST(AdminResponseTest, HasLengthAndClosesTheConnection) {
   observe::AdminReply r{.status = 404, .content_type = "text/plain", .body = "nope\n"};
   EXPECT_EQ(observe::http_response(r),

@@ -4,6 +4,7 @@
 // tests can state exactly how a client split, ordered and spread its hello.
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -45,7 +46,8 @@ Bytes zero_rtt_packet(const InitialSpec& spec, std::size_t payload_size);
 // A ClientHello handshake message (no record header) for `server_name`,
 // with quic_transport_parameters carrying max_idle_timeout `idle_ms`, and a
 // padding extension of `extra` bytes (standing in for a post-quantum key
-// share) when `extra` > 0.
-Bytes quic_client_hello(std::string_view server_name, std::uint64_t idle_ms, std::size_t extra = 0);
+// share) when `extra` > 0, and ALPN offering `alpn` when it is not empty.
+Bytes quic_client_hello(std::string_view server_name, std::uint64_t idle_ms, std::size_t extra = 0,
+                        std::initializer_list<std::string_view> alpn = {});
 
 }  // namespace sniproxy::protocol::test

@@ -162,7 +162,8 @@ Bytes zero_rtt_packet(const InitialSpec& spec, std::size_t payload_size) {
   return packet;
 }
 
-Bytes quic_client_hello(std::string_view server_name, std::uint64_t idle_ms, std::size_t extra) {
+Bytes quic_client_hello(std::string_view server_name, std::uint64_t idle_ms, std::size_t extra,
+                        std::initializer_list<std::string_view> alpn) {
   ClientHelloSpec spec{.server_name = server_name};
   spec.random.fill(0x11);
   spec.x25519_key.fill(0x22);
@@ -175,6 +176,7 @@ Bytes quic_client_hello(std::string_view server_name, std::uint64_t idle_ms, std
   parameters.insert(parameters.end(), idle.begin(), idle.end());
   message = insert_extension(message, extension(57, parameters));
   if (extra > 0) message = insert_extension(message, padding_extension(extra));
+  if (alpn.size() > 0) message = insert_extension(message, extension(16, alpn_data(alpn)));
   return message;
 }
 

@@ -1,0 +1,467 @@
+#include "proxy/quic/quic_service.hpp"
+
+#include <fmt/format.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.hpp"
+#include "common/udp_socket.hpp"
+#include "observe/quic_drop.hpp"
+#include "protocol/quic/long_header.hpp"
+#include "protocol/quic/quic_version.hpp"
+#include "protocol/quic/version_negotiation.hpp"
+#include "proxy/ending.hpp"
+#include "proxy/quic/quic_route.hpp"
+#include "proxy/worker.hpp"
+
+namespace sniproxy::proxy::quic {
+
+namespace {
+
+using namespace std::chrono_literals;
+using observe::QuicDrop;
+using observe::QuicHelloOutcome;
+using protocol::quic::QuicHelloError;
+
+// A receive that ended on an error (no buffer free, say) is armed again
+// after this, not at once: an error that repeats must not spin the loop.
+constexpr auto kRearmDelay = 10ms;
+constexpr auto kNegotiationInterval = 1s;
+// Client addresses remembered for the Version Negotiation rate limit.
+constexpr std::size_t kMaxNegotiated = 4'096;
+
+// The reader's reasons are the first QuicDrop values, in the same order.
+static_assert(static_cast<int>(QuicHelloError::too_short) == static_cast<int>(QuicDrop::too_short));
+static_assert(static_cast<int>(QuicHelloError::bad_tag) == static_cast<int>(QuicDrop::bad_tag));
+static_assert(static_cast<int>(QuicHelloError::internal) == static_cast<int>(QuicDrop::internal));
+QuicDrop drop_of(QuicHelloError e) {
+  return static_cast<QuicDrop>(static_cast<int>(e));
+}
+
+PendingLimits limits_of(const config::Quic& q) {
+  return PendingLimits{q.max_pending_flows, q.max_pending_per_source, q.max_held_datagrams,
+                       q.max_held_bytes};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<QuicService>> QuicService::create(Worker& worker) {
+  const auto rt = worker.shared().runtime.load();
+  const auto& cfg = rt->config;
+  std::unique_ptr<QuicService> service(new QuicService(worker));
+  for (std::size_t i = 0; i < cfg.listeners.size(); ++i) {
+    const config::Listener& l = cfg.listeners[i];
+    if (l.protocol != config::Protocol::quic) continue;
+    auto fd = open_udp_listen_socket(l.address);
+    if (!fd) return make_error(fmt::format("listener {}: {}", l.name, fd.error().message));
+    auto socket = std::make_unique<Socket>();
+    socket->service = service.get();
+    socket->listener = i;
+    socket->address = l.address;
+    socket->fd = std::move(fd).value();
+    service->by_listener_[i] = socket.get();
+    service->sockets_.push_back(std::move(socket));
+  }
+  if (service->sockets_.empty()) return std::unique_ptr<QuicService>{};
+  return service;
+}
+
+QuicService::QuicService(Worker& worker)
+    : worker_(worker),
+      pending_(limits_of(worker.shared().runtime.load()->config.quic)),
+      table_(worker.shared().runtime.load()->config.quic.max_sessions) {}
+
+QuicService::~QuicService() = default;
+
+void QuicService::start() {
+  const auto rt = worker_.shared().runtime.load();
+  for (auto& socket : sockets_) {
+    arm(*socket);
+    log::info("listening", "worker={} listener={} address={} protocol=quic socket=bound",
+              worker_.index(), log::quote(rt->config.listeners[socket->listener].name),
+              socket->address.to_string());
+  }
+}
+
+void QuicService::arm(Socket& socket) {
+  worker_.reactor().recvmsg_multishot(socket.fd.get(), &socket);
+  socket.armed = true;
+}
+
+void QuicService::rearm_later(Socket& socket) {
+  worker_.timers().schedule(reactor::Clock::now() + kRearmDelay, [this, &socket] {
+    if (!socket.armed && !socket.closing) arm(socket);
+  });
+}
+
+void QuicService::Socket::on_complete(const reactor::Event& event) {
+  service->on_listener_event(*this, event);
+}
+
+void QuicService::on_listener_event(Socket& socket, const reactor::Event& event) {
+  if (!event.more) socket.armed = false;
+  if (event.res >= 0) {
+    if (auto d = worker_.reactor().datagram(event)) {
+      auto client = Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&d->peer));
+      if (d->truncated)
+        observe::bump(worker_.shared().metrics.quic.drop(QuicDrop::truncated));
+      else if (client && !socket.closing)
+        on_client_datagram(socket, *client, d->payload);
+    }
+  }
+  if (event.buffer >= 0) worker_.buffers().recycle(static_cast<std::uint16_t>(event.buffer));
+  if (socket.armed) return;
+  if (socket.closing) {
+    socket.fd.reset();
+    return;
+  }
+  if (event.res < 0 && event.res != -ECANCELED && event.res != -ENOBUFS)
+    log::warn("quic_receive_failed", "worker={} address={} error={}", worker_.index(),
+              socket.address.to_string(), log::quote(std::strerror(-event.res)));
+  rearm_later(socket);
+}
+
+// --- client datagrams ----------------------------------------------------------
+
+void QuicService::on_client_datagram(Socket& socket, const Endpoint& client,
+                                     std::span<const std::uint8_t> payload) {
+  const FlowKey key{socket.listener, client};
+  if (auto id = table_.find(key)) {
+    // An Initial with a DCID the session never saw, from the same address:
+    // the client starts a new connection (RFC 9000 has it reuse its port
+    // at will). Read it afresh; anything else is the session's.
+    auto header = protocol::quic::read_long_header_ids(payload);
+    if (header && header->version != 0 && !table_.knows_cid(*id, header->dcid)) {
+      const auto rt = worker_.shared().runtime.load();
+      auto start = protocol::quic::read_first_initial(payload, rt->config.quic.max_hello_size);
+      if (start.reader) {
+        end_session(*id, observe::Outcome::ok, "new connection from the same address");
+        add_flow(key, std::move(*start.reader), payload, rt->config.quic);
+        return;
+      }
+    }
+    forward_to_backend(*id, payload);
+    return;
+  }
+  if (PendingFlow* flow = pending_.find(key)) {
+    feed_flow(*flow, payload);
+    return;
+  }
+  if (auto waiting = resolving_.find(key); waiting != resolving_.end()) {
+    // Routed, its backend's name being resolved: held for it.
+    if (!pending_.hold(waiting->second->flow, payload))
+      observe::bump(worker_.shared().metrics.quic.drop(QuicDrop::held_limit));
+    return;
+  }
+  if (auto id = table_.match_cid(socket.listener, payload)) {
+    // NAT rebinding (RFC 9000 9.3): the session's client, from a new address.
+    const FlowKey* old = table_.key_of(*id);
+    const std::string from = old != nullptr ? old->client.to_string() : "-";
+    if (table_.rebind(*id, client)) {
+      log::info("quic_rebind", "listener={} from={} to={}",
+                log::quote(worker_.shared().runtime.load()->config.listeners[socket.listener].name),
+                from, client.to_string());
+      forward_to_backend(*id, payload);
+      return;
+    }
+  }
+  new_flow(key, payload);
+}
+
+void QuicService::new_flow(const FlowKey& key, std::span<const std::uint8_t> payload) {
+  auto& metrics = worker_.shared().metrics.quic;
+  const auto rt = worker_.shared().runtime.load();
+  auto start = protocol::quic::read_first_initial(payload, rt->config.quic.max_hello_size);
+  if (!start.reader) {
+    observe::bump(metrics.drop(drop_of(start.error)));
+    if (start.error == QuicHelloError::unknown_version && rt->config.quic.version_negotiation)
+      answer_unknown_version(key, payload);
+    return;
+  }
+  add_flow(key, std::move(*start.reader), payload, rt->config.quic);
+}
+
+void QuicService::add_flow(const FlowKey& key, protocol::quic::QuicHelloReader reader,
+                           std::span<const std::uint8_t> first, const config::Quic& bounds) {
+  auto& metrics = worker_.shared().metrics.quic;
+  auto added = pending_.add(key, std::move(reader), first, Clock::now() + bounds.hello_timeout);
+  if (added.evicted > 0) {
+    observe::bump(metrics.drop(QuicDrop::evicted), added.evicted);
+    observe::bump(metrics.hello(QuicHelloOutcome::evicted), added.evicted);
+  }
+  publish_gauges();
+  // A hello in one datagram is complete at once.
+  if (added.flow->reader.status() != protocol::ParseStatus::need_more) route_flow(key);
+}
+
+void QuicService::feed_flow(PendingFlow& flow, std::span<const std::uint8_t> payload) {
+  auto& metrics = worker_.shared().metrics.quic;
+  const FlowKey key = flow.key;
+  if (!pending_.hold(flow, payload)) {
+    pending_.take(key);
+    observe::bump(metrics.drop(QuicDrop::held_limit));
+    observe::bump(metrics.hello(QuicHelloOutcome::rejected));
+    publish_gauges();
+    return;
+  }
+  if (flow.reader.feed(payload) == protocol::ParseStatus::need_more) return;
+  route_flow(key);
+}
+
+void QuicService::refuse_flow(QuicDrop drop) {
+  auto& metrics = worker_.shared().metrics.quic;
+  observe::bump(metrics.drop(drop));
+  observe::bump(metrics.hello(drop == QuicDrop::denied     ? QuicHelloOutcome::denied
+                              : drop == QuicDrop::no_route ? QuicHelloOutcome::no_route
+                                                           : QuicHelloOutcome::rejected));
+}
+
+void QuicService::route_flow(const FlowKey& key) {
+  auto flow = pending_.take(key);
+  publish_gauges();
+  if (!flow) return;
+  if (flow->reader.status() == protocol::ParseStatus::rejected) {
+    auto& metrics = worker_.shared().metrics.quic;
+    observe::bump(metrics.drop(drop_of(flow->reader.error())));
+    observe::bump(metrics.hello(QuicHelloOutcome::rejected));
+    return;
+  }
+  auto rt = worker_.shared().runtime.load();
+  QuicDestination dest = route_quic_hello(flow->reader.info(), *rt, key.listener, key.client,
+                                          worker_.pools(), worker_.shared().metrics);
+  if (!dest.backend && dest.resolve_host.empty()) {
+    refuse_flow(dest.drop);
+    return;
+  }
+  // Flows waiting for DNS count against the sessions they are to become.
+  if (table_.size() + resolving_.size() >= rt->config.quic.max_sessions) {
+    refuse_flow(QuicDrop::session_limit);
+    return;
+  }
+  if (dest.backend) {
+    open_session(key, *flow, dest, std::move(rt));
+    return;
+  }
+  // A name to resolve first; the flow waits (its datagrams still held).
+  const std::uint64_t token = next_token_++;
+  const std::string host = dest.resolve_host;
+  resolving_[key] = std::unique_ptr<Resolving>(
+      new Resolving{std::move(*flow), std::move(dest), std::move(rt), token});
+  Worker* worker = &worker_;
+  // A cache hit answers at once, from inside resolve().
+  worker_.resolver().resolve(host, [worker, key, token](const Result<dns::Addresses>& answer) {
+    if (QuicService* service = worker->quic()) service->on_resolved(key, token, answer);
+  });
+}
+
+void QuicService::on_resolved(const FlowKey& key, std::uint64_t token,
+                              const Result<dns::Addresses>& answer) {
+  auto it = resolving_.find(key);
+  if (it == resolving_.end() || it->second->token != token) return;  // drained, or replaced
+  std::unique_ptr<Resolving> waiting = std::move(it->second);
+  resolving_.erase(it);
+  QuicDestination& dest = waiting->dest;
+  if (!answer) {
+    refuse_flow(QuicDrop::dns_failed);
+    return;
+  }
+  for (const IpAddress& ip : *answer) {
+    if (dest.guarded && !waiting->runtime->guard.allowed(ip, dest.allow_private)) continue;
+    dest.backend = Endpoint{ip, dest.port};
+    break;
+  }
+  if (!dest.backend) {
+    refuse_flow(QuicDrop::guard_refused);
+    return;
+  }
+  open_session(key, waiting->flow, dest, std::move(waiting->runtime));
+}
+
+void QuicService::open_session(const FlowKey& key, PendingFlow& flow, const QuicDestination& dest,
+                               std::shared_ptr<const Runtime> rt) {
+  auto& metrics = worker_.shared().metrics.quic;
+  table_.set_max_sessions(rt->config.quic.max_sessions);
+  auto fd = open_udp_connected_socket(*dest.backend);
+  if (!fd) {
+    refuse_flow(QuicDrop::backend_error);
+    log::warn("quic_backend_failed", "server_name={} backend={} error={}",
+              dest.server_name.empty() ? "-" : log::quote(dest.server_name),
+              dest.backend->to_string(), log::quote(fd.error().message));
+    return;
+  }
+  const SessionId id = next_id_++;
+  const auto idle =
+      session_idle_timeout(rt->config.quic.idle_timeout, rt->config.quic.max_idle_timeout,
+                           flow.reader.info().max_idle_timeout_ms);
+  // Full, or (a rebinding meanwhile) another session has the address.
+  if (!table_.add(id, key, flow.reader.dcid(), idle, Clock::now())) {
+    refuse_flow(QuicDrop::session_limit);
+    return;
+  }
+  auto session =
+      std::make_unique<QuicSession>(*this, id, std::move(rt), key.listener, std::move(fd).value(),
+                                    *dest.backend, dest.server_name, dest.member_id);
+  QuicSession& s = *session;
+  sessions_.emplace(id, std::move(session));
+  if (dest.member_id) worker_.pools().opened(*dest.member_id);
+  observe::bump(worker_.shared().metrics.listener(key.listener).accepted);
+  observe::bump(metrics.hello(QuicHelloOutcome::routed));
+  observe::bump(metrics.sessions_total);
+  publish_gauges();
+  s.start(worker_.reactor());
+  // The datagrams held go on unchanged and in order: the backend reads the
+  // same Initials the client sent.
+  for (const auto& datagram : flow.held) forward_to_backend(id, datagram);
+}
+
+void QuicService::forward_to_backend(SessionId id, std::span<const std::uint8_t> payload) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  auto& metrics = worker_.shared().metrics.quic;
+  if (!it->second->send_to_backend(payload)) {
+    observe::bump(metrics.drop(QuicDrop::backend_error));
+    return;
+  }
+  table_.touch(id, Clock::now());
+  observe::bump(metrics.bytes_from_client, payload.size());
+  observe::bump(metrics.packets_from_client);
+}
+
+void QuicService::send_to_client(std::size_t listener, const Endpoint& client,
+                                 std::span<const std::uint8_t> payload) {
+  auto it = by_listener_.find(listener);
+  if (it == by_listener_.end() || !it->second->fd) return;
+  sockaddr_storage to{};
+  const unsigned length = client.to_sockaddr(to);
+  // From the listener's own socket, bound to the address the client used.
+  ::sendto(it->second->fd.get(), payload.data(), payload.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
+           reinterpret_cast<const sockaddr*>(&to), length);
+}
+
+void QuicService::answer_unknown_version(const FlowKey& key,
+                                         std::span<const std::uint8_t> payload) {
+  // read_first_initial reports unknown_version only for a long header of
+  // >= 1200 bytes that is not itself a Version Negotiation (RFC 9000 6.1).
+  auto header = protocol::quic::read_long_header_ids(payload);
+  if (!header || payload.size() < protocol::quic::kMinInitialDatagram) return;
+  const auto now = Clock::now();
+  auto [it, fresh] = negotiated_.try_emplace(key.client.ip, now);
+  if (!fresh) {
+    if (now - it->second < kNegotiationInterval) return;
+    it->second = now;
+  }
+  if (negotiated_.size() > kMaxNegotiated) negotiated_.clear();
+  constexpr std::array<std::uint32_t, 2> kVersions{protocol::quic::kQuicV1,
+                                                   protocol::quic::kQuicV2};
+  vn_random_ = vn_random_ * 1'664'525 + 1'013'904'223;  // arbitrary bits, not a secret
+  auto packet = protocol::quic::version_negotiation_packet(
+      header->dcid, header->scid, kVersions, static_cast<std::uint8_t>(vn_random_ >> 24));
+  send_to_client(key.listener, key.client, packet);
+  observe::bump(worker_.shared().metrics.quic.version_negotiations);
+}
+
+// --- backend datagrams ---------------------------------------------------------
+
+void QuicService::on_backend_event(QuicSession& session, const reactor::Event& event) {
+  const SessionId id = session.id();
+  if (event.res >= 0 && !session.closing()) {
+    if (auto d = worker_.reactor().datagram(event)) {
+      const FlowKey* key = table_.key_of(id);
+      if (d->truncated) {
+        observe::bump(worker_.shared().metrics.quic.drop(QuicDrop::truncated));
+      } else if (key != nullptr) {
+        table_.learn_from_backend(id, d->payload);
+        table_.touch(id, Clock::now());
+        send_to_client(key->listener, key->client, d->payload);
+        session.count_to_client(d->payload.size());
+        observe::bump(worker_.shared().metrics.quic.bytes_from_backend, d->payload.size());
+        observe::bump(worker_.shared().metrics.quic.packets_from_backend);
+      }
+    }
+  }
+  if (event.buffer >= 0) worker_.buffers().recycle(static_cast<std::uint16_t>(event.buffer));
+  if (event.more) return;
+  if (session.closing()) {
+    ending_.erase(id);  // frees `session`
+    return;
+  }
+  // An ICMP unreachable ends a connected socket's receive with
+  // ECONNREFUSED; the client may retry, so the session stays and listens on.
+  rearm_session_later(id);
+}
+
+void QuicService::rearm_session_later(SessionId id) {
+  worker_.timers().schedule(reactor::Clock::now() + kRearmDelay, [this, id] {
+    auto it = sessions_.find(id);
+    if (it != sessions_.end() && !it->second->closing()) it->second->start(worker_.reactor());
+  });
+}
+
+// --- endings ---------------------------------------------------------------------
+
+void QuicService::end_session(SessionId id, observe::Outcome outcome, std::string detail) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  std::unique_ptr<QuicSession> session = std::move(it->second);
+  sessions_.erase(it);
+  const FlowKey* key = table_.key_of(id);
+  const Endpoint client = key != nullptr ? key->client : Endpoint{};
+  table_.remove(id);
+  observe::AccessRecord record =
+      session->close(worker_.reactor(), client, outcome, std::move(detail));
+  record_ending(worker_.shared().metrics, session->runtime(), session->listener(), record);
+  if (auto member = session->member_id()) worker_.pools().closed(*member);
+  if (!session->ended()) ending_.emplace(id, std::move(session));
+  publish_gauges();
+}
+
+void QuicService::sweep(Clock::time_point now) {
+  const auto rt = worker_.shared().runtime.load();
+  pending_.set_limits(limits_of(rt->config.quic));
+  auto& metrics = worker_.shared().metrics.quic;
+  const auto late = pending_.expire(now);
+  if (!late.empty()) {
+    observe::bump(metrics.drop(QuicDrop::hello_timeout), late.size());
+    observe::bump(metrics.hello(QuicHelloOutcome::timeout), late.size());
+  }
+  for (SessionId id : table_.expired(now))
+    end_session(id, observe::Outcome::idle_timeout, "no datagram either way");
+  publish_gauges();
+}
+
+void QuicService::begin_drain() {
+  if (draining_) return;
+  draining_ = true;
+  for (auto& socket : sockets_) {
+    socket->closing = true;
+    if (socket->armed)
+      worker_.reactor().cancel(socket.get());  // fd closed when the receive ends
+    else
+      socket->fd.reset();
+  }
+  // Without the listener no client datagram reaches a session any more.
+  std::vector<SessionId> ids;
+  ids.reserve(sessions_.size());
+  for (const auto& entry : sessions_) ids.push_back(entry.first);
+  for (SessionId id : ids) end_session(id, observe::Outcome::shutdown, "drain");
+  pending_.expire(Clock::time_point::max());
+  resolving_.clear();  // their answers find nothing
+  publish_gauges();
+}
+
+bool QuicService::quiet() const {
+  for (const auto& socket : sockets_)
+    if (socket->fd) return false;
+  return sessions_.empty() && ending_.empty();
+}
+
+void QuicService::publish_gauges() {
+  auto& metrics = worker_.shared().metrics.quic;
+  metrics.pending_flows.store(pending_.size(), std::memory_order_relaxed);
+  metrics.sessions.store(sessions_.size(), std::memory_order_relaxed);
+}
+
+}  // namespace sniproxy::proxy::quic

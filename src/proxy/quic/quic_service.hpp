@@ -1,0 +1,112 @@
+#pragma once
+// The QUIC listeners of one worker (the first: a client whose NAT rebinds
+// must find its session, so one thread owns each listener's one socket) and
+// their flows: each client datagram goes to its session, or feeds its
+// pending flow, or opens a new flow if it is a verified Initial; a flow
+// whose ClientHello is complete is routed and becomes a session with its own
+// backend socket. Replies leave from the listener's socket (its address is
+// the one the client sent to). Idle sessions and late hellos are swept
+// periodically, not timed per datagram.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "common/address.hpp"
+#include "common/result.hpp"
+#include "common/unique_fd.hpp"
+#include "config/config.hpp"
+#include "dns/addresses.hpp"
+#include "observe/outcome.hpp"
+#include "observe/quic_drop.hpp"
+#include "proxy/quic/pending_flows.hpp"
+#include "proxy/quic/quic_route.hpp"
+#include "proxy/quic/quic_session.hpp"
+#include "proxy/quic/session_table.hpp"
+#include "reactor/reactor.hpp"
+
+namespace sniproxy::proxy {
+class Worker;
+}
+
+namespace sniproxy::proxy::quic {
+
+class QuicService {
+ public:
+  // Binds the config's quic listeners; nullptr when it has none.
+  static Result<std::unique_ptr<QuicService>> create(Worker& worker);
+  ~QuicService();
+
+  // Arms the receives and logs each listener.
+  void start();
+  // Ends late hellos and idle sessions; applies [quic] from a reload.
+  void sweep(Clock::time_point now);
+  // Stops receiving and ends every session (outcome shutdown).
+  void begin_drain();
+  // Drained: no receive in flight, no session left.
+  [[nodiscard]] bool quiet() const;
+
+  // From QuicSession: a completion of its backend receive.
+  void on_backend_event(QuicSession& session, const reactor::Event& event);
+
+ private:
+  struct Socket final : reactor::Completion {
+    QuicService* service = nullptr;
+    std::size_t listener = 0;  // index into Config::listeners
+    Endpoint address;
+    UniqueFd fd;
+    bool armed = false;
+    bool closing = false;
+    void on_complete(const reactor::Event& event) override;
+  };
+
+  explicit QuicService(Worker& worker);
+  void arm(Socket& socket);
+  void rearm_later(Socket& socket);
+  void on_listener_event(Socket& socket, const reactor::Event& event);
+  void on_client_datagram(Socket& socket, const Endpoint& client,
+                          std::span<const std::uint8_t> payload);
+  void new_flow(const FlowKey& key, std::span<const std::uint8_t> payload);
+  void add_flow(const FlowKey& key, protocol::quic::QuicHelloReader reader,
+                std::span<const std::uint8_t> first, const config::Quic& bounds);
+  void feed_flow(PendingFlow& flow, std::span<const std::uint8_t> payload);
+  void route_flow(const FlowKey& key);
+  void refuse_flow(observe::QuicDrop drop);
+  void on_resolved(const FlowKey& key, std::uint64_t token, const Result<dns::Addresses>& answer);
+  void open_session(const FlowKey& key, PendingFlow& flow, const QuicDestination& dest,
+                    std::shared_ptr<const Runtime> runtime);
+  void forward_to_backend(SessionId id, std::span<const std::uint8_t> payload);
+  void send_to_client(std::size_t listener, const Endpoint& client,
+                      std::span<const std::uint8_t> payload);
+  void answer_unknown_version(const FlowKey& key, std::span<const std::uint8_t> payload);
+  void end_session(SessionId id, observe::Outcome outcome, std::string detail);
+  void rearm_session_later(SessionId id);
+  void publish_gauges();
+
+  Worker& worker_;
+  std::vector<std::unique_ptr<Socket>> sockets_;
+  std::unordered_map<std::size_t, Socket*> by_listener_;
+  PendingFlows pending_;
+  SessionTable table_;
+  std::unordered_map<SessionId, std::unique_ptr<QuicSession>> sessions_;
+  // Routed flows whose backend's name is being resolved.
+  struct Resolving {
+    PendingFlow flow;
+    QuicDestination dest;
+    std::shared_ptr<const Runtime> runtime;
+    std::uint64_t token = 0;  // tells this wait from a later one of the same client
+  };
+  std::unordered_map<FlowKey, std::unique_ptr<Resolving>, FlowKeyHash> resolving_;
+  std::uint64_t next_token_ = 1;
+  // Ended sessions whose backend receive has not completed yet.
+  std::unordered_map<SessionId, std::unique_ptr<QuicSession>> ending_;
+  SessionId next_id_ = 1;
+  // Version Negotiation sent, per client address: one a second at most.
+  std::unordered_map<IpAddress, Clock::time_point, IpAddressHash> negotiated_;
+  std::uint32_t vn_random_ = 0x9e3779b9;
+  bool draining_ = false;
+};
+
+}  // namespace sniproxy::proxy::quic

@@ -1,0 +1,142 @@
+#include "proxy/quic/session_table.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "protocol/quic/long_header.hpp"
+
+namespace sniproxy::proxy::quic {
+
+std::string SessionTable::cid_key(std::size_t listener, std::span<const std::uint8_t> cid) {
+  std::string key(sizeof listener, '\0');
+  std::memcpy(key.data(), &listener, sizeof listener);
+  key.append(reinterpret_cast<const char*>(cid.data()), cid.size());
+  return key;
+}
+
+bool SessionTable::add(SessionId id, const FlowKey& key,
+                       std::span<const std::uint8_t> original_dcid,
+                       std::chrono::milliseconds idle_timeout, Clock::time_point now) {
+  if (sessions_.size() >= max_sessions_ || by_address_.count(key) != 0) return false;
+  Entry& e = sessions_[id];
+  e.key = key;
+  e.idle_timeout = idle_timeout;
+  e.last_active = now;
+  by_address_.emplace(key, id);
+  learn(id, e, original_dcid);
+  return true;
+}
+
+void SessionTable::remove(SessionId id) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  Entry& e = it->second;
+  for (const std::string& cid : e.cids) {
+    auto k =
+        cid_key(e.key.listener, {reinterpret_cast<const std::uint8_t*>(cid.data()), cid.size()});
+    auto found = by_cid_.find(k);
+    if (found != by_cid_.end() && found->second == id) by_cid_.erase(found);
+    auto length = cid_lengths_.find({e.key.listener, cid.size()});
+    if (length != cid_lengths_.end() && --length->second == 0) cid_lengths_.erase(length);
+  }
+  by_address_.erase(e.key);
+  sessions_.erase(it);
+}
+
+std::optional<SessionId> SessionTable::find(const FlowKey& key) const {
+  auto it = by_address_.find(key);
+  if (it == by_address_.end()) return std::nullopt;
+  return it->second;
+}
+
+const FlowKey* SessionTable::key_of(SessionId id) const {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : &it->second.key;
+}
+
+void SessionTable::learn(SessionId id, Entry& e, std::span<const std::uint8_t> cid) {
+  // A zero-length ID names nothing (RFC 9000 5.1); too many are not kept.
+  if (cid.empty() || cid.size() > kMaxCidLength || e.cids.size() >= kMaxCidsPerSession) return;
+  const std::string bytes(reinterpret_cast<const char*>(cid.data()), cid.size());
+  if (std::find(e.cids.begin(), e.cids.end(), bytes) != e.cids.end()) return;
+  // An ID another session holds stays with it: the first to learn it wins.
+  if (!by_cid_.emplace(cid_key(e.key.listener, cid), id).second) return;
+  e.cids.push_back(bytes);
+  ++cid_lengths_[{e.key.listener, cid.size()}];
+}
+
+void SessionTable::learn_from_backend(SessionId id, std::span<const std::uint8_t> datagram) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  auto header = protocol::quic::read_long_header_ids(datagram);
+  if (!header || header->version == 0) return;  // short header, or Version Negotiation
+  learn(id, it->second, header->scid);
+}
+
+bool SessionTable::knows_cid(SessionId id, std::span<const std::uint8_t> dcid) const {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return false;
+  const std::string bytes(reinterpret_cast<const char*>(dcid.data()), dcid.size());
+  return std::find(it->second.cids.begin(), it->second.cids.end(), bytes) != it->second.cids.end();
+}
+
+std::optional<SessionId> SessionTable::match_cid(std::size_t listener,
+                                                 std::span<const std::uint8_t> datagram) const {
+  if (datagram.empty()) return std::nullopt;
+  if ((datagram[0] & protocol::quic::kLongHeaderBit) != 0) {
+    auto header = protocol::quic::read_long_header_ids(datagram);
+    if (!header) return std::nullopt;
+    auto it = by_cid_.find(cid_key(listener, header->dcid));
+    if (it == by_cid_.end()) return std::nullopt;
+    return it->second;
+  }
+  // A short header: 1 byte, then the DCID of a length only the endpoints
+  // know (RFC 9000 17.3); try each length learnt on this listener. Its
+  // fixed bit is not checked: peers that allow it grease it (RFC 9287).
+  for (auto it = cid_lengths_.lower_bound({listener, 0});
+       it != cid_lengths_.end() && it->first.first == listener; ++it) {
+    const std::size_t length = it->first.second;
+    if (datagram.size() < 1 + length) break;  // lengths ascend
+    auto found = by_cid_.find(cid_key(listener, datagram.subspan(1, length)));
+    if (found != by_cid_.end()) return found->second;
+  }
+  return std::nullopt;
+}
+
+bool SessionTable::rebind(SessionId id, const Endpoint& client) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return false;
+  FlowKey next{it->second.key.listener, client};
+  if (by_address_.count(next) != 0) return false;
+  by_address_.erase(it->second.key);
+  it->second.key = next;
+  by_address_.emplace(next, id);
+  return true;
+}
+
+void SessionTable::touch(SessionId id, Clock::time_point now) {
+  auto it = sessions_.find(id);
+  if (it != sessions_.end()) it->second.last_active = now;
+}
+
+std::vector<SessionId> SessionTable::expired(Clock::time_point now) const {
+  std::vector<SessionId> out;
+  for (const auto& [id, e] : sessions_)
+    if (e.last_active + e.idle_timeout <= now) out.push_back(id);
+  return out;
+}
+
+}  // namespace sniproxy::proxy::quic
+
+namespace sniproxy::proxy::quic {
+
+std::chrono::milliseconds session_idle_timeout(std::chrono::milliseconds floor,
+                                               std::chrono::milliseconds cap,
+                                               std::optional<std::uint64_t> client_ms) {
+  std::chrono::milliseconds t = cap;
+  if (client_ms && *client_ms > 0 && *client_ms < static_cast<std::uint64_t>(cap.count()))
+    t = std::chrono::milliseconds(static_cast<std::int64_t>(*client_ms));
+  return std::max(t, floor);
+}
+
+}  // namespace sniproxy::proxy::quic

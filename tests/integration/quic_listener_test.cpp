@@ -1,0 +1,558 @@
+// QUIC through the real binary: client Initials sealed by the test-side
+// builder, fake UDP backends that record what they get and answer with a
+// long header carrying their connection ID. Routing by name, the datagrams
+// passed unchanged and in order, replies from the listener's address, the
+// server's connection ID learnt for short headers and NAT rebinding, drops
+// counted by reason, the pending-flow caps under a flood, idle timeouts with
+// their access-log line, and --check. The forwarding mode does not apply to
+// UDP: one instantiation; the reactor backend is the suite's repeat
+// ($SNIPROXY_TEST_REACTOR=epoll).
+#include <fmt/format.h>
+
+#include <signal.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "quic_initial_builder.hpp"
+#include "support/admin_client.hpp"
+#include "support/dns_server_thread.hpp"
+#include "support/pattern.hpp"
+#include "support/proxy_fixture.hpp"
+#include "support/udp_peer.hpp"
+
+namespace sniproxy::integration {
+namespace {
+
+using protocol::test::crypto_frame;
+using protocol::test::InitialSpec;
+using protocol::test::padded_initial;
+using protocol::test::quic_client_hello;
+
+const Bytes kServerA = {0x5a, 0x5a, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06};
+const Bytes kServerB = {0x5b, 0x5b, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06};
+
+Endpoint local_ip(std::uint8_t last_octet, std::uint16_t port = 0) {
+  return Endpoint{IpAddress::v4(127, 0, 0, last_octet), port};
+}
+
+// A client Initial with the whole hello for `name` in one datagram.
+Bytes initial_for(const std::string& name, const Bytes& dcid, std::uint64_t idle_ms = 30'000) {
+  InitialSpec spec;
+  spec.dcid = dcid;
+  spec.frames = crypto_frame(0, quic_client_hello(name, idle_ms));
+  return padded_initial(spec);
+}
+
+// A hello too big for one datagram (a post-quantum key share), as the two
+// Initials a client sends for it.
+std::pair<Bytes, Bytes> two_datagram_initials(const std::string& name, const Bytes& dcid) {
+  const Bytes hello = quic_client_hello(name, 30'000, 3'000);
+  const auto view = std::span<const std::uint8_t>(hello);
+  InitialSpec spec;
+  spec.dcid = dcid;
+  spec.frames = crypto_frame(0, view.first(1'100));
+  Bytes first = padded_initial(spec);
+  spec.packet_number = 1;
+  spec.frames = crypto_frame(1'100, view.subspan(1'100));
+  return {std::move(first), padded_initial(spec)};
+}
+
+class QuicTest : public ProxyTest {
+ protected:
+  std::uint16_t admin_port_ = free_port();
+  std::uint16_t port_ = 0;  // the TLS and the QUIC listener's (TCP and UDP)
+
+  // A TLS listener (the fixture's readiness probe connects to it) and a
+  // QUIC listener on the same address and port.
+  ConfigSpec quic_config(const std::string& quic_section = "") {
+    ConfigSpec spec = base_config();
+    port_ = spec.listeners[0].port;
+    spec.listeners.push_back(
+        ListenerSpec{.name = "quic", .port = port_, .protocol = "quic", .table = "default"});
+    spec.extra += fmt::format("[admin]\nlisten = \"127.0.0.1:{}\"\n", admin_port_);
+    if (!quic_section.empty()) spec.extra += "[quic]\n" + quic_section;
+    return spec;
+  }
+  void start(ConfigSpec& spec, const std::vector<RouteSpec>& routes) {
+    auto& table = spec.table("default");
+    table.insert(table.end(), routes.begin(), routes.end());
+    start_proxy(spec, {admin_port_});
+  }
+  [[nodiscard]] Endpoint listener() const { return local_ip(1, port_); }
+  Scrape scrape() {
+    HttpAnswer a = http_get(admin_port_, "/metrics");
+    EXPECT_EQ(a.status, 200) << a.head;
+    return parse_exposition(a.body);
+  }
+  double metric(const std::string& key) { return scrape().at(key); }
+  // Waits (bounded) until `key` reaches `value`.
+  bool metric_reaches(const std::string& key, double value) {
+    const Deadline d = Deadline::in(milliseconds(5'000));
+    while (!d.expired()) {
+      if (metric(key) >= value) return true;
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    return false;
+  }
+  // Sends `name`'s Initial from `client` and waits for the backend's answer
+  // (its connection ID is learnt then).
+  void open_session(const UdpPeer& client, const std::string& name, const Bytes& dcid,
+                    const Endpoint& to) {
+    ASSERT_TRUE(client.send_to(to, initial_for(name, dcid)));
+    ASSERT_TRUE(client.receive(Deadline::in(milliseconds(3'000)))) << "no answer for " << name;
+  }
+  void open_session(const UdpPeer& client, const std::string& name, const Bytes& dcid) {
+    open_session(client, name, dcid, listener());
+  }
+  static std::string drops(const std::string& reason) {
+    return "sniproxy_quic_drops_total{reason=\"" + reason + "\"}";
+  }
+  static std::string hellos(const std::string& outcome) {
+    return "sniproxy_quic_hellos_total{outcome=\"" + outcome + "\"}";
+  }
+};
+
+TEST_P(QuicTest, NamesRouteToTheirBackendsAndDatagramsPassUnchanged) {
+  FakeQuicBackend a(kServerA);
+  FakeQuicBackend b(kServerB);
+  ConfigSpec spec = quic_config();
+  ASSERT_NO_FATAL_FAILURE(start(spec, {route("a.quic.test", a), route("b.quic.test", b)}));
+
+  // One datagram for a.quic.test: it reaches backend a as sent, and a's
+  // answer comes back from the listener's address.
+  UdpPeer client_a(local_ip(1));
+  const Bytes hello_a = initial_for("a.quic.test", {0xa1, 2, 3, 4, 5, 6, 7, 8});
+  ASSERT_TRUE(client_a.send_to(listener(), hello_a));
+  ASSERT_TRUE(a.wait_for(1, Deadline::in(milliseconds(3'000))));
+  EXPECT_EQ(a.received()[0].bytes, hello_a);
+  auto reply = client_a.receive(Deadline::in(milliseconds(3'000)));
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->from, listener());
+  EXPECT_EQ(reply->bytes, a.answer_to(hello_a));
+
+  // Then a short header with the server's connection ID goes on to a too.
+  const Bytes one_rtt = short_header_packet(kServerA);
+  ASSERT_TRUE(client_a.send_to(listener(), one_rtt));
+  ASSERT_TRUE(a.wait_for(2, Deadline::in(milliseconds(3'000))));
+  EXPECT_EQ(a.received()[1].bytes, one_rtt);
+  EXPECT_EQ(a.received()[1].from, a.received()[0].from);  // the session's one socket
+
+  // A hello over two datagrams for b.quic.test arrives at b as the same two
+  // datagrams, in order, and nothing of it at a.
+  UdpPeer client_b(local_ip(1));
+  const auto [first, second] = two_datagram_initials("b.quic.test", {0xb1, 2, 3, 4, 5, 6, 7, 8});
+  ASSERT_TRUE(client_b.send_to(listener(), first));
+  ASSERT_TRUE(client_b.send_to(listener(), second));
+  ASSERT_TRUE(b.wait_for(2, Deadline::in(milliseconds(3'000))));
+  EXPECT_EQ(b.received()[0].bytes, first);
+  EXPECT_EQ(b.received()[1].bytes, second);
+  EXPECT_EQ(a.received().size(), 2u);
+  EXPECT_TRUE(client_b.receive(Deadline::in(milliseconds(3'000))));
+
+  const Scrape s = scrape();
+  EXPECT_EQ(s.at(hellos("routed")), 2);
+  EXPECT_EQ(s.at("sniproxy_quic_sessions"), 2);
+  EXPECT_EQ(s.at("sniproxy_quic_sessions_total"), 2);
+  EXPECT_EQ(s.at("sniproxy_quic_pending_flows"), 0);
+  EXPECT_EQ(s.at("sniproxy_quic_packets_total{direction=\"from_client\"}"), 4);
+  EXPECT_GE(s.at("sniproxy_quic_packets_total{direction=\"from_backend\"}"), 2);
+
+  HttpAnswer status = http_get(admin_port_, "/status");
+  EXPECT_NE(status.body.find("\"protocol\":\"quic\""), std::string::npos) << status.body;
+  EXPECT_NE(status.body.find("\"quic\":{\"sessions\":2"), std::string::npos) << status.body;
+  EXPECT_EQ(s.at("sniproxy_listener_forwarding_mode{listener=\"quic\",mode=\"datagram\"}"), 1);
+}
+
+TEST_P(QuicTest, NatRebindingKeepsTheSession) {
+  FakeQuicBackend a(kServerA);
+  ConfigSpec spec = quic_config();
+  ASSERT_NO_FATAL_FAILURE(start(spec, {route("a.quic.test", a)}));
+  UdpPeer before(local_ip(1));
+  ASSERT_NO_FATAL_FAILURE(open_session(before, "a.quic.test", {0xa2, 2, 3, 4, 5, 6, 7, 8}));
+
+  // The client's NAT gave it a new address and port.
+  UdpPeer after(local_ip(7));
+  const Bytes one_rtt = short_header_packet(kServerA);
+  ASSERT_TRUE(after.send_to(listener(), one_rtt));
+  ASSERT_TRUE(a.wait_for(2, Deadline::in(milliseconds(3'000))));
+  EXPECT_EQ(a.received()[1].bytes, one_rtt);
+  EXPECT_EQ(a.received()[1].from, a.received()[0].from);  // same session socket
+  // The answer goes to the new address.
+  auto reply = after.receive(Deadline::in(milliseconds(3'000)));
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->from, listener());
+  EXPECT_EQ(metric("sniproxy_quic_sessions_total"), 1);
+}
+
+TEST_P(QuicTest, AlpnRoutesAndTheFallbackApply) {
+  FakeQuicBackend h3(kServerA);
+  FakeQuicBackend plain(kServerB);
+  FakeQuicBackend fallback({0xfb, 1, 2, 3});
+  ConfigSpec spec = quic_config();
+  spec.listeners[1].fallback = fallback.address();
+  ASSERT_NO_FATAL_FAILURE(
+      start(spec, {{.match = "alpn.quic.test", .backend = h3.address(), .alpn = {"h3"}},
+                   route("alpn.quic.test", plain)}));
+  auto hello_offering = [](std::initializer_list<std::string_view> alpn, const Bytes& dcid) {
+    InitialSpec initial;
+    initial.dcid = dcid;
+    initial.frames = crypto_frame(0, quic_client_hello("alpn.quic.test", 30'000, 0, alpn));
+    return padded_initial(initial);
+  };
+  UdpPeer offers_h3(local_ip(1));
+  ASSERT_TRUE(offers_h3.send_to(listener(), hello_offering({"h3"}, {0xd1, 2, 3, 4, 5, 6, 7, 8})));
+  ASSERT_TRUE(h3.wait_for(1, Deadline::in(milliseconds(3'000))));
+  UdpPeer offers_other(local_ip(1));
+  ASSERT_TRUE(
+      offers_other.send_to(listener(), hello_offering({"hq-29"}, {0xd2, 2, 3, 4, 5, 6, 7, 8})));
+  ASSERT_TRUE(plain.wait_for(1, Deadline::in(milliseconds(3'000))));
+  UdpPeer unknown(local_ip(1));
+  ASSERT_TRUE(
+      unknown.send_to(listener(), initial_for("nobody.quic.test", {0xd3, 2, 3, 4, 5, 6, 7, 8})));
+  ASSERT_TRUE(fallback.wait_for(1, Deadline::in(milliseconds(3'000))));
+  EXPECT_EQ(h3.received().size(), 1u);
+  EXPECT_EQ(plain.received().size(), 1u);
+}
+
+TEST_P(QuicTest, UnknownNameWithoutFallbackAndDenyAreDroppedAndCounted) {
+  FakeQuicBackend a(kServerA);
+  ConfigSpec spec = quic_config();
+  ASSERT_NO_FATAL_FAILURE(
+      start(spec, {route("a.quic.test", a), {.match = "denied.quic.test", .deny = true}}));
+  UdpPeer client(local_ip(1));
+  ASSERT_TRUE(client.send_to(listener(), initial_for("other.quic.test", {1, 1, 1, 1, 1, 1, 1, 1})));
+  ASSERT_TRUE(metric_reaches(drops("no_route"), 1));
+  ASSERT_TRUE(
+      client.send_to(listener(), initial_for("denied.quic.test", {2, 2, 2, 2, 2, 2, 2, 2})));
+  ASSERT_TRUE(metric_reaches(drops("denied"), 1));
+  const Scrape s = scrape();
+  EXPECT_EQ(s.at(hellos("no_route")), 1);
+  EXPECT_EQ(s.at(hellos("denied")), 1);
+  EXPECT_EQ(s.at("sniproxy_quic_sessions_total"), 0);
+  EXPECT_FALSE(client.receive(Deadline::in(milliseconds(200))));
+  EXPECT_TRUE(a.received().empty());
+}
+
+TEST_P(QuicTest, ABadTagCreatesNoFlow) {
+  FakeQuicBackend a(kServerA);
+  ConfigSpec spec = quic_config();
+  ASSERT_NO_FATAL_FAILURE(start(spec, {route("a.quic.test", a)}));
+  auto [first, second] = two_datagram_initials("a.quic.test", {0xa3, 2, 3, 4, 5, 6, 7, 8});
+  first[first.size() - 1] ^= 0x01;  // the tag's last byte
+  UdpPeer client(local_ip(1));
+  ASSERT_TRUE(client.send_to(listener(), first));
+  ASSERT_TRUE(metric_reaches(drops("bad_tag"), 1));
+  const Scrape s = scrape();
+  EXPECT_EQ(s.at("sniproxy_quic_pending_flows"), 0);
+  EXPECT_EQ(s.at(hellos("routed")) + s.at(hellos("evicted")) + s.at(hellos("timeout")), 0);
+  EXPECT_TRUE(a.received().empty());
+  // Under 1200 bytes: too_short, no state either.
+  ASSERT_TRUE(client.send_to(listener(), Bytes(600, 0xc3)));
+  ASSERT_TRUE(metric_reaches(drops("too_short"), 1));
+}
+
+TEST_P(QuicTest, AnUnknownVersionIsAnsweredWithVersionNegotiation) {
+  FakeQuicBackend a(kServerA);
+  ConfigSpec spec = quic_config();
+  ASSERT_NO_FATAL_FAILURE(start(spec, {route("a.quic.test", a)}));
+  Bytes unknown = {0xc0, 0x1a, 0x2a, 0x3a, 0x4a, 4, 1, 2, 3, 4, 2, 9, 9};
+  unknown.resize(1'200, 0);
+  UdpPeer client(local_ip(1));
+  ASSERT_TRUE(client.send_to(listener(), unknown));
+  auto vn = client.receive(Deadline::in(milliseconds(3'000)));
+  ASSERT_TRUE(vn);
+  ASSERT_GE(vn->bytes.size(), 5u + 1 + 2 + 1 + 4 + 4);
+  EXPECT_NE(vn->bytes[0] & 0x80, 0);
+  EXPECT_EQ(Bytes(vn->bytes.begin() + 1, vn->bytes.begin() + 5), (Bytes{0, 0, 0, 0}));
+  // The IDs come back swapped: the client's SCID {9, 9} is the DCID.
+  EXPECT_EQ(Bytes(vn->bytes.begin() + 5, vn->bytes.begin() + 8), (Bytes{2, 9, 9}));
+  EXPECT_EQ(metric(drops("unknown_version")), 1);
+  EXPECT_EQ(metric("sniproxy_quic_version_negotiations_total"), 1);
+  // Rate-limited: a second one within the second is not answered.
+  ASSERT_TRUE(client.send_to(listener(), unknown));
+  ASSERT_TRUE(metric_reaches(drops("unknown_version"), 2));
+  EXPECT_EQ(metric("sniproxy_quic_version_negotiations_total"), 1);
+}
+
+TEST_P(QuicTest, AFloodOfInitialsStaysUnderTheCapsAndARealClientIsServedAfter) {
+  FakeQuicBackend a(kServerA);
+  ConfigSpec spec =
+      quic_config("max_pending_flows = 200\nmax_pending_per_source = 8\nhello_timeout = \"10s\"\n");
+  ASSERT_NO_FATAL_FAILURE(start(spec, {route("a.quic.test", a)}));
+  // 2,000 Initials that each open a flow (half a hello: it waits for more),
+  // from 100 addresses of 127.0.0.0/8, 20 ports each.
+  const auto [half, rest] = two_datagram_initials("a.quic.test", {0xf1, 2, 3, 4, 5, 6, 7, 8});
+  int sent = 0;
+  for (int port = 0; port < 20; ++port) {
+    for (int source = 0; source < 100; ++source) {
+      UdpPeer flooder(local_ip(static_cast<std::uint8_t>(10 + source)));
+      if (flooder.send_to(listener(), half)) ++sent;
+    }
+    // Paced so that the proxy's receive buffer, not its caps, is not what drops them.
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  ASSERT_EQ(sent, 2'000);
+  ASSERT_TRUE(metric_reaches(drops("evicted"), 1'000));
+  const Deadline settle = Deadline::in(milliseconds(3'000));
+  Scrape s = scrape();
+  while (!settle.expired()) {
+    s = scrape();
+    if (s.at(drops("evicted")) + s.at("sniproxy_quic_pending_flows") >= 2'000) break;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  EXPECT_LE(s.at("sniproxy_quic_pending_flows"), 200);
+  EXPECT_EQ(s.at(drops("evicted")), s.at(hellos("evicted")));
+  EXPECT_GE(s.at(drops("evicted")) + s.at("sniproxy_quic_pending_flows"), 1'800);
+  EXPECT_TRUE(a.received().empty());
+
+  // A real client still gets through.
+  UdpPeer client(local_ip(1));
+  const Bytes hello = initial_for("a.quic.test", {0xa4, 2, 3, 4, 5, 6, 7, 8});
+  ASSERT_TRUE(client.send_to(listener(), hello));
+  ASSERT_TRUE(a.wait_for(1, Deadline::in(milliseconds(3'000))));
+  EXPECT_EQ(a.received()[0].bytes, hello);
+  EXPECT_TRUE(client.receive(Deadline::in(milliseconds(3'000))));
+}
+
+TEST_P(QuicTest, AnIdleSessionEndsWithItsAccessLogLine) {
+  FakeQuicBackend a(kServerA);
+  ConfigSpec spec = quic_config("idle_timeout = \"300ms\"\nmax_idle_timeout = \"300ms\"\n");
+  ASSERT_NO_FATAL_FAILURE(start(spec, {route("a.quic.test", a)}));
+  UdpPeer client(local_ip(1));
+  const Bytes hello = initial_for("a.quic.test", {0xa5, 2, 3, 4, 5, 6, 7, 8}, 200);
+  ASSERT_TRUE(client.send_to(listener(), hello));
+  ASSERT_TRUE(client.receive(Deadline::in(milliseconds(3'000))));
+  auto entry =
+      wait_access_entry(access_log_path(), client.local().port, Deadline::in(milliseconds(5'000)));
+  ASSERT_TRUE(entry) << "no access-log line for the session";
+  auto& e = *entry;
+  EXPECT_EQ(e["listener"], "quic");
+  EXPECT_EQ(e["server_name"], "a.quic.test");
+  EXPECT_EQ(e["backend"], a.address());
+  EXPECT_EQ(e["outcome"], "idle_timeout");
+  EXPECT_EQ(e["mode"], "datagram");
+  EXPECT_EQ(e["bytes_in"], std::to_string(hello.size()));
+  EXPECT_EQ(e["bytes_out"], std::to_string(a.answer_to(hello).size()));
+  EXPECT_EQ(e["packets_in"], "1");
+  EXPECT_EQ(e["packets_out"], "1");
+  EXPECT_GE(std::stoll(e["duration_ms"]), 250);
+  EXPECT_EQ(metric("sniproxy_quic_sessions"), 0);
+  // A datagram after the end is a new flow's business: a (short) short
+  // header opens none, so it is dropped, not sent on.
+  ASSERT_TRUE(client.send_to(listener(), short_header_packet(kServerA)));
+  ASSERT_TRUE(metric_reaches(drops("too_short"), 1));
+  EXPECT_EQ(a.received().size(), 1u);
+}
+
+TEST_P(QuicTest, ANewInitialFromTheSameAddressStartsANewSession) {
+  FakeQuicBackend a(kServerA);
+  FakeQuicBackend b(kServerB);
+  ConfigSpec spec = quic_config();
+  ASSERT_NO_FATAL_FAILURE(start(spec, {route("a.quic.test", a), route("b.quic.test", b)}));
+  UdpPeer client(local_ip(1));
+  ASSERT_NO_FATAL_FAILURE(open_session(client, "a.quic.test", {0xa7, 2, 3, 4, 5, 6, 7, 8}));
+  // The same port, a new connection (a new DCID) to another name.
+  const Bytes hello_b = initial_for("b.quic.test", {0xb7, 2, 3, 4, 5, 6, 7, 8});
+  ASSERT_TRUE(client.send_to(listener(), hello_b));
+  ASSERT_TRUE(b.wait_for(1, Deadline::in(milliseconds(3'000))));
+  EXPECT_EQ(b.received()[0].bytes, hello_b);
+  EXPECT_EQ(a.received().size(), 1u);
+  auto entry =
+      wait_access_entry(access_log_path(), client.local().port, Deadline::in(milliseconds(3'000)));
+  ASSERT_TRUE(entry);
+  EXPECT_EQ((*entry)["server_name"], "a.quic.test");
+  EXPECT_EQ((*entry)["outcome"], "ok");
+  EXPECT_EQ(metric("sniproxy_quic_sessions_total"), 2);
+  EXPECT_EQ(metric("sniproxy_quic_sessions"), 1);
+}
+
+TEST_P(QuicTest, AReloadRoutesNewFlowsAndKeepsSessions) {
+  FakeQuicBackend a(kServerA);
+  FakeQuicBackend b(kServerB);
+  ConfigSpec spec = quic_config();
+  ASSERT_NO_FATAL_FAILURE(start(spec, {route("name.quic.test", a)}));
+  UdpPeer early(local_ip(1));
+  ASSERT_NO_FATAL_FAILURE(open_session(early, "name.quic.test", {0xa8, 2, 3, 4, 5, 6, 7, 8}));
+
+  spec.table("default") = {route("name.quic.test", b)};
+  rewrite_config(spec.to_toml());
+  proxy_->signal(SIGHUP);
+  ASSERT_TRUE(metric_reaches("sniproxy_config_reloads_total{result=\"ok\"}", 1));
+
+  // The session routed before the reload stays with a.
+  ASSERT_TRUE(early.send_to(listener(), short_header_packet(kServerA)));
+  ASSERT_TRUE(a.wait_for(2, Deadline::in(milliseconds(3'000))));
+  // A new flow takes the new route.
+  UdpPeer late(local_ip(1));
+  ASSERT_NO_FATAL_FAILURE(open_session(late, "name.quic.test", {0xb8, 2, 3, 4, 5, 6, 7, 8}));
+  EXPECT_EQ(b.received().size(), 1u);
+  EXPECT_EQ(a.received().size(), 2u);
+}
+
+TEST_P(QuicTest, APoolSpreadsSessionsOverItsServers) {
+  FakeQuicBackend a(kServerA);
+  FakeQuicBackend b(kServerB);
+  ConfigSpec spec = quic_config();
+  spec.extra += fmt::format(
+      "[pools.udp]\nservers = [{{ backend = \"{}\" }}, {{ backend = \"{}\" }}]\n"
+      "[pools.udp.health]\ncheck = \"none\"\n",
+      a.address(), b.address());
+  ASSERT_NO_FATAL_FAILURE(start(spec, {{.match = "pool.quic.test", .pool = "udp"}}));
+  UdpPeer first(local_ip(1));
+  UdpPeer second(local_ip(1));
+  ASSERT_NO_FATAL_FAILURE(open_session(first, "pool.quic.test", {0xc1, 2, 3, 4, 5, 6, 7, 8}));
+  ASSERT_NO_FATAL_FAILURE(open_session(second, "pool.quic.test", {0xc2, 2, 3, 4, 5, 6, 7, 8}));
+  // Round robin: one session each.
+  EXPECT_EQ(a.received().size(), 1u);
+  EXPECT_EQ(b.received().size(), 1u);
+}
+
+TEST_P(QuicTest, NamedBackendsAndResolveTargetsAreResolvedPerFlow) {
+  FakeQuicBackend named(kServerA);
+  FakeQuicBackend resolved(kServerB);
+  DnsServerThread dns;
+  dns.change([](FakeDnsServer& s) {
+    for (const char* name : {"backend.quic.test", "r.quic.test", "guarded.quic.test"}) {
+      s.set_behaviour(name, FakeDnsServer::Behaviour::answer);
+      s.add(name, IpAddress::v4(127, 0, 0, 1), 60);
+    }
+    s.set_behaviour("broken.quic.test", FakeDnsServer::Behaviour::servfail);
+  });
+  const std::uint16_t named_port = Endpoint::parse(named.address())->port;
+  const std::uint16_t resolved_port = Endpoint::parse(resolved.address())->port;
+  ConfigSpec spec = quic_config();
+  spec.extra += "[dns]\nservers = [\"" + dns.endpoint().to_string() + "\"]\ntimeout = \"300ms\"\n";
+  ASSERT_NO_FATAL_FAILURE(start(
+      spec,
+      {{.match = "named.quic.test", .backend = "backend.quic.test:" + std::to_string(named_port)},
+       {.match = "r.quic.test", .resolve = resolved_port, .allow_private = true},
+       {.match = "guarded.quic.test", .resolve = resolved_port},
+       {.match = "broken.quic.test", .backend = "broken.quic.test:1"}}));
+  // A hello over two datagrams to a DNS-named backend: both arrive, in order.
+  UdpPeer to_named(local_ip(1));
+  const auto [first, second] =
+      two_datagram_initials("named.quic.test", {0xe1, 2, 3, 4, 5, 6, 7, 8});
+  ASSERT_TRUE(to_named.send_to(listener(), first));
+  ASSERT_TRUE(to_named.send_to(listener(), second));
+  ASSERT_TRUE(named.wait_for(2, Deadline::in(milliseconds(3'000))));
+  EXPECT_EQ(named.received()[0].bytes, first);
+  EXPECT_EQ(named.received()[1].bytes, second);
+  // The requested name itself, resolved (loopback allowed by the route).
+  UdpPeer to_resolved(local_ip(1));
+  ASSERT_NO_FATAL_FAILURE(open_session(to_resolved, "r.quic.test", {0xe2, 2, 3, 4, 5, 6, 7, 8}));
+  EXPECT_EQ(resolved.received().size(), 1u);
+  // Without allow_private the open-proxy guard refuses loopback; a name
+  // that does not resolve is dropped too.
+  UdpPeer guarded(local_ip(1));
+  ASSERT_TRUE(
+      guarded.send_to(listener(), initial_for("guarded.quic.test", {0xe3, 2, 3, 4, 5, 6, 7, 8})));
+  ASSERT_TRUE(metric_reaches(drops("guard_refused"), 1));
+  UdpPeer broken(local_ip(1));
+  ASSERT_TRUE(
+      broken.send_to(listener(), initial_for("broken.quic.test", {0xe4, 2, 3, 4, 5, 6, 7, 8})));
+  ASSERT_TRUE(metric_reaches(drops("dns_failed"), 1));
+  EXPECT_EQ(resolved.received().size(), 1u);
+  EXPECT_EQ(metric("sniproxy_quic_sessions_total"), 2);
+}
+
+TEST_P(QuicTest, AnIpv6ListenerServesIpv6Clients) {
+  FakeQuicBackend a(kServerA);
+  ConfigSpec spec = quic_config();
+  spec.listeners[1].host = "[::1]";
+  ASSERT_NO_FATAL_FAILURE(start(spec, {route("a.quic.test", a)}));
+  const Endpoint six{*IpAddress::parse("::1"), port_};
+  UdpPeer client(Endpoint{*IpAddress::parse("::1"), 0});
+  const Bytes hello = initial_for("a.quic.test", {0xa9, 2, 3, 4, 5, 6, 7, 8});
+  ASSERT_TRUE(client.send_to(six, hello));
+  ASSERT_TRUE(a.wait_for(1, Deadline::in(milliseconds(3'000))));
+  EXPECT_EQ(a.received()[0].bytes, hello);
+  auto reply = client.receive(Deadline::in(milliseconds(3'000)));
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->from, six);
+}
+
+TEST_P(QuicTest, ShutdownEndsLiveSessionsAndExits) {
+  FakeQuicBackend a(kServerA);
+  ConfigSpec spec = quic_config();
+  ASSERT_NO_FATAL_FAILURE(start(spec, {route("a.quic.test", a)}));
+  UdpPeer client(local_ip(1));
+  ASSERT_NO_FATAL_FAILURE(open_session(client, "a.quic.test", {0xa6, 2, 3, 4, 5, 6, 7, 8}));
+  proxy_->signal(SIGTERM);
+  EXPECT_EQ(proxy_->wait_exit(milliseconds(5'000)), 0);
+  auto entry =
+      wait_access_entry(access_log_path(), client.local().port, Deadline::in(milliseconds(1'000)));
+  ASSERT_TRUE(entry);
+  EXPECT_EQ((*entry)["outcome"], "shutdown");
+}
+
+TEST_P(QuicTest, CheckAcceptsAQuicConfigAndRefusesWhatUdpCannotDo) {
+  ConfigSpec spec = quic_config();
+  spec.table("default").push_back({.match = "a.quic.test", .backend = "127.0.0.1:4433"});
+  write_file(dir_.file("good.toml"), spec.to_toml());
+  auto good =
+      run_command(sniproxy_binary(), {"--check", "--config", dir_.file("good.toml")}, dir_.path());
+  EXPECT_EQ(good.exit_code, 0) << good.err;
+
+  spec.listeners[1].lines = "mode = \"splice\"\n";
+  write_file(dir_.file("bad.toml"), spec.to_toml());
+  auto bad =
+      run_command(sniproxy_binary(), {"--check", "--config", dir_.file("bad.toml")}, dir_.path());
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("'mode' does not apply to a quic listener"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("bad.toml:"), std::string::npos) << bad.err;
+}
+
+// Optional: Debian's ngtcp2 example client and server (packages
+// ngtcp2-client, ngtcp2-server), a real QUIC handshake and HTTP/3 download
+// through the proxy. Their client (0.12) sends the SNI "localhost" for a
+// numeric host whatever --sni says, so this routes that name; names from a
+// hosts file, loss and rebinding with real clients are the next slice's.
+TEST_P(QuicTest, ARealHttp3ClientDownloadsThroughTheProxy) {
+  constexpr const char* kClient = "/usr/bin/gtlsclient";
+  constexpr const char* kServer = "/usr/sbin/gtlsserver";
+  if (!std::filesystem::exists(kClient) || !std::filesystem::exists(kServer))
+    GTEST_SKIP() << "ngtcp2-client and ngtcp2-server are not installed";
+  const auto key = dir_.file("h3.key");
+  const auto cert = dir_.file("h3.pem");
+  auto made = run_command(
+      "/usr/bin/openssl",
+      {"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+       "-keyout", key.string(), "-out", cert.string(), "-days", "1", "-subj", "/CN=localhost"},
+      dir_.path());
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  std::filesystem::create_directories(dir_.file("htdocs"));
+  std::filesystem::create_directories(dir_.file("download"));
+  std::filesystem::create_directories(dir_.file("h3server"));
+  const Bytes blob = pattern_bytes(24, 1 << 20);
+  write_file(dir_.file("htdocs") / "blob", to_text(blob));
+  // The server as a child the fixture's process class owns (killed at the
+  // end): a script, since that class passes --config to what it starts.
+  const std::uint16_t server_port = free_port();
+  const auto script = dir_.file("h3server.sh");
+  write_file(script,
+             fmt::format("#!/bin/sh\nexec {} -q -d {} 127.0.0.1 {} {} {}\n", kServer,
+                         dir_.file("htdocs").string(), server_port, key.string(), cert.string()));
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  ProxyProcess server(script.string(), config_path(), dir_.file("h3server"));
+  ASSERT_EQ(server.start({}), "");
+
+  ConfigSpec spec = quic_config();
+  ASSERT_NO_FATAL_FAILURE(
+      start(spec, {{.match = "localhost", .backend = fmt::format("127.0.0.1:{}", server_port)}}));
+  auto got = run_command(
+      kClient,
+      {"-q", "--exit-on-all-streams-close", "--download=" + dir_.file("download").string(),
+       "127.0.0.1", std::to_string(port_), "https://localhost/blob"},
+      dir_.path(), milliseconds(20'000));
+  EXPECT_EQ(got.exit_code, 0) << got.err << got.out;
+  EXPECT_EQ(read_file(dir_.file("download") / "blob"), to_text(blob));
+  const Scrape s = scrape();
+  EXPECT_EQ(s.at("sniproxy_quic_sessions_total"), 1);
+  EXPECT_GE(s.at("sniproxy_quic_bytes_total{direction=\"from_backend\"}"), 1 << 20);
+}
+
+INSTANTIATE_TEST_SUITE_P(Datagrams, QuicTest, ::testing::Values("copy"), mode_name);
+
+}  // namespace
+}  // namespace sniproxy::integration
