@@ -16,6 +16,7 @@ packages=(
   libseccomp-dev  # the tests start the proxy where io_uring is blocked, as containers do
   libsystemd-dev logrotate
   libssl-dev  # libcrypto: QUIC Initial keys and AEAD (src/protocol/quic/)
+  ngtcp2-client ngtcp2-server  # a real HTTP/3 client and server through the QUIC listener
   dpkg-dev debhelper rpm python3-yaml groff-base man-db systemd
 )
 missing=()
@@ -26,6 +27,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# ngtcp2-server ships a daemon (ngtcp2d, UDP 7777) that the tests do not
+# want running beside them; they start their own servers.
+if [ -d /run/systemd/system ] && systemctl is-enabled ngtcp2d >/dev/null 2>&1; then
+  systemctl disable --now ngtcp2d >/dev/null 2>&1 || true
 fi
 
 # BCC compiles BPF C against /lib/modules/$(uname -r)/build. Kernels built

@@ -48,8 +48,8 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # runs are left out:
 # - the sockmap instances of the tests whose subject does not depend on the
 #   forwarding mode (routing, HTTP, the open-proxy guard, the access log,
-#   reload, the transparent source; the master and Fast Open toward backends,
-#   whose sockmap paths the plain build covers): each starts a proxy that compiles its
+#   reload, the transparent source; the master, Fast Open toward backends
+#   and preconnect, whose sockmap paths the plain build covers): each starts a proxy that compiles its
 #   BPF programs, which costs about a minute on two cores;
 # - the auto instances, except those that move a connection from copy to
 #   splice mid-stream (transfer, churn, the slow readers): auto runs the copy or
@@ -57,12 +57,12 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # The plain build runs every instance in all four modes.
 sanitize_filter='-'
 for suite in TlsRouting HttpRouting ResolveGuard AccessLog Reload ProxyProtocolIn BlockedIoUring Pools \
-  TransparentSource Master FastOpenConnect; do
+  TransparentSource Master FastOpenConnect Preconnect; do
   sanitize_filter+="Modes/${suite}Test.*/sockmap:"
 done
 for suite in TlsRouting HttpRouting ResolveGuard AccessLog Reload Timeout Shutdown Reset \
   HalfClose ProxyProtocol ProxyProtocolIn BlockedIoUring Pools Admin AbuseReset TransparentSource \
-  Master FastOpenConnect; do
+  Master FastOpenConnect Preconnect; do
   sanitize_filter+="Modes/${suite}Test.*/auto:"
 done
 sanitize_filter=${sanitize_filter%:}
