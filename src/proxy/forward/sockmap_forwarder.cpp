@@ -55,7 +55,8 @@ void SockmapForwarder::start() {
 void SockmapForwarder::wait() {
   if (poll_armed_) return;
   poll_armed_ = true;
-  host_.reactor().poll(from_, POLLIN | POLLRDHUP, host_.begin(Side::source));
+  host_.reactor().poll(from_, ends_only_ ? POLLRDHUP : POLLIN | POLLRDHUP,
+                       host_.begin(Side::source));
 }
 
 void SockmapForwarder::on_complete(Side side, const reactor::Event& event) {
@@ -118,14 +119,25 @@ void SockmapForwarder::step(bool woken) {
     return;
   }
   schedule_next_look(look);
-  // A wake-up that found nothing to do (bytes the verdict had not yet judged,
-  // say) polls again only after a short backoff: a level-triggered poll on
-  // such a socket would otherwise spin. Not after the look's delay, which
-  // can be a second: the poll is what sees EOF and resets.
-  if (woken && !look.progressed)
-    recheck_later();
-  else
+  if (woken && !look.progressed && (revents & POLLIN) == 0) {
+    // Woken by a redirected skb: the verdict's data_ready wakes the socket's
+    // waiters with POLLIN although the bytes left for the peer (io_uring
+    // reports the wake-up's mask without polling again). Watching POLLIN
+    // would wake once per skb, so from now on the poll waits for the end of
+    // stream and errors only, which keeps the FIN as prompt as the data;
+    // the looks above (sooner than the limit can be reached) find passed
+    // bytes and an overlap that could not be cut.
+    ends_only_ = true;
     wait();
+  } else if (woken && !look.progressed) {
+    // Readable but nothing to do (bytes the verdict has not judged yet,
+    // say): a level-triggered poll would spin, so look again after a short
+    // backoff. Not after the look's delay, which can be a second: the poll
+    // is what sees EOF and resets.
+    recheck_later();
+  } else {
+    wait();
+  }
 }
 
 bool SockmapForwarder::source_failed(short revents) {

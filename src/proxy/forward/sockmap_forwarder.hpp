@@ -3,8 +3,12 @@
 // moves the bytes (bpf_c/sockmap.bpf.c); userspace only watches.
 //
 // The direction keeps one wake-up armed on its source socket: a poll for
-// POLLIN | POLLRDHUP. Redirected bytes never wake it (they leave the socket
-// inside the kernel); it fires for the three things userspace must act on:
+// POLLIN | POLLRDHUP. It fires for the three things userspace must act on,
+// and also once for redirected bytes: the verdict's data_ready wakes the
+// socket's waiters with POLLIN though the bytes left (io_uring reports that
+// mask as it is). After such a wake-up the poll waits for POLLRDHUP and
+// errors only, so it does not wake per skb and still sees the end at once;
+// the periodic looks find passed bytes then. What it must act on:
 //  - bytes the verdict passed because the direction reached its memory
 //    bound (the peer stopped reading): take them, send them to the peer
 //    once the kernel's queue for it is flushed, report them as consumed,
@@ -84,6 +88,7 @@ class SockmapForwarder final : public Forwarder {
   int to_;
   std::uint64_t queue_cap_;
   bool poll_armed_ = false;
+  bool ends_only_ = false;  // the poll waits for POLLRDHUP and errors, not POLLIN
   bool peer_full_ = false;  // a POLLOUT on the peer is armed
   bool eof_ = false;        // the FIN was carried to the peer
   reactor::TimerQueue::Id timer_ = 0;
