@@ -54,16 +54,20 @@ class SockmapForwarder final : public Forwarder {
   void look_later(std::chrono::microseconds delay);
   // What one step read and did.
   struct Look {
-    bpf::ForwardState state;
-    bpf::ForwardControl control;
-    bool progressed = false;  // passed bytes moved, or the direction handed back
+    bool at_eof = false;  // the source showed POLLRDHUP or POLLHUP before the counts
+    bool fin = false;     // POLLRDHUP: the FIN is in the source's received count
+    bpf::DirectionCounts counts;
+    bool forwarded_known = false;  // counts.forwarded was read
+    bool progressed = false;       // passed bytes moved, or the direction handed back
   };
 
   // One look at the direction, in parts. A part that ends the step (true
   // from source_failed() and untrimmed_overlap(), false or an empty optional
   // from the others) has already acted: aborted or failed the connection, or
   // arranged the next look itself.
-  void step(bool woken);
+  // `seen`: what the poll that woke it reported, when that is the socket's
+  // state (else a zero-timeout poll looks).
+  void step(bool woken, std::optional<short> seen = std::nullopt);
   bool source_failed(short revents);  // POLLERR with SO_ERROR set
   bool read_counters(Look& look);
   bool untrimmed_overlap(const bpf::ForwardState& state);
@@ -76,9 +80,7 @@ class SockmapForwarder final : public Forwarder {
   std::optional<std::size_t> peek_passed(std::size_t want);
   std::optional<std::size_t> send_to_peer(std::size_t length);  // 0: the peer is full
   bool report_and_take(bpf::ForwardControl& control, std::size_t sent);
-  void finish();
-  // Whether the peer socket has sent our FIN (the close sends the last one).
-  [[nodiscard]] bool fin_sent() const;
+  void finish(const Look& look);
   void cancel_timer();
 
   Host& host_;
@@ -100,7 +102,7 @@ class SockmapForwarder final : public Forwarder {
   std::uint64_t kernel_seen_ = 0;  // state.redirected at the last moved_unseen()
   std::vector<std::uint8_t> passed_;
   std::uint64_t passed_bytes_ = 0;  // moved through userspace
-  std::uint64_t final_bytes_ = 0;   // forwarded, read at stop()
+  std::uint64_t final_bytes_ = 0;   // forwarded: at the end of stream, or read at stop()
   bool stopped_ = false;
 };
 
