@@ -16,6 +16,8 @@
 #
 # Env: ROUNDS=5 CONNECTIONS=2000 CONCURRENCY=32 MODES="splice sockmap"
 #   WORKERS=1 SETTLE=0.3
+#   END_AFTER_REPLY=1: the backend sends its FIN right behind the answer
+#   (a server that closes after its response) instead of on ours
 #   SNIPROXY=BUILD_DIR/src/app/sniproxy PROXY_LOAD=BUILD_DIR/bench/proxy/proxy_load
 #   BASELINE=PATH: another sniproxy binary, measured in the same rounds as
 #   "before-MODE" for BASELINE_MODES (default: MODES)
@@ -33,6 +35,7 @@ MODES=${MODES:-splice sockmap}
 BASELINE=${BASELINE:-}
 BASELINE_MODES=${BASELINE_MODES:-$MODES}
 WORKERS=${WORKERS:-1}
+END_AFTER_REPLY=${END_AFTER_REPLY:-0}
 SETTLE=${SETTLE:-0.3}
 [ -x "$SNIPROXY" ] || { echo "not executable: $SNIPROXY (set SNIPROXY)" >&2; exit 2; }
 [ -x "$LOAD" ] || { echo "not executable: $LOAD (set PROXY_LOAD)" >&2; exit 2; }
@@ -46,7 +49,8 @@ work=$(mktemp -d)
 trap 'stop_all; rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
 
-start_bg "$work/reply.log" "$LOAD" backend --mode reply --threads 2 --timeout 7200
+start_bg "$work/reply.log" "$LOAD" backend --mode reply --threads 2 --timeout 7200 \
+  --end-after-reply "$END_AFTER_REPLY"
 REPLY_PORT=$(wait_port_line "$work/reply.log" "$STARTED_PID") || {
   cat "$work/reply.log" >&2
   exit 1
