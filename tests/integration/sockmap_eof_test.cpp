@@ -96,6 +96,33 @@ TEST_P(SockmapEofTest, ShortExchangesEachGetTheCloseBack) {
   }
 }
 
+// The backend's FIN right behind its answer, as from a server that closes
+// after its response: the proxy sees the end before the kernel has sent the
+// redirected answer on (its kworker does that), waits for it in short steps
+// and only then passes the FIN on. Every answer arrives whole, then EOF.
+TEST_P(SockmapEofTest, AnswerWithTheFinRightBehindArrivesWholeThenTheClose) {
+  const std::vector<std::uint8_t> hello = hello_for("closing.test");
+  const std::size_t hello_bytes = hello.size();
+  Backend backend([hello_bytes](BackendConnection& c) {
+    const Deadline d = c.within(milliseconds(10'000));
+    std::vector<std::uint8_t> got;
+    if (read_exact(c.fd.get(), hello_bytes, got, d) != IoStatus::ok) return;
+    if (send_all(c.fd.get(), std::vector<std::uint8_t>(64, 'b'), d) != IoStatus::ok) return;
+    shutdown_write(c.fd.get());
+    read_until_closed(c.fd.get(), d);
+  });
+  ConfigSpec spec = base_config();
+  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("closing.test", backend)}));
+  for (int round = 0; round < 50; ++round) {
+    UniqueFd c = connect_to(listener_port());
+    ASSERT_TRUE(c);
+    ASSERT_EQ(send_all(c.get(), hello, Deadline::in(milliseconds(3000))), IoStatus::ok);
+    const ReadAll answer = read_until_closed(c.get(), Deadline::in(milliseconds(5000)));
+    EXPECT_EQ(answer.status, IoStatus::eof) << "round " << round;
+    EXPECT_EQ(answer.bytes, std::vector<std::uint8_t>(64, 'b')) << "round " << round;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Sockmap, SockmapEofTest, ::testing::Values("sockmap"),
                          ::sniproxy::integration::mode_name);
 

@@ -17,6 +17,12 @@ namespace sniproxy::proxy::forward {
 
 namespace {
 constexpr std::chrono::milliseconds kFirstRecheck{1};
+// After the end of stream, while the kernel still has the direction's last
+// redirected bytes to send (its kworker runs the peer's psock queue), the
+// first looks come this soon, doubling up to kFirstRecheck: typically the
+// queue is flushed within tens of microseconds, and a FIN held back for a
+// millisecond timer made short connections wait for it.
+constexpr std::chrono::microseconds kFirstEofRecheck{25};
 constexpr std::chrono::milliseconds kMaxRecheck{100};
 constexpr std::size_t kPassedChunk = 64 * 1024;
 constexpr int kChunksPerStep = 16;
@@ -39,6 +45,7 @@ SockmapForwarder::SockmapForwarder(Host& host, std::shared_ptr<SockmapSession> s
       from_(from),
       to_(to),
       queue_cap_(queue_cap),
+      eof_delay_(kFirstEofRecheck),
       kernel_seen_(already_seen) {}
 
 SockmapForwarder::~SockmapForwarder() {
@@ -59,6 +66,12 @@ void SockmapForwarder::wait() {
 }
 
 void SockmapForwarder::on_complete(Side side, const reactor::Event& event) {
+  if (side == Side::source && eof_timer_) {
+    // The short wait for the kernel's queue after the end (-ETIME).
+    eof_timer_ = false;
+    if (!host_.closing() && !stopped_) step(false);
+    return;
+  }
   if (side == Side::source)
     poll_armed_ = false;
   else
@@ -375,7 +388,17 @@ void SockmapForwarder::finish(const Look& look) {
                                           look.counts.forwarded, look.counts.received, look.fin);
   if (!drained) {
     // Received bytes are still on their way to the peer (or passed and not
-    // yet moved): step again later; the FIN must come after them.
+    // yet moved): step again later; the FIN must come after them. The
+    // source's slot is free at the end (no poll is armed once it is seen),
+    // so the first waits are the reactor's own timeouts, which keep their
+    // microseconds (the worker's timers round up to milliseconds).
+    if (eof_timer_) return;  // a short wait is under way: it looks again
+    if (eof_delay_ < kFirstRecheck && !poll_armed_) {
+      eof_timer_ = true;
+      host_.reactor().timeout(eof_delay_, host_.begin(Side::source));
+      eof_delay_ *= 2;
+      return;
+    }
     recheck_later();
     return;
   }

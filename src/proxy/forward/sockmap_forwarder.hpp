@@ -19,7 +19,9 @@
 //    last byte;
 //  - a reset or error (POLLERR/POLLHUP): reset both peers.
 // Waiting for the kernel (its queue for the peer to flush, the peer to
-// drain) is a worker timer with a growing backoff, never a busy loop.
+// drain) is a worker timer with a growing backoff, never a busy loop; after
+// the end of stream the first waits are reactor timeouts from 25 us
+// (doubling), so the FIN follows the last byte within microseconds.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -90,9 +92,11 @@ class SockmapForwarder final : public Forwarder {
   int to_;
   std::uint64_t queue_cap_;
   bool poll_armed_ = false;
-  bool ends_only_ = false;  // the poll waits for POLLRDHUP and errors, not POLLIN
-  bool peer_full_ = false;  // a POLLOUT on the peer is armed
-  bool eof_ = false;        // the FIN was carried to the peer
+  bool ends_only_ = false;               // the poll waits for POLLRDHUP and errors, not POLLIN
+  bool eof_timer_ = false;               // the source slot holds a short timeout after the end
+  std::chrono::microseconds eof_delay_;  // its next length (from kFirstEofRecheck, doubling)
+  bool peer_full_ = false;               // a POLLOUT on the peer is armed
+  bool eof_ = false;                     // the FIN was carried to the peer
   reactor::TimerQueue::Id timer_ = 0;
   reactor::Clock::time_point timer_due_{};
   std::chrono::milliseconds wait_delay_{1};       // backoff while waiting on the kernel
