@@ -76,8 +76,8 @@ struct sniproxy_xdp_settings {
 
 /* Per source socket, written only by the verdict of that socket (which the
  * kernel runs one skb at a time under the socket's lock), read by userspace.
- * Keyed by the socket cookie in sockmap_state. Counts are bytes of the
- * socket's received stream. */
+ * In the socket's slot of sockmap_slots. Counts are bytes of the socket's
+ * received stream. */
 struct sniproxy_sockmap_state {
   __u64 redirected; /* sent to the peer's egress by the verdict */
   __u64 passed;     /* left on this socket for userspace to recv() */
@@ -92,11 +92,28 @@ struct sniproxy_sockmap_state {
   __u32 pad;
 };
 
-/* Per source socket, written only by userspace, read by the verdict. Keyed by
- * the socket cookie in sockmap_control. */
+/* Per source socket, written only by userspace, read by the verdict. In the
+ * socket's slot of sockmap_slots. */
 struct sniproxy_sockmap_control {
   __u64 limit;    /* redirect while state.redirected stays within this */
   __u64 consumed; /* passed bytes userspace has sent to the peer */
+};
+
+/* One inserted socket's place in sockmap_slots, an array userspace maps
+ * into its memory (BPF_F_MMAPABLE): each side writes its own fields in
+ * place, so neither overwrites the other's and no field costs a system
+ * call. */
+struct sniproxy_sockmap_slot {
+  struct sniproxy_sockmap_state state;
+  struct sniproxy_sockmap_control control;
+  __u64 cookie; /* the socket the slot belongs to; 0 while free */
+};
+
+/* pair_of's value, keyed by a socket's cookie; written at the insert. */
+struct sniproxy_sockmap_link {
+  __u64 peer; /* the other socket's cookie (its sock_pairs key) */
+  __u32 slot; /* this socket's index in sockmap_slots */
+  __u32 pad;
 };
 
 /* ---- end of sockmap kernel forwarding ---- */

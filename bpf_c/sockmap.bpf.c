@@ -2,7 +2,8 @@
  * bound on the kernel memory one direction may hold.
  *
  * Each socket of a pair sits in the sockhash sock_pairs, keyed by its socket
- * cookie; peer_of maps a cookie to the other socket's cookie. The verdict
+ * cookie; pair_of maps a cookie to the other socket's cookie and to the
+ * socket's slot in sockmap_slots (its state and control). The verdict
  * judges every skb the socket receives: it sends it to the peer's egress
  * (bpf_sk_redirect_hash without BPF_F_INGRESS), or leaves it on the socket's
  * own receive side (SK_PASS) where userspace recv()s it.
@@ -32,7 +33,8 @@
  * sender stalls.
  *
  * The rule, per source socket S (state: BPF-owned; control: userspace-owned;
- * two maps so neither side overwrites the other's writes):
+ * each side writes its own fields in place in the shared slot, so neither
+ * overwrites the other's writes):
  *   over:      if passed == control.consumed and redirected + len <= limit,
  *              clear over and redirect; else pass.
  *   not over:  if redirected + len > limit, set over and pass; else redirect.
@@ -106,10 +108,16 @@
 #define SOCKMAP_MAX_SOCKETS 65536
 #endif
 
+#ifndef BPF_F_MMAPABLE
+#define BPF_F_MMAPABLE (1U << 10)
+#endif
+
 BPF_SOCKHASH(sock_pairs, __u64, SOCKMAP_MAX_SOCKETS);
-BPF_HASH(peer_of, __u64, __u64, SOCKMAP_MAX_SOCKETS);
-BPF_HASH(sockmap_state, __u64, struct sniproxy_sockmap_state, SOCKMAP_MAX_SOCKETS);
-BPF_HASH(sockmap_control, __u64, struct sniproxy_sockmap_control, SOCKMAP_MAX_SOCKETS);
+BPF_HASH(pair_of, __u64, struct sniproxy_sockmap_link, SOCKMAP_MAX_SOCKETS);
+/* State and control per socket, in memory userspace maps (shared_types.h):
+ * reading the counters and moving the limit take it no system call. */
+BPF_F_TABLE("array", int, struct sniproxy_sockmap_slot, sockmap_slots, SOCKMAP_MAX_SOCKETS,
+            BPF_F_MMAPABLE);
 
 /* BCC 0.26's helpers.h declares bpf_get_socket_cookie() as returning u32,
  * which cuts the 64-bit cookie that SO_COOKIE reports; declare it right. */
@@ -166,11 +174,16 @@ int sockmap_verdict(struct __sk_buff* skb) {
   /* A zero-length skb (the FIN) must be dropped (docs/kernel.md). */
   if (skb->len == 0) return SK_DROP;
   __u64 cookie = socket_cookie(skb);
-  __u64* peer = peer_of.lookup(&cookie);
-  struct sniproxy_sockmap_state* state = sockmap_state.lookup(&cookie);
-  struct sniproxy_sockmap_control* control = sockmap_control.lookup(&cookie);
+  struct sniproxy_sockmap_link* link = pair_of.lookup(&cookie);
   /* Not (or no longer) a pair of ours: leave the bytes to userspace. */
-  if (!peer || !state || !control) return SK_PASS;
+  if (!link) return SK_PASS;
+  int index = link->slot;
+  struct sniproxy_sockmap_slot* slot = sockmap_slots.lookup(&index);
+  /* A slot names its socket: one given to another socket since the lookup
+   * above (userspace reuses the longest-free slot first) is not written. */
+  if (!slot || slot->cookie != cookie) return SK_PASS;
+  struct sniproxy_sockmap_state* state = &slot->state;
+  struct sniproxy_sockmap_control* control = &slot->control;
   /* An overlap that could not be cut: leave the skb on the socket, which
    * wakes userspace; it sees `untrimmed` and resets the connection. */
   if (!skip_judged_bytes(skb, state)) return SK_PASS;
@@ -191,7 +204,7 @@ int sockmap_verdict(struct __sk_buff* skb) {
     state->passed += len;
     return SK_PASS;
   }
-  __u64 peer_cookie = *peer;
+  __u64 peer_cookie = link->peer;
   if (sock_pairs.sk_redirect_hash(skb, &peer_cookie, 0) == SK_PASS) {
     state->redirected += len;
     return SK_PASS;

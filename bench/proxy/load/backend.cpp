@@ -20,7 +20,8 @@ namespace {
 
 struct Settings {
   bool reply = false;
-  bool echo = false;  // after the hello, every byte goes back (ping-pong)
+  bool echo = false;             // after the hello, every byte goes back (ping-pong)
+  bool end_after_reply = false;  // reply mode: the FIN right behind the answer
   std::size_t reply_bytes = 64;
 };
 
@@ -107,6 +108,9 @@ class Loop {
     // A fresh socket's send buffer always has room for a small reply; a
     // short send would mean something is badly wrong, so it just closes.
     if (!send_all(c.fd.get(), reply_.data(), reply_.size())) ::shutdown(c.fd.get(), SHUT_RDWR);
+    // Like a server that closes after its response: the FIN follows at once.
+    else if (settings_.end_after_reply)
+      ::shutdown(c.fd.get(), SHUT_WR);
   }
 
   void finish(Connection& c, bool clean_eof) {
@@ -133,6 +137,7 @@ int run_backend(const Args& args) {
   settings.reply = mode == "reply";
   settings.echo = mode == "echo";
   settings.reply_bytes = args.number("reply-bytes", 64);
+  settings.end_after_reply = args.number("end-after-reply", 0) != 0;
   if (settings.reply_bytes == 0 || settings.reply_bytes > 65536) die("--reply-bytes: 1..65536");
   sockaddr_in address = parse_loopback(args.text("address", "127.0.0.1:0"));
   const auto threads = args.number("threads", 2);

@@ -15,9 +15,11 @@
 
 namespace proxy_load {
 
-// `backend --mode count|reply [--reply-bytes 64] [--port 0] [--threads 2]
-//  [--timeout 0]`: prints "port=P" once listening, then serves until killed
-// (or for --timeout seconds when nonzero).
+// `backend --mode count|reply [--reply-bytes 64] [--end-after-reply 0|1]
+//  [--port 0] [--threads 2] [--timeout 0]`: prints "port=P" once listening,
+// then serves until killed (or for --timeout seconds when nonzero). With
+// --end-after-reply 1 a reply is followed at once by the backend's FIN
+// (shutdown SHUT_WR), as from a server that closes after its response.
 int run_backend(const Args& args);
 
 }  // namespace proxy_load

@@ -22,7 +22,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Slot {
   UniqueFd fd;
-  enum class Phase { idle, sending, reading } phase = Phase::idle;
+  enum class Phase { idle, sending, reading, closing } phase = Phase::idle;
   std::vector<std::uint8_t> hello;  // fresh secrets per connection, like a real client
   std::size_t hello_sent = 0;
   std::size_t response_read = 0;
@@ -37,6 +37,7 @@ class RateRun {
         slots_(args.number("concurrency", 32)),
         response_bytes_(args.number("response-bytes", 64)),
         connect_timeout_(std::chrono::seconds(args.number("connect-timeout", 5))),
+        wait_close_(args.number("wait-close", 0) != 0),
         maker_(args.text("sni", "reply.bench.test"), args.text("alpn", "")) {
     if (slots_.empty() || slots_.size() > 65536) die("--concurrency: 1..65536");
     if (response_bytes_ == 0) die("--response-bytes must be positive");
@@ -123,16 +124,26 @@ class RateRun {
       if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, s.fd.get(), &ev) != 0) die_errno("epoll_ctl");
       return;
     }
-    if (s.phase != Slot::Phase::reading) return;
+    if (s.phase != Slot::Phase::reading && s.phase != Slot::Phase::closing) return;
     std::uint8_t buffer[4096];
     const ssize_t got = ::recv(s.fd.get(), buffer, sizeof buffer, 0);
     if (got < 0 && (errno == EAGAIN || errno == EINTR)) return;
     if (got < 0) return fail(index, std::string("recv: ") + std::strerror(errno));
+    if (s.phase == Slot::Phase::closing) {
+      if (got == 0) return complete(index);
+      return fail(index, "bytes after the response");
+    }
     if (got == 0)
       return fail(index, "closed after " + std::to_string(s.response_read) + " response bytes" +
                              ((events & EPOLLERR) ? " (error)" : ""));
     s.response_read += static_cast<std::size_t>(got);
-    if (s.response_read >= response_bytes_) complete(index);
+    if (s.response_read < response_bytes_) return;
+    if (!wait_close_) return complete(index);
+    // Done only once the close has come back through the proxy: our FIN
+    // reaches the backend, which closes, and its FIN reaches us.
+    if (::shutdown(s.fd.get(), SHUT_WR) != 0)
+      return fail(index, std::string("shutdown: ") + std::strerror(errno));
+    s.phase = Slot::Phase::closing;
   }
 
   void complete(std::size_t index) {
@@ -162,6 +173,7 @@ class RateRun {
   std::vector<Slot> slots_;
   std::size_t response_bytes_;
   Clock::duration connect_timeout_;
+  bool wait_close_;
   ClientHelloMaker maker_;
   UniqueFd epoll_;
   std::uint64_t started_ = 0;

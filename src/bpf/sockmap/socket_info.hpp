@@ -22,7 +22,8 @@ Result<std::uint64_t> send_queue_bytes(int fd);
 // Bytes written into the socket's TCP stream so far, acknowledged or not:
 // tcpi_bytes_acked + SIOCOUTQ, less the FIN's sequence number once one is
 // queued. Read in that order, so bytes acknowledged between the two reads
-// make the sum smaller, never larger, than the truth.
+// make the sum smaller, never larger, than the truth. SIOCOUTQ is skipped
+// when TCP_INFO shows nothing in flight and nothing unsent (it is 0 then).
 // `fin_queued`: whether this process shut the socket's writing side down
 // (its FIN is then in the counters); without it the TCP state tells, which
 // it cannot once the socket is CLOSED (a FIN or a reset may have led there).
@@ -38,7 +39,21 @@ struct TcpCounters {
   std::uint64_t bytes_acked = 0;     // tcpi_bytes_acked
   std::uint64_t bytes_received = 0;  // tcpi_bytes_received
   std::uint32_t notsent_bytes = 0;   // tcpi_notsent_bytes
+  std::uint32_t unacked = 0;         // tcpi_unacked: segments in flight
+  std::uint8_t state = 0;            // tcpi_state
 };
 Result<TcpCounters> tcp_counters(int fd);
+
+// What a socket's streams held when it was handed to the sockmap: its TCP
+// state, stream_bytes_written() and stream_bytes_read(), from one
+// consistent set of reads (two TCP_INFO and SIOCINQ; SIOCOUTQ only when
+// something is unacknowledged or unsent: otherwise the send queue is empty).
+// Of a socket that is not ESTABLISHED, only the state.
+struct StreamBases {
+  std::uint8_t state = 0;
+  std::uint64_t written = 0;
+  std::uint64_t read = 0;
+};
+Result<StreamBases> stream_bases(int fd);
 
 }  // namespace sniproxy::bpf

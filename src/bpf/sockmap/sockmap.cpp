@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -96,13 +97,15 @@ Result<std::unique_ptr<Sockmap>> Sockmap::create(const SockmapOptions& options) 
   map->compile_time_ = map->module_->compile_time();
   Module& bpf = *map->module_;
   for (auto [field, name] :
-       {std::pair{&MapFds::sockets, "sock_pairs"}, std::pair{&MapFds::peers, "peer_of"},
-        std::pair{&MapFds::state, "sockmap_state"},
-        std::pair{&MapFds::control, "sockmap_control"}}) {
+       {std::pair{&MapFds::sockets, "sock_pairs"}, std::pair{&MapFds::links, "pair_of"},
+        std::pair{&MapFds::slots, "sockmap_slots"}}) {
     auto fd = find_map(bpf, name);
     if (!fd.ok()) return fd.error();
     map->maps_.*field = *fd;
   }
+  auto slots = SlotTable::map(map->maps_.slots, options.max_sockets);
+  if (!slots.ok()) return slots.error();
+  map->slots_ = std::move(*slots);
   // The verdict before any socket is inserted (docs/kernel.md). No stream
   // parser: with one, SK_PASS deadlocks the socket; no sk_msg program: with
   // one, sends under pressure duplicate data (both in sockmap.bpf.c).
@@ -158,71 +161,74 @@ class MapEntries {
   std::vector<std::pair<int, std::uint64_t>> written_;  // map fd, key
 };
 
-// Only ESTABLISHED TCP sockets can be inserted (docs/kernel.md).
-std::optional<InsertFailure> check_established(int client_fd, int backend_fd) {
-  for (auto [fd, role] : {std::pair{client_fd, "client"}, std::pair{backend_fd, "backend"}}) {
-    auto state = tcp_state(fd);
-    if (!state.ok()) {
+// The pair's cookies and stream bases, and a refusal unless both sockets
+// are ESTABLISHED TCP sockets (only those can be inserted, docs/kernel.md).
+// The bases are read before the sockets enter the sockhash: from then on
+// redirects add to the streams too.
+InsertResult describe_pair(int client_fd, int backend_fd) {
+  SockPair pair{client_fd, backend_fd};
+  for (auto [fd, role, written, read] :
+       {std::tuple{client_fd, "client", &pair.client_written_base, &pair.client_read_base},
+        std::tuple{backend_fd, "backend", &pair.backend_written_base, &pair.backend_read_base}}) {
+    auto bases = stream_bases(fd);
+    if (!bases.ok()) {
       return failure(InsertFailureKind::not_established,
                      fmt::format("sockmap: the {} socket is not a TCP socket ({}): forward it in "
                                  "userspace",
-                                 role, state.error().message));
+                                 role, bases.error().message));
     }
-    if (*state != kTcpEstablished) {
+    if (bases->state != kTcpEstablished) {
       return failure(InsertFailureKind::not_established,
                      fmt::format("sockmap: the {} socket (fd {}) is not ESTABLISHED (TCP state "
                                  "{}): only established sockets can be forwarded in the kernel; "
                                  "forward it in userspace",
-                                 role, fd, *state));
+                                 role, fd, bases->state));
     }
+    *written = bases->written;
+    *read = bases->read;
   }
-  return std::nullopt;
-}
-
-// The pair's cookies and stream bases. The bases are read before the
-// sockets enter the sockhash: from then on redirects add to the streams too.
-InsertResult describe_pair(int client_fd, int backend_fd) {
   auto client_cookie = socket_cookie(client_fd);
   if (!client_cookie.ok()) return failure(InsertFailureKind::other, client_cookie.error().message);
   auto backend_cookie = socket_cookie(backend_fd);
   if (!backend_cookie.ok()) {
     return failure(InsertFailureKind::other, backend_cookie.error().message);
   }
-  SockPair pair{client_fd, backend_fd, *client_cookie, *backend_cookie};
-  for (auto [fd, base] : {std::pair{client_fd, &pair.client_written_base},
-                          std::pair{backend_fd, &pair.backend_written_base}}) {
-    auto written = stream_bytes_written(fd);
-    if (!written.ok())
-      return failure(InsertFailureKind::other, "sockmap: " + written.error().message);
-    *base = *written;
-  }
-  for (auto [fd, base] : {std::pair{client_fd, &pair.client_read_base},
-                          std::pair{backend_fd, &pair.backend_read_base}}) {
-    auto read = stream_bytes_read(fd);
-    if (!read.ok()) return failure(InsertFailureKind::other, "sockmap: " + read.error().message);
-    *base = *read;
-  }
+  pair.client_cookie = *client_cookie;
+  pair.backend_cookie = *backend_cookie;
   return pair;
 }
 
-// Each direction's control (limit = queue_cap, consumed = 0) and state,
-// then both peer entries.
-std::optional<InsertFailure> add_side_entries(MapEntries& entries, const Sockmap::MapFds& maps,
-                                              const SockPair& pair, std::uint64_t queue_cap) {
-  const sniproxy_sockmap_control control{queue_cap, 0};
-  const sniproxy_sockmap_state state{};
-  const std::uint64_t client = pair.client_cookie;
-  const std::uint64_t backend = pair.backend_cookie;
-  for (const std::uint64_t cookie : {client, backend}) {
-    if (auto failed = entries.add(maps.control, "the control entry", cookie, &control)) {
-      return failed;
-    }
-    if (auto failed = entries.add(maps.state, "the state entry", cookie, &state)) return failed;
+// The slots an insert took, given back unless committed.
+class TakenSlots {
+ public:
+  explicit TakenSlots(SlotTable& slots) : slots_(slots) {}
+  TakenSlots(const TakenSlots&) = delete;
+  TakenSlots& operator=(const TakenSlots&) = delete;
+  ~TakenSlots() {
+    for (auto [slot, cookie] : taken_) slots_.give_back(slot, cookie);
   }
-  if (auto failed = entries.add(maps.peers, "the client's peer entry", client, &backend)) {
+  std::optional<std::uint32_t> take(std::uint64_t cookie, std::uint64_t limit) {
+    auto slot = slots_.take(cookie, limit);
+    if (slot) taken_.emplace_back(*slot, cookie);
+    return slot;
+  }
+  void commit() { taken_.clear(); }
+
+ private:
+  SlotTable& slots_;
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> taken_;  // slot, cookie
+};
+
+// Both pair_of entries: each socket's peer and slot.
+std::optional<InsertFailure> add_links(MapEntries& entries, const Sockmap::MapFds& maps,
+                                       const SockPair& pair) {
+  const sniproxy_sockmap_link client{pair.backend_cookie, pair.client_slot, 0};
+  const sniproxy_sockmap_link backend{pair.client_cookie, pair.backend_slot, 0};
+  if (auto failed =
+          entries.add(maps.links, "the client's pair entry", pair.client_cookie, &client)) {
     return failed;
   }
-  return entries.add(maps.peers, "the backend's peer entry", backend, &client);
+  return entries.add(maps.links, "the backend's pair entry", pair.backend_cookie, &backend);
 }
 
 // Backend first: once the client is in, its bytes are redirected to it.
@@ -259,30 +265,62 @@ std::optional<InsertFailure> judge_queued_bytes(int client_fd, int backend_fd) {
 }  // namespace
 
 InsertResult Sockmap::insert(int client_fd, int backend_fd, std::uint64_t queue_cap) {
-  if (auto failed = check_established(client_fd, backend_fd)) return *failed;
   const InsertResult described = describe_pair(client_fd, backend_fd);
   if (!described) return described;
-  const SockPair& pair = *described;
+  SockPair pair = *described;
+  TakenSlots slots(*slots_);  // given back unless committed, after the entries go
+  for (auto [cookie, slot] : {std::pair{pair.client_cookie, &pair.client_slot},
+                              std::pair{pair.backend_cookie, &pair.backend_slot}}) {
+    auto taken = slots.take(cookie, queue_cap);
+    if (!taken) {
+      // Full, or is it a socket that is forwarded already (which says so
+      // when there is room)? Only this rare path looks.
+      sniproxy_sockmap_link link{};
+      std::uint64_t key = cookie;
+      if (bpf_lookup_elem(maps_.links, &key, &link) == 0) {
+        return failure(InsertFailureKind::other,
+                       "sockmap: cannot add the socket: it is already forwarded (remove its pair "
+                       "first)");
+      }
+      return map_write_failure("a slot", ENOSPC, max_sockets_);
+    }
+    *slot = *taken;
+  }
   MapEntries entries(max_sockets_);  // undoes every write below unless committed
-  // Side maps first: when the verdict first runs it must find them.
-  if (auto failed = add_side_entries(entries, maps_, pair, queue_cap)) return *failed;
+  // The slots and links first: when the verdict first runs it must find them.
+  if (auto failed = add_links(entries, maps_, pair)) return *failed;
   if (auto failed = add_sockets(entries, maps_, pair)) return *failed;
   if (auto failed = judge_queued_bytes(client_fd, backend_fd)) return *failed;
   entries.commit();
+  slots.commit();
   return pair;
+}
+
+void Sockmap::delete_both(int map_fd, std::atomic<bool>& batch_works, std::uint64_t first,
+                          std::uint64_t second) {
+  std::uint64_t keys[2] = {first, second};
+  if (batch_works.load(std::memory_order_relaxed)) {
+    __u32 count = 2;
+    if (bpf_delete_batch(map_fd, keys, &count) == 0) return;
+    // A map type without batch operations says so once; anything else
+    // (ENOENT: a key already gone, which stops the batch) is retried below.
+    if (errno == EINVAL || errno == EOPNOTSUPP || errno == ENOTSUP || errno == 524 /* ENOTSUPP */)
+      batch_works.store(false, std::memory_order_relaxed);
+  }
+  for (std::uint64_t key : keys) bpf_delete_elem(map_fd, &key);  // ENOENT: already gone, fine
 }
 
 void Sockmap::remove(const SockPair& pair) {
   // The sockhash first, so the verdict stops judging the pair before its
-  // side entries disappear (without them it would pass bytes up).
-  for (std::uint64_t cookie : {pair.client_cookie, pair.backend_cookie}) {
-    bpf_delete_elem(maps_.sockets, &cookie);
-  }
-  for (int map_fd : {maps_.peers, maps_.state, maps_.control}) {
-    for (std::uint64_t cookie : {pair.client_cookie, pair.backend_cookie}) {
-      bpf_delete_elem(map_fd, &cookie);  // ENOENT on the second call: fine
-    }
-  }
+  // links and slots go (without them it would pass bytes up).
+  delete_both(maps_.sockets, sockets_batch_, pair.client_cookie, pair.backend_cookie);
+  remove_before_close(pair);
+}
+
+void Sockmap::remove_before_close(const SockPair& pair) {
+  delete_both(maps_.links, links_batch_, pair.client_cookie, pair.backend_cookie);
+  slots_->give_back(pair.client_slot, pair.client_cookie);
+  slots_->give_back(pair.backend_slot, pair.backend_cookie);
 }
 
 namespace {
@@ -291,49 +329,60 @@ std::uint64_t source_cookie(const SockPair& pair, Direction direction) {
   return direction == Direction::client_to_backend ? pair.client_cookie : pair.backend_cookie;
 }
 
+std::uint32_t source_slot(const SockPair& pair, Direction direction) {
+  return direction == Direction::client_to_backend ? pair.client_slot : pair.backend_slot;
+}
+
+int source_fd(const SockPair& pair, Direction direction) {
+  return direction == Direction::client_to_backend ? pair.client_fd : pair.backend_fd;
+}
+
 int peer_fd(const SockPair& pair, Direction direction) {
   return direction == Direction::client_to_backend ? pair.backend_fd : pair.client_fd;
+}
+
+std::uint64_t peer_written_base(const SockPair& pair, Direction direction) {
+  return direction == Direction::client_to_backend ? pair.backend_written_base
+                                                   : pair.client_written_base;
 }
 
 std::string_view name(Direction direction) {
   return direction == Direction::client_to_backend ? "client_to_backend" : "backend_to_client";
 }
 
+Error not_inserted(std::string_view what, const SockPair& pair, Direction direction) {
+  return make_error(fmt::format("sockmap: no {} for {} of socket cookie {} (not inserted?)", what,
+                                name(direction), source_cookie(pair, direction)));
+}
+
 }  // namespace
 
 Result<ForwardState> Sockmap::state(const SockPair& pair, Direction direction) const {
-  std::uint64_t cookie = source_cookie(pair, direction);
-  sniproxy_sockmap_state value{};
-  if (bpf_lookup_elem(maps_.state, &cookie, &value) != 0) {
-    return make_error(
-        fmt::format("sockmap: no state for {} of socket cookie {}: {} (not inserted?)",
-                    name(direction), cookie, std::strerror(errno)));
-  }
-  return ForwardState{value.redirected, value.passed,    value.unpaired,
-                      value.trimmed,    value.untrimmed, value.over != 0};
+  const std::uint32_t slot = source_slot(pair, direction);
+  ForwardState value = slots_->state(slot);
+  // Read, then check the slot is still this socket's: a pair removed (and
+  // its slot reused) meanwhile reads as an error, never as another's counts.
+  if (!slots_->owned_by(slot, source_cookie(pair, direction)))
+    return not_inserted("state", pair, direction);
+  return value;
 }
 
 Result<ForwardControl> Sockmap::control(const SockPair& pair, Direction direction) const {
-  std::uint64_t cookie = source_cookie(pair, direction);
-  sniproxy_sockmap_control value{};
-  if (bpf_lookup_elem(maps_.control, &cookie, &value) != 0) {
-    return make_error(
-        fmt::format("sockmap: no control for {} of socket cookie {}: {} (not inserted?)",
-                    name(direction), cookie, std::strerror(errno)));
-  }
-  return ForwardControl{value.limit, value.consumed};
+  const std::uint32_t slot = source_slot(pair, direction);
+  ForwardControl value = slots_->control(slot);
+  if (!slots_->owned_by(slot, source_cookie(pair, direction)))
+    return not_inserted("control", pair, direction);
+  return value;
 }
 
 Result<bool> Sockmap::set_control(const SockPair& pair, Direction direction,
                                   const ForwardControl& control) {
-  std::uint64_t cookie = source_cookie(pair, direction);
-  sniproxy_sockmap_control value{control.limit, control.consumed};
-  // BPF_EXIST: never recreate the entry of a pair that was removed.
-  if (bpf_update_elem(maps_.control, &cookie, &value, BPF_EXIST) != 0) {
-    return make_error(
-        fmt::format("sockmap: cannot set control for {} of socket cookie {}: {} (not inserted?)",
-                    name(direction), cookie, std::strerror(errno)));
-  }
+  const std::uint32_t slot = source_slot(pair, direction);
+  // Never write the slot of a pair that was removed: it may be another's.
+  // (Only this pair's owner removes it, so the check cannot go stale.)
+  if (!slots_->owned_by(slot, source_cookie(pair, direction)))
+    return not_inserted("control", pair, direction);
+  slots_->set_control(slot, control);
   return true;
 }
 
@@ -341,51 +390,58 @@ Result<std::uint64_t> Sockmap::forwarded_bytes(const SockPair& pair, Direction d
                                                std::optional<bool> fin_queued) const {
   auto written = stream_bytes_written(peer_fd(pair, direction), fin_queued);
   if (!written.ok()) return make_error("sockmap: " + written.error().message);
-  std::uint64_t base = direction == Direction::client_to_backend ? pair.backend_written_base
-                                                                 : pair.client_written_base;
+  const std::uint64_t base = peer_written_base(pair, direction);
   return *written > base ? *written - base : 0;
 }
 
-Result<std::uint64_t> Sockmap::unflushed(const SockPair& pair, Direction direction) const {
-  // Peer first: its stream only grows, so reading it before the counters
+Result<DirectionCounts> Sockmap::counts(const SockPair& pair, Direction direction,
+                                        bool with_received) const {
+  DirectionCounts counts;
+  if (with_received) {
+    auto received = tcp_counters(source_fd(pair, direction));
+    if (!received.ok()) return make_error("sockmap: " + received.error().message);
+    const std::uint64_t base =
+        direction == Direction::client_to_backend ? pair.client_read_base : pair.backend_read_base;
+    counts.received = received->bytes_received - base;
+  }
+  // The peer before the slot: its stream only grows, so reading it first
   // errs towards "not yet flushed".
-  auto since_insert = forwarded_bytes(pair, direction);
-  if (!since_insert.ok()) return since_insert.error();
+  auto forwarded = forwarded_bytes(pair, direction);
+  if (!forwarded.ok()) return forwarded.error();
+  counts.forwarded = *forwarded;
   auto current = state(pair, direction);
   if (!current.ok()) return current.error();
   auto allowed = control(pair, direction);
   if (!allowed.ok()) return allowed.error();
-  return unflushed_bytes(current->redirected, allowed->consumed, *since_insert);
+  counts.state = *current;
+  counts.control = *allowed;
+  return counts;
 }
 
 Result<bool> Sockmap::drained(const SockPair& pair, Direction direction) const {
-  int source = direction == Direction::client_to_backend ? pair.client_fd : pair.backend_fd;
-  std::uint64_t read_base =
-      direction == Direction::client_to_backend ? pair.client_read_base : pair.backend_read_base;
+  const int source = source_fd(pair, direction);
   // tcpi_bytes_received counts the FIN's sequence number too: poll for it
-  // first, so a FIN arriving between the two calls reads as "not drained".
+  // first, so a FIN arriving between the two reads as "not drained".
   pollfd hangup{source, POLLRDHUP, 0};
   if (::poll(&hangup, 1, 0) < 0) {
     return make_error(fmt::format("sockmap: poll on fd {}: {}", source, std::strerror(errno)));
   }
-  std::uint64_t fin = (hangup.revents & POLLRDHUP) != 0 ? 1 : 0;
-  auto received = tcp_counters(source);
-  if (!received.ok()) return make_error("sockmap: " + received.error().message);
-  auto left = unflushed(pair, direction);
-  if (!left.ok()) return left.error();
-  auto current = state(pair, direction);
-  if (!current.ok()) return current.error();
-  if (current->untrimmed != 0) {
+  auto now = counts(pair, direction, true);
+  if (!now.ok()) return now.error();
+  if (now->state.untrimmed != 0) {
     return make_error(
         fmt::format("sockmap: {} is broken: {} bytes of a retransmit that overlapped "
                     "bytes already forwarded could not be cut off",
-                    name(direction), current->untrimmed));
+                    name(direction), now->state.untrimmed));
   }
-  auto allowed = control(pair, direction);
-  if (!allowed.ok()) return allowed.error();
-  std::uint64_t judged = current->redirected + current->passed;
-  return received->bytes_received - read_base == judged + fin &&
-         current->passed == allowed->consumed && *left == 0;
+  return all_forwarded(now->state, now->control, now->forwarded, now->received,
+                       (hangup.revents & POLLRDHUP) != 0);
+}
+
+Result<std::uint64_t> Sockmap::unflushed(const SockPair& pair, Direction direction) const {
+  auto now = counts(pair, direction, false);
+  if (!now.ok()) return now.error();
+  return unflushed_bytes(now->state.redirected, now->control.consumed, now->forwarded);
 }
 
 }  // namespace sniproxy::bpf

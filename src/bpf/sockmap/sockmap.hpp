@@ -10,6 +10,7 @@
 // sockhash before any socket is inserted (docs/kernel.md). After that every member is const or
 // makes only bpf()/socket syscalls on fds it owns or the caller passes, so worker threads may call
 // it concurrently.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -20,6 +21,7 @@
 #include <variant>
 
 #include "bpf/loader/loader.hpp"
+#include "bpf/sockmap/slot_table.hpp"
 #include "bpf/sockmap/sockmap_flow.hpp"
 #include "common/result.hpp"
 
@@ -47,12 +49,23 @@ struct SockPair {
   // before; everything received after them is judged by the verdict.
   std::uint64_t client_read_base = 0;
   std::uint64_t backend_read_base = 0;
+  // Each socket's slot (its state and control, slot_table.hpp).
+  std::uint32_t client_slot = 0;
+  std::uint32_t backend_slot = 0;
 };
 
 // A direction is named by the socket whose received bytes it carries.
 enum class Direction {
   client_to_backend,  // source: client_fd, peer: backend_fd
   backend_to_client,  // source: backend_fd, peer: client_fd
+};
+
+// One direction read at once (Sockmap::counts()).
+struct DirectionCounts {
+  ForwardState state;
+  ForwardControl control;
+  std::uint64_t forwarded = 0;  // forwarded_bytes(): in the peer's stream since the insert
+  std::uint64_t received = 0;   // by the source since the insert, a FIN as 1 (when asked)
 };
 
 enum class InsertFailureKind {
@@ -92,21 +105,27 @@ class Sockmap {
   Sockmap& operator=(const Sockmap&) = delete;
 
   // Hands both sockets to the kernel (docs/kernel.md's race-free order): checks
-  // both are ESTABLISHED, writes each direction's control (limit = queue_cap,
-  // consumed = 0), state and peer entries, inserts the backend, then the
-  // client, then sets SO_RCVLOWAT 1 on both (backend first) so bytes they
-  // already hold (a ClientHello only MSG_PEEKed, a server's greeting) take
-  // the redirect path, first and in order. Undoes everything on failure. The
-  // fds stay the caller's.
+  // both are ESTABLISHED, takes a slot for each (control: limit = queue_cap,
+  // consumed = 0; state zeroed), writes both pair_of entries, inserts the
+  // backend, then the client, then sets SO_RCVLOWAT 1 on both (backend
+  // first) so bytes they already hold (a ClientHello only MSG_PEEKed, a
+  // server's greeting) take the redirect path, first and in order. Undoes
+  // everything on failure. The fds stay the caller's.
   InsertResult insert(int client_fd, int backend_fd, std::uint64_t queue_cap);
 
-  // Takes both sockets out of the sockhash and the side maps; safe to call
-  // twice. Teardown only: the kernel discards what it still queues for the
-  // pair (passed bytes not yet recv()ed, redirected bytes not yet sent), so
-  // call it when closing, or after both directions have drained.
+  // Takes both sockets out of the sockhash and pair_of (a batch delete
+  // where the map has one) and frees their slots; safe to call twice. Teardown only: the kernel
+  // discards what it still queues for the pair (passed bytes not yet recv()ed, redirected bytes not
+  // yet sent), so call it when closing, or after both directions have drained.
   void remove(const SockPair& pair);
+  // remove() for a caller that closes both sockets right after: the close
+  // takes each out of the sockhash (the kernel's sock_map_close), so only
+  // pair_of and the slots are cleared here, two bpf() calls fewer. Until
+  // the close the verdict finds no link and passes bytes up.
+  void remove_before_close(const SockPair& pair);
 
-  // One direction's counters and limits.
+  // One direction's counters and limits: memory reads and writes (the
+  // slots are mapped), no system call. An error once the pair was removed.
   [[nodiscard]] Result<ForwardState> state(const SockPair& pair, Direction direction) const;
   [[nodiscard]] Result<ForwardControl> control(const SockPair& pair, Direction direction) const;
   Result<bool> set_control(const SockPair& pair, Direction direction,
@@ -128,11 +147,20 @@ class Sockmap {
   [[nodiscard]] Result<std::uint64_t> unflushed(const SockPair& pair, Direction direction) const;
 
   // Whether every byte the source received has reached the peer's TCP
-  // stream: all judged by the verdict (tcpi_bytes_received), all passed
-  // bytes consumed, nothing unflushed. Meaningful once the source showed
-  // POLLRDHUP (no more bytes can come): then shutdown(peer, SHUT_WR) puts
-  // the FIN after the last byte.
+  // stream (all_forwarded() over counts(), with POLLRDHUP polled first).
+  // Meaningful once the source showed POLLRDHUP (no more bytes can come):
+  // then shutdown(peer, SHUT_WR) puts the FIN after the last byte. An error
+  // for a stream that broke (an overlap that could not be cut).
   [[nodiscard]] Result<bool> drained(const SockPair& pair, Direction direction) const;
+
+  // The direction's counters in one go, in the order that makes each race
+  // err towards "not yet": the source's received bytes (with_received; one
+  // TCP_INFO), the peer's stream (one TCP_INFO, SIOCOUTQ only if something is
+  // in flight), then the slot. all_forwarded() over them, with POLLRDHUP
+  // polled before, says whether the peer may be shut down after the last
+  // byte.
+  [[nodiscard]] Result<DirectionCounts> counts(const SockPair& pair, Direction direction,
+                                               bool with_received) const;
 
   // Start-up cost: the clang compile of sockmap.bpf.c, and compile + load +
   // attach in all (logged once by create()).
@@ -143,18 +171,24 @@ class Sockmap {
   // The map fds (owned here), for tests and diagnostics.
   struct MapFds {
     int sockets = -1;  // sock_pairs (sockhash, cookie -> socket)
-    int peers = -1;    // peer_of (cookie -> peer cookie)
-    int state = -1;    // sockmap_state
-    int control = -1;  // sockmap_control
+    int links = -1;    // pair_of (cookie -> peer cookie, slot)
+    int slots = -1;    // sockmap_slots (array, mapped: slot_table.hpp)
   };
   [[nodiscard]] const MapFds& maps() const { return maps_; }
 
  private:
   Sockmap() = default;
 
+  // Deletes `keys` from `map_fd`, in one batch while the map takes them.
+  void delete_both(int map_fd, std::atomic<bool>& batch_works, std::uint64_t first,
+                   std::uint64_t second);
+
   std::unique_ptr<Module> module_;
   Attachment verdict_;
   MapFds maps_;
+  std::unique_ptr<SlotTable> slots_;
+  std::atomic<bool> sockets_batch_{true};  // BPF_MAP_DELETE_BATCH works on the sockhash
+  std::atomic<bool> links_batch_{true};    // and on pair_of
   std::uint32_t max_sockets_ = 0;
   std::chrono::milliseconds compile_time_{0};
   std::chrono::milliseconds startup_time_{0};

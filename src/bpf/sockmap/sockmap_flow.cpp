@@ -10,6 +10,13 @@ std::uint64_t unflushed_bytes(std::uint64_t redirected, std::uint64_t consumed,
   return taken > peer_written ? taken - peer_written : 0;
 }
 
+bool all_forwarded(const ForwardState& state, const ForwardControl& control,
+                   std::uint64_t forwarded, std::uint64_t received, bool fin) {
+  return received == state.redirected + state.passed + (fin ? 1 : 0) &&
+         state.passed == control.consumed &&
+         unflushed_bytes(state.redirected, control.consumed, forwarded) == 0;
+}
+
 std::uint64_t resume_limit(std::uint64_t redirected, std::uint64_t cap, std::uint64_t unflushed) {
   return unflushed >= cap ? redirected : redirected + (cap - unflushed);
 }

@@ -51,6 +51,16 @@ struct ForwardControl {
 std::uint64_t unflushed_bytes(std::uint64_t redirected, std::uint64_t consumed,
                               std::uint64_t peer_written);
 
+// Whether every byte the source received is in the peer's TCP stream:
+// `received` since the insert (tcpi_bytes_received, in which the FIN takes
+// one when `fin`) all judged by the verdict, every passed byte consumed,
+// none unflushed (`forwarded`: the peer's stream since the insert).
+// Meaningful once the source showed POLLRDHUP, polled before the counts
+// were read: then no more bytes can come, and shutdown(peer, SHUT_WR) puts
+// the FIN after the last byte.
+bool all_forwarded(const ForwardState& state, const ForwardControl& control,
+                   std::uint64_t forwarded, std::uint64_t received, bool fin);
+
 // The limit that lets the verdict queue up to `cap` bytes for the peer
 // beyond the `unflushed` ones its psock queue holds now: redirected + cap -
 // unflushed, never below `redirected` (a full queue allows nothing more).

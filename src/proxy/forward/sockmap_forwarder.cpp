@@ -11,13 +11,18 @@
 
 #include <fmt/format.h>
 
-#include "bpf/sockmap/socket_info.hpp"
 #include "common/socket_error.hpp"
 
 namespace sniproxy::proxy::forward {
 
 namespace {
 constexpr std::chrono::milliseconds kFirstRecheck{1};
+// After the end of stream, while the kernel still has the direction's last
+// redirected bytes to send (its kworker runs the peer's psock queue), the
+// first looks come this soon, doubling up to kFirstRecheck: typically the
+// queue is flushed within tens of microseconds, and a FIN held back for a
+// millisecond timer made short connections wait for it.
+constexpr std::chrono::microseconds kFirstEofRecheck{25};
 constexpr std::chrono::milliseconds kMaxRecheck{100};
 constexpr std::size_t kPassedChunk = 64 * 1024;
 constexpr int kChunksPerStep = 16;
@@ -40,6 +45,7 @@ SockmapForwarder::SockmapForwarder(Host& host, std::shared_ptr<SockmapSession> s
       from_(from),
       to_(to),
       queue_cap_(queue_cap),
+      eof_delay_(kFirstEofRecheck),
       kernel_seen_(already_seen) {}
 
 SockmapForwarder::~SockmapForwarder() {
@@ -55,10 +61,17 @@ void SockmapForwarder::start() {
 void SockmapForwarder::wait() {
   if (poll_armed_) return;
   poll_armed_ = true;
-  host_.reactor().poll(from_, POLLIN | POLLRDHUP, host_.begin(Side::source));
+  host_.reactor().poll(from_, ends_only_ ? POLLRDHUP : POLLIN | POLLRDHUP,
+                       host_.begin(Side::source));
 }
 
 void SockmapForwarder::on_complete(Side side, const reactor::Event& event) {
+  if (side == Side::source && eof_timer_) {
+    // The short wait for the kernel's queue after the end (-ETIME).
+    eof_timer_ = false;
+    if (!host_.closing() && !stopped_) step(false);
+    return;
+  }
   if (side == Side::source)
     poll_armed_ = false;
   else
@@ -68,7 +81,14 @@ void SockmapForwarder::on_complete(Side side, const reactor::Event& event) {
     host_.failed(side == Side::source, event.res);
     return;
   }
-  step(side == Side::source);
+  if (side == Side::peer) {
+    step(false);
+    return;
+  }
+  // What an ends-only poll reports is what the socket shows: the wake-ups
+  // it does not filter out (the FIN's state change, errors) poll the socket
+  // before they complete. A POLLIN poll's may be a stale mask (wait()).
+  step(true, ends_only_ ? std::optional<short>(static_cast<short>(event.res)) : std::nullopt);
 }
 
 void SockmapForwarder::recheck_later() {
@@ -98,34 +118,46 @@ void SockmapForwarder::cancel_timer() {
   timer_ = 0;
 }
 
-void SockmapForwarder::step(bool woken) {
+void SockmapForwarder::step(bool woken, std::optional<short> seen) {
   if (eof_ || peer_full_) return;  // finished, or waiting for room in the peer
-  const short revents = poll_source(from_);
+  const short revents = seen ? *seen : poll_source(from_);
   if (source_failed(revents)) return;
-  const bool at_eof = (revents & (POLLRDHUP | POLLHUP)) != 0;
   Look look;
-  if (!read_counters(look) || untrimmed_overlap(look.state)) return;
+  look.at_eof = (revents & (POLLRDHUP | POLLHUP)) != 0;
+  look.fin = (revents & POLLRDHUP) != 0;
+  if (!read_counters(look) || untrimmed_overlap(look.counts.state)) return;
   if (!move_passed_bytes(look)) return;  // waiting; resumes itself
   if (!slide_limit(look)) return;
-  if (look.state.passed > look.control.consumed) {
+  if (look.counts.state.passed > look.counts.control.consumed) {
     // Passed bytes still to move (waiting for the kernel's queue to flush,
     // or more than one step moves): soon again.
     recheck_later();
     return;
   }
-  if (at_eof) {
-    finish();
+  if (look.at_eof) {
+    finish(look);
     return;
   }
   schedule_next_look(look);
-  // A wake-up that found nothing to do (bytes the verdict had not yet judged,
-  // say) polls again only after a short backoff: a level-triggered poll on
-  // such a socket would otherwise spin. Not after the look's delay, which
-  // can be a second: the poll is what sees EOF and resets.
-  if (woken && !look.progressed)
-    recheck_later();
-  else
+  if (woken && !look.progressed && (revents & POLLIN) == 0) {
+    // Woken by a redirected skb: the verdict's data_ready wakes the socket's
+    // waiters with POLLIN although the bytes left for the peer (io_uring
+    // reports the wake-up's mask without polling again). Watching POLLIN
+    // would wake once per skb, so from now on the poll waits for the end of
+    // stream and errors only, which keeps the FIN as prompt as the data;
+    // the looks above (sooner than the limit can be reached) find passed
+    // bytes and an overlap that could not be cut.
+    ends_only_ = true;
     wait();
+  } else if (woken && !look.progressed) {
+    // Readable but nothing to do (bytes the verdict has not judged yet,
+    // say): a level-triggered poll would spin, so look again after a short
+    // backoff. Not after the look's delay, which can be a second: the poll
+    // is what sees EOF and resets.
+    recheck_later();
+  } else {
+    wait();
+  }
 }
 
 bool SockmapForwarder::source_failed(short revents) {
@@ -140,14 +172,29 @@ bool SockmapForwarder::source_failed(short revents) {
 
 bool SockmapForwarder::read_counters(Look& look) {
   bpf::Sockmap& map = session_->map();
+  if (look.at_eof) {
+    // All of it, in order, for finish(): the source's received bytes, the
+    // peer's stream, the slot (TCP_INFO of both sockets).
+    auto counts = map.counts(session_->pair(), direction_, true);
+    if (!counts) {
+      host_.abort(counts.error().message);
+      return false;
+    }
+    look.counts = *counts;
+    look.forwarded_known = true;
+    return true;
+  }
+  // Before the end only the slot, which is memory: slide_limit() reads the
+  // peer's stream when the limit is due to move.
   auto state = map.state(session_->pair(), direction_);
   auto control = map.control(session_->pair(), direction_);
   if (!state || !control) {
     host_.abort((state ? control.error() : state.error()).message);
     return false;
   }
-  look.state = *state;
-  look.control = *control;
+  look.counts.state = *state;
+  look.counts.control = *control;
+  look.forwarded_known = false;
   return true;
 }
 
@@ -163,9 +210,9 @@ bool SockmapForwarder::untrimmed_overlap(const bpf::ForwardState& state) {
 bool SockmapForwarder::move_passed_bytes(Look& look) {
   // A bounded number of chunks per step so one connection cannot hold the
   // reactor.
-  for (int chunk = 0; chunk < kChunksPerStep && look.state.passed > look.control.consumed;
-       ++chunk) {
-    if (!move_passed_chunk(look.state, look.control)) return false;
+  for (int chunk = 0;
+       chunk < kChunksPerStep && look.counts.state.passed > look.counts.control.consumed; ++chunk) {
+    if (!move_passed_chunk(look.counts.state, look.counts.control)) return false;
     look.progressed = true;
     if (!read_counters(look)) return false;
   }
@@ -180,39 +227,49 @@ bool SockmapForwarder::move_passed_bytes(Look& look) {
 // the peer stops taking them (the bound); raised while over, it hands the
 // direction back to the kernel.
 bool SockmapForwarder::slide_limit(Look& look) {
-  bpf::Sockmap& map = session_->map();
-  const bpf::SockPair& pair = session_->pair();
-  // From the counters just read, not Sockmap::unflushed() (which reads them
-  // again): a stale count only moves the limit, never the order of bytes.
-  auto forwarded = map.forwarded_bytes(pair, direction_);
-  if (!forwarded) {
-    host_.abort(forwarded.error().message);
-    return false;
+  // Due while over (raising it hands the direction back) or once less than
+  // half the cap is left: the looks come before half the room is used, so
+  // the verdict still never reaches a limit while the peer takes bytes, and
+  // a short connection never reads the peer's stream for it.
+  const bool due = look.counts.state.over ||
+                   look.counts.state.redirected + queue_cap_ / 2 > look.counts.control.limit;
+  if (!due) return true;
+  if (!look.forwarded_known) {
+    auto forwarded = session_->map().forwarded_bytes(session_->pair(), direction_);
+    if (!forwarded) {
+      host_.abort(forwarded.error().message);
+      return false;
+    }
+    look.counts.forwarded = *forwarded;
+    look.forwarded_known = true;
   }
-  const std::uint64_t unflushed =
-      bpf::unflushed_bytes(look.state.redirected, look.control.consumed, *forwarded);
-  const std::uint64_t limit = bpf::resume_limit(look.state.redirected, queue_cap_, unflushed);
-  if (limit <= look.control.limit) return true;
-  look.control.limit = limit;
-  if (auto set = map.set_control(pair, direction_, look.control); !set) {
+  // A stale count only moves the limit, never the order of bytes.
+  const std::uint64_t unflushed = bpf::unflushed_bytes(
+      look.counts.state.redirected, look.counts.control.consumed, look.counts.forwarded);
+  const std::uint64_t limit =
+      bpf::resume_limit(look.counts.state.redirected, queue_cap_, unflushed);
+  if (limit <= look.counts.control.limit) return true;
+  look.counts.control.limit = limit;
+  if (auto set = session_->map().set_control(session_->pair(), direction_, look.counts.control);
+      !set) {
     host_.abort(set.error().message);
     return false;
   }
-  if (look.state.over) look.progressed = true;
+  if (look.counts.state.over) look.progressed = true;
   return true;
 }
 
 void SockmapForwarder::schedule_next_look(const Look& look) {
   const auto now = reactor::Clock::now();
-  const std::uint64_t moved = look.state.redirected - redirected_seen_;
+  const std::uint64_t moved = look.counts.state.redirected - redirected_seen_;
   if (moved != 0 || look.progressed) host_.active();
   // Before the bytes flowing now could use up half the room the limit
   // leaves, or later and later while nothing flows. Passed bytes, EOF and
   // errors wake the poll meanwhile.
   look_delay_ = bpf::next_look(
-      look.control.limit - look.state.redirected, moved,
+      look.counts.control.limit - look.counts.state.redirected, moved,
       std::chrono::duration_cast<std::chrono::microseconds>(now - last_look_), look_delay_);
-  redirected_seen_ = look.state.redirected;
+  redirected_seen_ = look.counts.state.redirected;
   last_look_ = now;
   look_later(look_delay_);
 }
@@ -324,18 +381,30 @@ bool SockmapForwarder::report_and_take(bpf::ForwardControl& control, std::size_t
   return true;
 }
 
-void SockmapForwarder::finish() {
-  auto drained = session_->map().drained(session_->pair(), direction_);
+void SockmapForwarder::finish(const Look& look) {
+  // POLLRDHUP was polled before these counts were read, so a FIN among
+  // them is the one the poll saw (or a later one reads as "not yet").
+  const bool drained = bpf::all_forwarded(look.counts.state, look.counts.control,
+                                          look.counts.forwarded, look.counts.received, look.fin);
   if (!drained) {
-    host_.abort(drained.error().message);
-    return;
-  }
-  if (!*drained) {
     // Received bytes are still on their way to the peer (or passed and not
-    // yet moved): step again later; the FIN must come after them.
+    // yet moved): step again later; the FIN must come after them. The
+    // source's slot is free at the end (no poll is armed once it is seen),
+    // so the first waits are the reactor's own timeouts, which keep their
+    // microseconds (the worker's timers round up to milliseconds).
+    if (eof_timer_) return;  // a short wait is under way: it looks again
+    if (eof_delay_ < kFirstRecheck && !poll_armed_) {
+      eof_timer_ = true;
+      host_.reactor().timeout(eof_delay_, host_.begin(Side::source));
+      eof_delay_ *= 2;
+      return;
+    }
     recheck_later();
     return;
   }
+  // Every byte of the direction is in the peer's stream and none can
+  // follow: its count for the access log, without reading it again at stop().
+  final_bytes_ = look.counts.forwarded;
   eof_ = true;
   host_.end_of_stream();
 }
@@ -348,14 +417,6 @@ bool SockmapForwarder::moved_unseen() {
   return true;
 }
 
-bool SockmapForwarder::fin_sent() const {
-  // ESTABLISHED and CLOSE_WAIT (8 in tcp_states.h) are the states before
-  // our FIN.
-  constexpr std::uint8_t kCloseWait = 8;
-  auto state = bpf::tcp_state(to_);
-  return !state.ok() || (*state != bpf::kTcpEstablished && *state != kCloseWait);
-}
-
 std::uint64_t SockmapForwarder::bytes_moved() const {
   return final_bytes_;
 }
@@ -366,12 +427,13 @@ void SockmapForwarder::stop() {
   cancel_timer();
   bpf::Sockmap& map = session_->map();
   // Bytes for the access log, from TCP's counters: what entered the peer's
-  // stream since the insert (not what the proxy wrote before it). At its
-  // end the direction shut its peer down, and that FIN is in the peer's
-  // counters even once the socket is CLOSED; except for the last direction
-  // to end, whose FIN the close sends (its peer still in CLOSE_WAIT here).
-  if (auto forwarded = map.forwarded_bytes(session_->pair(), direction_, eof_ && fin_sent()))
-    final_bytes_ = *forwarded;
+  // stream since the insert (not what the proxy wrote before it). A
+  // direction that reached its end counted them then (finish()); one
+  // stopped before never shut its peer down, so no FIN of ours is in them.
+  if (!eof_) {
+    if (auto forwarded = map.forwarded_bytes(session_->pair(), direction_, false))
+      final_bytes_ = *forwarded;
+  }
   observe::SockmapMetrics& counted = session_->counted();
   if (auto state = map.state(session_->pair(), direction_)) {
     observe::bump(counted.kernel_bytes, state->redirected);

@@ -3,8 +3,12 @@
 // moves the bytes (bpf_c/sockmap.bpf.c); userspace only watches.
 //
 // The direction keeps one wake-up armed on its source socket: a poll for
-// POLLIN | POLLRDHUP. Redirected bytes never wake it (they leave the socket
-// inside the kernel); it fires for the three things userspace must act on:
+// POLLIN | POLLRDHUP. It fires for the three things userspace must act on,
+// and also once for redirected bytes: the verdict's data_ready wakes the
+// socket's waiters with POLLIN though the bytes left (io_uring reports that
+// mask as it is). After such a wake-up the poll waits for POLLRDHUP and
+// errors only, so it does not wake per skb and still sees the end at once;
+// the periodic looks find passed bytes then. What it must act on:
 //  - bytes the verdict passed because the direction reached its memory
 //    bound (the peer stopped reading): take them, send them to the peer
 //    once the kernel's queue for it is flushed, report them as consumed,
@@ -15,7 +19,9 @@
 //    last byte;
 //  - a reset or error (POLLERR/POLLHUP): reset both peers.
 // Waiting for the kernel (its queue for the peer to flush, the peer to
-// drain) is a worker timer with a growing backoff, never a busy loop.
+// drain) is a worker timer with a growing backoff, never a busy loop; after
+// the end of stream the first waits are reactor timeouts from 25 us
+// (doubling), so the FIN follows the last byte within microseconds.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -50,16 +56,20 @@ class SockmapForwarder final : public Forwarder {
   void look_later(std::chrono::microseconds delay);
   // What one step read and did.
   struct Look {
-    bpf::ForwardState state;
-    bpf::ForwardControl control;
-    bool progressed = false;  // passed bytes moved, or the direction handed back
+    bool at_eof = false;  // the source showed POLLRDHUP or POLLHUP before the counts
+    bool fin = false;     // POLLRDHUP: the FIN is in the source's received count
+    bpf::DirectionCounts counts;
+    bool forwarded_known = false;  // counts.forwarded was read
+    bool progressed = false;       // passed bytes moved, or the direction handed back
   };
 
   // One look at the direction, in parts. A part that ends the step (true
   // from source_failed() and untrimmed_overlap(), false or an empty optional
   // from the others) has already acted: aborted or failed the connection, or
   // arranged the next look itself.
-  void step(bool woken);
+  // `seen`: what the poll that woke it reported, when that is the socket's
+  // state (else a zero-timeout poll looks).
+  void step(bool woken, std::optional<short> seen = std::nullopt);
   bool source_failed(short revents);  // POLLERR with SO_ERROR set
   bool read_counters(Look& look);
   bool untrimmed_overlap(const bpf::ForwardState& state);
@@ -72,9 +82,7 @@ class SockmapForwarder final : public Forwarder {
   std::optional<std::size_t> peek_passed(std::size_t want);
   std::optional<std::size_t> send_to_peer(std::size_t length);  // 0: the peer is full
   bool report_and_take(bpf::ForwardControl& control, std::size_t sent);
-  void finish();
-  // Whether the peer socket has sent our FIN (the close sends the last one).
-  [[nodiscard]] bool fin_sent() const;
+  void finish(const Look& look);
   void cancel_timer();
 
   Host& host_;
@@ -84,8 +92,11 @@ class SockmapForwarder final : public Forwarder {
   int to_;
   std::uint64_t queue_cap_;
   bool poll_armed_ = false;
-  bool peer_full_ = false;  // a POLLOUT on the peer is armed
-  bool eof_ = false;        // the FIN was carried to the peer
+  bool ends_only_ = false;               // the poll waits for POLLRDHUP and errors, not POLLIN
+  bool eof_timer_ = false;               // the source slot holds a short timeout after the end
+  std::chrono::microseconds eof_delay_;  // its next length (from kFirstEofRecheck, doubling)
+  bool peer_full_ = false;               // a POLLOUT on the peer is armed
+  bool eof_ = false;                     // the FIN was carried to the peer
   reactor::TimerQueue::Id timer_ = 0;
   reactor::Clock::time_point timer_due_{};
   std::chrono::milliseconds wait_delay_{1};       // backoff while waiting on the kernel
@@ -95,7 +106,7 @@ class SockmapForwarder final : public Forwarder {
   std::uint64_t kernel_seen_ = 0;  // state.redirected at the last moved_unseen()
   std::vector<std::uint8_t> passed_;
   std::uint64_t passed_bytes_ = 0;  // moved through userspace
-  std::uint64_t final_bytes_ = 0;   // forwarded, read at stop()
+  std::uint64_t final_bytes_ = 0;   // forwarded: at the end of stream, or read at stop()
   bool stopped_ = false;
 };
 

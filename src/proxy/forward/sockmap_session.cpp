@@ -25,7 +25,10 @@ std::variant<std::shared_ptr<SockmapSession>, std::string> SockmapSession::open(
 }
 
 SockmapSession::~SockmapSession() {
-  map_.remove(pair_);
+  // The last direction stops while the connection finishes, which closes
+  // both sockets next (Connection::finish()): the close takes them out of
+  // the sockhash.
+  map_.remove_before_close(pair_);
   counted_.open.fetch_sub(1, std::memory_order_relaxed);
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // A connection's place in the BPF sockhash: both sockets inserted together,
-// removed when the last of its two directions lets go of it.
+// removed when the last of its two directions lets go of it (at the
+// connection's finish, just before its sockets close).
 #include <cstdint>
 #include <memory>
 #include <string>

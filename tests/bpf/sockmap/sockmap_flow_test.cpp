@@ -17,6 +17,24 @@ TEST(SockmapFlow, UnflushedIsWhatTheDirectionTookMinusWhatThePeerWrote) {
   EXPECT_EQ(unflushed_bytes(1000, 0, 1500), 0u);
 }
 
+TEST(SockmapFlow, AllForwardedOnlyWhenEveryReceivedByteIsInThePeersStream) {
+  ForwardState state;
+  state.redirected = 900;
+  state.passed = 100;
+  const ForwardControl control{kCap, 100};
+  // 1000 received and judged, the FIN's sequence number on top.
+  EXPECT_TRUE(all_forwarded(state, control, 1000, 1001, true));
+  EXPECT_TRUE(all_forwarded(state, control, 1000, 1000, false));
+  // A FIN that arrived after the poll: counted in received, not in fin.
+  EXPECT_FALSE(all_forwarded(state, control, 1000, 1001, false));
+  // Bytes received the verdict has not judged yet.
+  EXPECT_FALSE(all_forwarded(state, control, 1000, 1200, true));
+  // Redirected bytes still queued for the peer.
+  EXPECT_FALSE(all_forwarded(state, control, 999, 1001, true));
+  // Passed bytes userspace has not sent yet.
+  EXPECT_FALSE(all_forwarded(state, ForwardControl{kCap, 40}, 940, 1001, true));
+}
+
 TEST(SockmapFlow, LimitLeavesRoomForCapBeyondWhatThePsockQueueHolds) {
   EXPECT_EQ(resume_limit(kCap, kCap, 0), 2 * kCap);
   EXPECT_EQ(resume_limit(kCap, kCap, 1024), 2 * kCap - 1024);

@@ -431,12 +431,12 @@ TEST(SockmapLimits, FullMapRefusesWithoutPartialEntries) {
   ASSERT_FALSE(full.ok());
   EXPECT_EQ(full.error().kind, InsertFailureKind::map_full) << full.error().message;
   const auto& fds = map.maps();
-  for (int fd : {fds.sockets, fds.peers, fds.state, fds.control}) EXPECT_EQ(entries(fd), 2);
+  for (int fd : {fds.sockets, fds.links}) EXPECT_EQ(entries(fd), 2);
 
   auto again = map.insert(first.accepted.get(), first.connect.get(), kUnlimited);
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().kind, InsertFailureKind::other) << again.error().message;
-  for (int fd : {fds.sockets, fds.peers, fds.state, fds.control}) EXPECT_EQ(entries(fd), 2);
+  for (int fd : {fds.sockets, fds.links}) EXPECT_EQ(entries(fd), 2);
 
   // The first pair still forwards.
   const char ping[] = "ping";
@@ -447,7 +447,7 @@ TEST(SockmapLimits, FullMapRefusesWithoutPartialEntries) {
 
   map.remove(*inserted);
   map.remove(*inserted);
-  for (int fd : {fds.sockets, fds.peers, fds.state, fds.control}) EXPECT_EQ(entries(fd), 0);
+  for (int fd : {fds.sockets, fds.links}) EXPECT_EQ(entries(fd), 0);
   // Room again for the second pair.
   auto now_fits = map.insert(second.accepted.get(), second.connect.get(), kUnlimited);
   EXPECT_TRUE(now_fits.ok()) << now_fits.error().message;
