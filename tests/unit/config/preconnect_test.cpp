@@ -13,18 +13,18 @@ namespace {
 using testing::errors_of;
 using testing::must_load;
 
-constexpr std::string_view kListener = R"(
+constexpr std::string_view kPreconnectListener = R"(
 [[listener]]
 address = "127.0.0.1:8443"
 table = "t"
 )";
 
-std::string with_listener(std::string_view rest) {
-  return std::string(kListener) + std::string(rest);
+std::string preconnect_listener_with(std::string_view rest) {
+  return std::string(kPreconnectListener) + std::string(rest);
 }
 
 TEST(Preconnect, OffUnlessSetAndARoutesOwnWinsOverItsPools) {
-  Config c = must_load(with_listener(R"(
+  Config c = must_load(preconnect_listener_with(R"(
 [timeouts]
 preconnect_idle = "4s"
 
@@ -57,13 +57,14 @@ preconnect = 1
   EXPECT_EQ(routes[2].target.preconnect, 3u);
   EXPECT_EQ(routes[3].target.preconnect, 1u);
   EXPECT_EQ(c.timeouts.preconnect_idle, Millis(4000));
-  EXPECT_EQ(must_load(with_listener("[[tables.t]]\nmatch = \"a\"\nbackend = \"127.0.0.1:1\"\n"))
+  EXPECT_EQ(must_load(preconnect_listener_with(
+                          "[[tables.t]]\nmatch = \"a\"\nbackend = \"127.0.0.1:1\"\n"))
                 .timeouts.preconnect_idle,
             Millis(10'000));
 }
 
 TEST(Preconnect, OutOfRangeNamesWhere) {
-  const auto errors = errors_of(with_listener(R"(
+  const auto errors = errors_of(preconnect_listener_with(R"(
 [[tables.t]]
 match = "a.example"
 backend = "127.0.0.1:9443"
@@ -74,7 +75,7 @@ preconnect = 65
 }
 
 TEST(Preconnect, RefusedWithFastOpenOrAClientSource) {
-  auto errors = errors_of(with_listener(R"(
+  auto errors = errors_of(preconnect_listener_with(R"(
 [[tables.t]]
 match = "a.example"
 backend = "127.0.0.1:9443"
@@ -85,7 +86,7 @@ fast_open = true
   EXPECT_NE(errors[0].find("t.toml:9:14: 'preconnect' and 'fast_open' exclude each other"),
             std::string::npos)
       << errors[0];
-  errors = errors_of(with_listener(R"(
+  errors = errors_of(preconnect_listener_with(R"(
 [pools.web]
 preconnect = 2
 source_address = "client"
@@ -102,7 +103,7 @@ pool = "web"
 }
 
 TEST(Preconnect, NotOnADenyRoute) {
-  const auto errors = errors_of(with_listener(R"(
+  const auto errors = errors_of(preconnect_listener_with(R"(
 [[tables.t]]
 match = "a.example"
 deny = true
