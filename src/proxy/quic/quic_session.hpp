@@ -50,6 +50,9 @@ class QuicSession final : public reactor::Completion {
   [[nodiscard]] const Runtime& runtime() const { return *runtime_; }
   [[nodiscard]] std::optional<std::uint64_t> member_id() const { return member_id_; }
   [[nodiscard]] bool closing() const { return closing_; }
+  [[nodiscard]] const Endpoint& backend() const { return backend_; }
+  // The backend socket's own address (what the backend replies to).
+  [[nodiscard]] std::optional<Endpoint> local_address() const;
 
   void on_complete(const reactor::Event& event) override;
 
