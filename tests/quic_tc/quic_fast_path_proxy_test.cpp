@@ -176,6 +176,29 @@ class QuicFastPathProxyTest : public ::testing::TestWithParam<Family> {
     return got->bytes == bytes;
   }
 
+  // Starts the proxy, sends the hello and answers it: the session is in
+  // the fast path when this returns.
+  void establish() {
+    ASSERT_NO_FATAL_FAILURE(start_proxy());
+    ASSERT_TRUE(proxy_->wait_for_log("quic_fast_path", integration::Deadline::in(1000ms)))
+        << proxy_->log();
+    // The hello goes through userspace (it is read there), and so does the
+    // backend's first answer: the session enters the fast path with it.
+    protocol::test::InitialSpec spec;
+    spec.dcid = {0xf0, 1, 2, 3, 4, 5, 6, 7};
+    spec.frames =
+        protocol::test::crypto_frame(0, protocol::test::quic_client_hello("fp.quic.test", 1'000));
+    const std::string initial = text(protocol::test::padded_initial(spec));
+    ASSERT_TRUE(send_to(client_.get(), listener_, initial));
+    auto first = receive(backend_.get(), kArrival);
+    ASSERT_TRUE(first.has_value()) << "the Initial did not reach the backend\n" << proxy_->log();
+    EXPECT_EQ(first->bytes, initial);
+    session_at_ = first->from;
+    bytes_in_ += initial.size();
+    ASSERT_TRUE(to_client(backend_answer()));
+    ASSERT_TRUE(metric_reaches("sniproxy_quic_fast_path_sessions_total", 1)) << proxy_->log();
+  }
+
   std::unique_ptr<Topology> topology_;
   Family family_ = Family::v4;
   integration::TempDir dir_;
@@ -186,25 +209,7 @@ class QuicFastPathProxyTest : public ::testing::TestWithParam<Family> {
 };
 
 TEST_P(QuicFastPathProxyTest, EstablishedSessionMovesInTheKernelBothWays) {
-  ASSERT_NO_FATAL_FAILURE(start_proxy());
-  ASSERT_TRUE(proxy_->wait_for_log("quic_fast_path", integration::Deadline::in(1000ms)))
-      << proxy_->log();
-
-  // The hello goes through userspace (it is read there), and so does the
-  // backend's first answer: the session enters the fast path with it.
-  protocol::test::InitialSpec spec;
-  spec.dcid = {0xf0, 1, 2, 3, 4, 5, 6, 7};
-  spec.frames =
-      protocol::test::crypto_frame(0, protocol::test::quic_client_hello("fp.quic.test", 1'000));
-  const std::string initial = text(protocol::test::padded_initial(spec));
-  ASSERT_TRUE(send_to(client_.get(), listener_, initial));
-  auto first = receive(backend_.get(), kArrival);
-  ASSERT_TRUE(first.has_value()) << "the Initial did not reach the backend\n" << proxy_->log();
-  EXPECT_EQ(first->bytes, initial);
-  session_at_ = first->from;
-  bytes_in_ += initial.size();
-  ASSERT_TRUE(to_client(backend_answer()));
-  ASSERT_TRUE(metric_reaches("sniproxy_quic_fast_path_sessions_total", 1)) << proxy_->log();
+  ASSERT_NO_FATAL_FAILURE(establish());
   EXPECT_EQ(metric(userspace_packets("from_client")), 1);
   EXPECT_EQ(metric(userspace_packets("from_backend")), 1);
 
@@ -253,6 +258,42 @@ TEST_P(QuicFastPathProxyTest, EstablishedSessionMovesInTheKernelBothWays) {
   EXPECT_EQ(metric(userspace_packets("from_client")), 2);
   const std::string log = integration::read_file(access_log());
   EXPECT_EQ(integration::split_lines(log).size(), 1u) << log;
+}
+
+// The client's NAT rebinds (a new source port): its first datagram from
+// there misses in the kernel, the proxy moves the session by its
+// connection ID and replaces the entries; from then on both directions
+// run in the kernel for the new address, and the line counts both pairs.
+TEST_P(QuicFastPathProxyTest, NatRebindingReplacesTheEntries) {
+  ASSERT_NO_FATAL_FAILURE(establish());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(to_backend(text(integration::short_header_packet(kServerCid, 100 + i))));
+    ASSERT_TRUE(to_client(pattern(120 + i, static_cast<std::uint32_t>(i))));
+  }
+  UniqueFd old_client = std::move(client_);
+  ASSERT_TRUE(run_in(topology_->client_ns(), [this] {
+                client_ = bound_udp_socket({Topology::client(family_), 0});
+              }).empty());
+  ASSERT_TRUE(client_);
+  ASSERT_TRUE(to_backend(text(integration::short_header_packet(kServerCid, 200))));
+  EXPECT_EQ(metric(userspace_packets("from_client")), 2);  // the Initial, the rebinding
+  ASSERT_TRUE(proxy_->wait_for_log("quic_rebind", integration::Deadline::in(1000ms)));
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(to_client(pattern(130 + i, static_cast<std::uint32_t>(10 + i))));
+    ASSERT_TRUE(to_backend(text(integration::short_header_packet(kServerCid, 210 + i))));
+  }
+  EXPECT_EQ(metric(userspace_packets("from_client")), 2);
+  EXPECT_EQ(metric(userspace_packets("from_backend")), 1);
+  EXPECT_FALSE(receive(old_client.get(), kSilence).has_value());
+
+  auto entry = integration::wait_access_entry(access_log(), local_endpoint(client_.get()).port,
+                                              integration::Deadline::in(5'000ms));
+  ASSERT_TRUE(entry.has_value()) << proxy_->log();
+  EXPECT_EQ(entry->at("bytes_in"), std::to_string(bytes_in_));
+  EXPECT_EQ(entry->at("bytes_out"), std::to_string(bytes_out_));
+  EXPECT_EQ(entry->at("fast_path_packets_in"), "6");
+  EXPECT_EQ(entry->at("fast_path_packets_out"), "6");
+  EXPECT_EQ(metric("sniproxy_quic_fast_path_sessions_total"), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, QuicFastPathProxyTest, ::testing::Values(Family::v4, Family::v6),

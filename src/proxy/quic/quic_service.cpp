@@ -165,12 +165,10 @@ void QuicService::on_client_datagram(Socket& socket, const Endpoint& client,
       log::info("quic_rebind", "listener={} from={} to={}",
                 log::quote(worker_.shared().runtime.load()->config.listeners[socket.listener].name),
                 from, client.to_string());
-      // The kernel entries name the old address: replaced by the new one's.
-      if (auto fp = fast_paths_.find(*id); fp != fast_paths_.end()) {
-        count_fast_path(fp->second->leave());
-        fast_paths_.erase(fp);
+      // The kernel entries name the old address: replaced by the new one's
+      // (the session keeps what the old ones carried).
+      if (fast_paths_.contains(*id))
         if (auto s = sessions_.find(*id); s != sessions_.end()) enter_fast_path(*s->second, key);
-      }
       forward_to_backend(*id, payload);
       return;
     }
@@ -414,9 +412,12 @@ void QuicService::enter_fast_path(QuicSession& session, const FlowKey& key) {
   auto it = by_listener_.find(key.listener);
   auto local = session.local_address();
   if (fast_path_ == nullptr || it == by_listener_.end() || !local) return;
-  auto entry = std::make_unique<SessionFastPath>(*fast_path_);
+  auto& entry = fast_paths_[session.id()];
+  const bool first = entry == nullptr;
+  if (first) entry = std::make_unique<SessionFastPath>(*fast_path_);
+  // Entries of an earlier address go first (counted): a rebinding.
+  if (entry->entered()) count_fast_path(entry->leave());
   auto entered = entry->enter({key.client, it->second->address, *local, session.backend()});
-  fast_paths_[session.id()] = std::move(entry);
   if (!entered) {
     // It stays in userspace, as without the fast path.
     log::info("quic_fast_path", "result=skipped client={} backend={} detail={}",
@@ -424,7 +425,7 @@ void QuicService::enter_fast_path(QuicSession& session, const FlowKey& key) {
               log::quote(entered.error().message));
     return;
   }
-  observe::bump(worker_.shared().metrics.quic.fast_path_sessions);
+  if (first) observe::bump(worker_.shared().metrics.quic.fast_path_sessions);
 }
 
 void QuicService::count_fast_path(const FastPathPoll& poll) {

@@ -85,7 +85,8 @@ class QuicService {
   void end_session(SessionId id, observe::Outcome outcome, std::string detail);
   void rearm_session_later(SessionId id);
   // The backend answered: the session's datagrams may go through the
-  // kernel from now on (tried once per session and client address).
+  // kernel from now on (tried once per session and client address; after
+  // a rebinding the entries are replaced).
   void enter_fast_path(QuicSession& session, const FlowKey& key);
   // The kernel counters of an expired session: whether it was active there
   // within its idle timeout after all.

@@ -43,8 +43,9 @@ class SessionFastPath {
   SessionFastPath(const SessionFastPath&) = delete;
   SessionFastPath& operator=(const SessionFastPath&) = delete;
 
-  // Adds the session's entries (replacing any it had), with each side's
-  // egress device from a route lookup.
+  // Adds the session's entries, with each side's egress device from a
+  // route lookup; entries it had are removed first (leave() them before to
+  // count what they carried since the last poll).
   Result<bool> enter(const SessionAddresses& addresses);
   // Reads the entries' counters; nothing while there are none.
   FastPathPoll poll();
