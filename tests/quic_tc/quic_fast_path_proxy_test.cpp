@@ -216,6 +216,13 @@ class QuicFastPathProxyTest : public ::testing::TestWithParam<Family> {
 
 TEST_P(QuicFastPathProxyTest, EstablishedSessionMovesInTheKernelBothWays) {
   ASSERT_NO_FATAL_FAILURE(establish());
+  std::string status;
+  ASSERT_TRUE(run_in(topology_->proxy_ns(), [&] {
+                status = integration::http_get(kAdminPort, "/status").body;
+              }).empty());
+  EXPECT_NE(status.find("\"name\":\"quic_fast_path\",\"type\":\"sched_cls\""), std::string::npos)
+      << status;
+  EXPECT_NE(status.find(topology_->proxy_backend_if()), std::string::npos) << status;
   EXPECT_EQ(metric(userspace_packets("from_client")), 1);
   EXPECT_EQ(metric(userspace_packets("from_backend")), 1);
 
