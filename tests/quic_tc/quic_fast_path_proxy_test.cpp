@@ -24,6 +24,7 @@
 #include "support/access_log.hpp"
 #include "support/admin_client.hpp"
 #include "support/netns.hpp"
+#include "support/ngtcp2_peers.hpp"
 #include "support/pattern.hpp"
 #include "support/proxy_process.hpp"
 #include "support/socket_io.hpp"
@@ -316,30 +317,16 @@ TEST_P(QuicFastPathProxyTest, NatRebindingReplacesTheEntries) {
 // is routed. (A sender's UDP GSO batches are left to userspace by the
 // program, so only part of the transfer may run in the kernel.)
 TEST_P(QuicFastPathProxyTest, ARealHttp3DownloadRunsThroughTheFastPath) {
-  constexpr const char* kClient = "/usr/bin/gtlsclient";
-  constexpr const char* kServer = "/usr/sbin/gtlsserver";
-  if (!std::filesystem::exists(kClient) || !std::filesystem::exists(kServer))
+  if (!integration::ngtcp2_installed())
     GTEST_SKIP() << "ngtcp2-client and ngtcp2-server are not installed";
-  const auto key = dir_.file("h3.key");
-  const auto cert = dir_.file("h3.pem");
-  auto made = integration::run_command(
-      "/usr/bin/openssl",
-      {"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-       "-keyout", key.string(), "-out", cert.string(), "-days", "1", "-subj", "/CN=localhost"},
-      dir_.path());
-  ASSERT_EQ(made.exit_code, 0) << made.err;
+  ASSERT_EQ(integration::make_localhost_certificate(dir_.path()), "");
   for (const char* d : {"htdocs", "download", "h3server"})
     std::filesystem::create_directories(dir_.file(d));
   const std::string blob = integration::to_text(integration::pattern_bytes(24, 1 << 20));
   integration::write_file(dir_.file("htdocs") / "blob", blob);
   const Endpoint server_at{Topology::backend(family_), 4434};
-  // A script, since the process class passes --config to what it starts.
-  const auto script = dir_.file("h3server.sh");
-  integration::write_file(
-      script, fmt::format("#!/bin/sh\nexec {} -q -d {} {} {} {} {}\n", kServer,
-                          dir_.file("htdocs").string(), server_at.ip.to_string(), server_at.port,
-                          key.string(), cert.string()));
-  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  const auto script = integration::write_h3_server_script(dir_.path(), dir_.file("htdocs"),
+                                                          server_at.ip.to_string(), server_at.port);
   std::unique_ptr<integration::ProxyProcess> server;
   ASSERT_TRUE(run_in(topology_->backend_ns(), [&] {
                 server = std::make_unique<integration::ProxyProcess>(
@@ -350,7 +337,7 @@ TEST_P(QuicFastPathProxyTest, ARealHttp3DownloadRunsThroughTheFastPath) {
   integration::CommandResult got;
   ASSERT_TRUE(run_in(topology_->client_ns(), [&] {
                 got = integration::run_command(
-                    kClient,
+                    integration::kNgtcp2Client,
                     {"-q", "--exit-on-all-streams-close",
                      "--download=" + dir_.file("download").string(), listener_.ip.to_string(),
                      std::to_string(listener_.port), "https://localhost/blob"},
