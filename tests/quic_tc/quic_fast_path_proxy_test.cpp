@@ -310,6 +310,23 @@ TEST_P(QuicFastPathProxyTest, NatRebindingReplacesTheEntries) {
   EXPECT_EQ(metric("sniproxy_quic_fast_path_sessions_total"), 1);
 }
 
+// A device that does not exist ends the start, naming it.
+TEST_P(QuicFastPathProxyTest, AMissingDeviceEndsTheStart) {
+  std::string text = config();
+  const std::string listed = fmt::format("\"{}\"]", topology_->proxy_backend_if());
+  text.replace(text.find(listed), listed.size(), "\"nosuchdev0\"]");
+  const auto path = dir_.file("proxy.toml");
+  std::ofstream(path) << text;
+  integration::CommandResult got;
+  ASSERT_TRUE(run_in(topology_->proxy_ns(), [&] {
+                got = integration::run_command(integration::sniproxy_binary(),
+                                               {"--config", path.string()}, dir_.path());
+              }).empty());
+  EXPECT_NE(got.exit_code, 0);
+  EXPECT_NE(got.err.find("[quic] fast_path"), std::string::npos) << got.err;
+  EXPECT_NE(got.err.find("nosuchdev0"), std::string::npos) << got.err;
+}
+
 // Optional: Debian's ngtcp2 example server in the backend namespace and
 // client in the client namespace, a real handshake and a 1 MiB HTTP/3
 // download through the proxy with the session in the fast path. Their

@@ -4,7 +4,8 @@
 // a multishot receive brings back. Datagrams pass unchanged both ways; the
 // session counts them and, at its end, writes one access-log line. The
 // QuicService owns it and tells it what to send; where the packets flow
-// (userspace today, a kernel fast path later) is the service's business.
+// (here, or in the kernel fast path: session_fast_path.hpp) is the
+// service's business.
 #include <chrono>
 #include <cstdint>
 #include <memory>
