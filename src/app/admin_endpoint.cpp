@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "bpf/loader/xdp_device.hpp"
+#include "bpf/quic_fast_path/quic_fast_path.hpp"
 #include "bpf/sockmap/sockmap.hpp"
 #include "common/json.hpp"
 #include "config/names.hpp"
@@ -168,6 +169,15 @@ std::string status_body(const AdminContext& ctx) {
   if (sockmap != nullptr) {
     fmt::format_to(o, "{}{{\"name\":\"sockmap\",\"type\":\"sk_skb_stream_verdict\"}}",
                    xdp != nullptr || ctx.retrans ? "," : "");
+  }
+  // Its hooks are fixed at start-up; the session map is the quic thread's.
+  if (const bpf::QuicFastPath* quic = ctx.shared->quic_fast_path; quic != nullptr) {
+    fmt::format_to(o, "{}{{\"name\":\"quic_fast_path\",\"type\":\"sched_cls\",\"attached\":[",
+                   xdp != nullptr || ctx.retrans || sockmap != nullptr ? "," : "");
+    const auto hooks = quic->attachments();
+    for (std::size_t i = 0; i < hooks.size(); ++i)
+      fmt::format_to(o, "{}{}", i == 0 ? "" : ",", json_string(hooks[i]));
+    out += "]}";
   }
   out += "],\"maps\":[";
   if (sockmap != nullptr) {

@@ -200,8 +200,11 @@ std::uint64_t capabilities_needed(const config::Config& config, std::uint64_t he
   // copy, splice, the sockmap's and the DNS mirror's map updates, reading
   // the retransmit tracer's perf buffer) needs no capability at all, except
   // on kernels that gate every bpf(2) command (bpf_commands_gated).
-  std::uint64_t keep = config.xdp ? bit(CAP_NET_ADMIN) : 0;
-  const bool writes_maps = config.xdp || proxy::uses_sockmap(config) || config.dns.bpf_mirror;
+  // The QUIC fast path's classifier is detached at exit the same way (a tcx
+  // or netlink detach), and its session entries are map writes.
+  std::uint64_t keep = config.xdp || config.quic.fast_path ? bit(CAP_NET_ADMIN) : 0;
+  const bool writes_maps =
+      config.xdp || proxy::uses_sockmap(config) || config.dns.bpf_mirror || config.quic.fast_path;
   if (writes_maps && bpf_commands_gated()) keep |= bit(CAP_BPF);
   // source_address = "client": IP_TRANSPARENT on every upstream socket,
   // which CAP_NET_RAW or CAP_NET_ADMIN allows. CAP_NET_RAW, as HAProxy

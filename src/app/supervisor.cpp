@@ -31,6 +31,7 @@
 #include "app/xdp_control.hpp"
 #include "bpf/dns_mirror/dns_mirror.hpp"
 #include "bpf/loader/kernel_headers.hpp"
+#include "bpf/quic_fast_path/quic_fast_path.hpp"
 #include "bpf/sockmap/sockmap.hpp"
 #include "common/log.hpp"
 #include "config/loader.hpp"
@@ -244,6 +245,7 @@ struct Proxy {
   std::unique_ptr<XdpControl> xdp;
   std::unique_ptr<RetransMonitor> retrans;
   std::unique_ptr<bpf::Sockmap> sockmap;
+  std::unique_ptr<bpf::QuicFastPath> quic_fast_path;
   unsigned worker_count = 0;
   std::unique_ptr<bpf::DnsMirror> dns_mirror;
   std::vector<std::unique_ptr<proxy::Worker>> workers;
@@ -305,6 +307,29 @@ bool choose_reactor(Proxy& p) {
   return true;
 }
 
+// [quic] fast_path: compiled and attached once, before any session exists.
+// Unlike sockmap's, asking for it and not getting it ends the start: the
+// operator named the devices, and a proxy that silently carried every
+// datagram in userspace would look like a working fast path.
+bool start_quic_fast_path(Proxy& p) {
+  const config::Quic& quic = p.rt->config.quic;
+  if (!quic.fast_path) return true;
+  bpf::QuicFastPathOptions options;
+  options.interfaces = quic.fast_path_interfaces;
+  options.max_sessions = quic.max_sessions;
+  auto created = bpf::QuicFastPath::create(options);
+  if (!created)
+    return startup_failed(
+        fmt::format("[quic] fast_path: {} (it needs CAP_BPF, CAP_NET_ADMIN and "
+                    "CAP_PERFMON, or root, and each of fast_path_interfaces)",
+                    created.error().message));
+  p.quic_fast_path = std::move(created).value();
+  p.shared->quic_fast_path = p.quic_fast_path.get();
+  for (const std::string& attached : p.quic_fast_path->attachments())
+    log::info("quic_fast_path", "result=attached hook={}", log::quote(attached));
+  return true;
+}
+
 // Stage 2: the kernel side, compiled and attached before any worker thread
 // so that the BPF compile (and a failure) happens alone, and while the
 // start-up privileges are still held.
@@ -338,6 +363,7 @@ bool prepare_kernel_features(Proxy& p) {
       log::warn("sockmap_unavailable", "detail={} now=splice", log::quote(created.error().message));
     }
   }
+  if (!start_quic_fast_path(p)) return false;
   p.worker_count = worker_threads(config);
   p.shared->worker_count = p.worker_count;
   p.dns_mirror = start_dns_mirror(config.dns, p.worker_count);

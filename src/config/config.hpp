@@ -323,6 +323,10 @@ struct Quic {
   // Negotiation packet (RFC 9000 6.1), at most one per client address and
   // second.
   bool version_negotiation = true;
+  // Established sessions forwarded by a TC program on the ingress of these
+  // devices (bpf/quic_fast_path/); restart to change.
+  bool fast_path = false;
+  std::vector<std::string> fast_path_interfaces;
 
   friend bool operator==(const Quic&, const Quic&) = default;
 };

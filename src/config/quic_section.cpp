@@ -5,6 +5,7 @@
 #include <array>
 #include <string_view>
 
+#include "config/interface_list.hpp"
 #include "config/known_keys.hpp"
 
 namespace sniproxy::config {
@@ -91,7 +92,24 @@ Quic read_quic(const toml::table& table, DiagnosticSink& sink) {
                            q.max_pending_per_source, q.max_pending_flows));
   }
   if (auto v = r.boolean("version_negotiation")) q.version_negotiation = *v;
+  if (auto v = r.boolean("fast_path")) q.fast_path = *v;
+  q.fast_path_interfaces = read_interface_list(r, "fast_path_interfaces", false);
+  if (q.fast_path && !r.has("fast_path_interfaces"))
+    r.error_at("fast_path",
+               "'fast_path = true' needs 'fast_path_interfaces': the devices whose ingress "
+               "carries the clients' and the backends' datagrams, e.g. [\"eth0\"]");
   return q;
+}
+
+std::string quic_reload_blocker(const Quic& running, const Quic& next) {
+  // The classifier is compiled and attached at start-up.
+  if (!running.fast_path && next.fast_path)
+    return "[quic] fast_path enabled (its BPF program is loaded at start-up)";
+  if (running.fast_path && !next.fast_path)
+    return "[quic] fast_path disabled (its BPF program is loaded at start-up)";
+  if (next.fast_path && running.fast_path_interfaces != next.fast_path_interfaces)
+    return "[quic] fast_path_interfaces changed (the program is attached at start-up)";
+  return "";
 }
 
 bool check_quic_listener(const toml::table& listener_table, const Listener& listener,

@@ -14,6 +14,10 @@ namespace sniproxy::config {
 
 Quic read_quic(const toml::table& table, DiagnosticSink& sink);
 
+// Why a reload cannot apply `next` (fast_path switched, or its devices
+// changed: the classifier is attached at start-up), or "".
+std::string quic_reload_blocker(const Quic& running, const Quic& next);
+
 // Errors (at the key or route concerned) for what a quic listener cannot
 // honour: the TCP-only listener keys, a wildcard address (replies must leave
 // from the address the client sent to), and what a datagram cannot carry

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <set>
 
+#include "config/interface_list.hpp"
 #include "config/known_keys.hpp"
 #include "config/prefix.hpp"
 #include "config/prefix_list.hpp"
@@ -14,46 +14,9 @@ namespace sniproxy::config {
 
 namespace {
 
-// IFNAMSIZ is 16 with the terminating NUL.
-constexpr std::size_t kMaxInterfaceName = 15;
 constexpr std::int64_t kMaxSynRate = 1'000'000;
 // Below this the counters line is noise, not a heartbeat.
 constexpr Millis kMinLogInterval{100};
-
-std::vector<std::string> read_interfaces(TableReader& r) {
-  std::vector<std::string> names;
-  const toml::array* list = r.array("interfaces", "an array of strings");
-  if (list == nullptr) {
-    if (!r.has("interfaces")) r.missing("interfaces");
-    return names;
-  }
-  if (list->empty()) r.error_at("interfaces", "'interfaces' must name at least one interface");
-  std::set<std::string> seen;
-  for (const toml::node& entry : *list) {
-    const auto* text = entry.as_string();
-    if (text == nullptr) {
-      r.sink().error(entry.source(),
-                     fmt::format("expected a string for each entry of 'interfaces', got {}",
-                                 describe_type(entry)));
-      continue;
-    }
-    const std::string& name = text->get();
-    if (name.empty() || name.size() > kMaxInterfaceName ||
-        name.find_first_of("/ \t\n:") != std::string::npos) {
-      r.sink().error(entry.source(),
-                     fmt::format("invalid interface name '{}': 1 to {} characters, without '/', "
-                                 "':' or spaces",
-                                 name, kMaxInterfaceName));
-      continue;
-    }
-    if (!seen.insert(name).second) {
-      r.sink().error(entry.source(), fmt::format("interface '{}' is listed twice", name));
-      continue;
-    }
-    names.push_back(name);
-  }
-  return names;
-}
 
 std::string resolve_path(const std::string& config_file, const std::string& path) {
   const std::filesystem::path p(path);
@@ -120,7 +83,7 @@ void read_rate(TableReader& r, Xdp& x) {
 Xdp read_xdp(const toml::table& table, DiagnosticSink& sink, const FileReader& read_file) {
   TableReader r(table, "[xdp]", kXdpKeys, sink);
   Xdp x;
-  x.interfaces = read_interfaces(r);
+  x.interfaces = read_interface_list(r, "interfaces");
   if (auto v = r.choice("mode", kXdpModes)) x.mode = *v;
   read_prefix_list(r, "allow", x.allow);
   x.allow_file = read_prefix_file(r, "allow_file", read_file, x.allow);

@@ -30,6 +30,9 @@ std::string format_access_text(const AccessRecord& r, const std::string& timesta
   if (r.ech) line += " ech=1";
   if (r.datagrams)
     line += fmt::format(" packets_in={} packets_out={}", r.packets_in, r.packets_out);
+  if (r.fast_path)
+    line += fmt::format(" fast_path_packets_in={} fast_path_packets_out={}", r.fast_path_packets_in,
+                        r.fast_path_packets_out);
   if (!r.detail.empty()) line += " detail=" + log::quote(r.detail);
   return line + "\n";
 }
@@ -46,6 +49,9 @@ std::string format_access_json(const AccessRecord& r, const std::string& timesta
   if (r.ech) line += ",\"ech\":true";
   if (r.datagrams)
     line += fmt::format(",\"packets_in\":{},\"packets_out\":{}", r.packets_in, r.packets_out);
+  if (r.fast_path)
+    line += fmt::format(",\"fast_path_packets_in\":{},\"fast_path_packets_out\":{}",
+                        r.fast_path_packets_in, r.fast_path_packets_out);
   if (!r.detail.empty()) line += ",\"detail\":" + json_string(r.detail);
   return line + "}\n";
 }

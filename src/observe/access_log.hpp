@@ -28,7 +28,12 @@ struct AccessRecord {
   bool datagrams = false;
   std::uint64_t packets_in = 0;   // client -> backend
   std::uint64_t packets_out = 0;  // backend -> client
-  std::string detail;             // why, for failures (parse error, errno text)
+  // Of the packets above, those the kernel fast path carried (a session
+  // that entered it); their bytes are in bytes_in/bytes_out too.
+  bool fast_path = false;
+  std::uint64_t fast_path_packets_in = 0;
+  std::uint64_t fast_path_packets_out = 0;
+  std::string detail;  // why, for failures (parse error, errno text)
 };
 
 std::string format_access_text(const AccessRecord& r, const std::string& timestamp);

@@ -79,6 +79,14 @@ struct QuicMetrics {
   Counter bytes_from_backend{0};
   Counter packets_from_client{0};
   Counter packets_from_backend{0};
+  // Carried by the kernel fast path: added when the idle sweep reads a
+  // session's counters and when it ends (so they trail by up to a session's
+  // idle timeout).
+  Counter fast_path_bytes_from_client{0};
+  Counter fast_path_bytes_from_backend{0};
+  Counter fast_path_packets_from_client{0};
+  Counter fast_path_packets_from_backend{0};
+  Counter fast_path_sessions{0};  // sessions whose entries were added
 
   Counter& drop(QuicDrop d) { return drops[static_cast<std::size_t>(d)]; }
   Counter& hello(QuicHelloOutcome o) { return hellos[static_cast<std::size_t>(o)]; }

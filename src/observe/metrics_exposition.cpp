@@ -223,6 +223,22 @@ void quic(Writer& w, const Metrics& m) {
   w.sample("sniproxy_quic_packets_total", "direction=\"from_client\"", read(q.packets_from_client));
   w.sample("sniproxy_quic_packets_total", "direction=\"from_backend\"",
            read(q.packets_from_backend));
+  w.family("sniproxy_quic_fast_path_sessions_total", "counter",
+           "QUIC sessions handed to the kernel fast path.");
+  w.sample("sniproxy_quic_fast_path_sessions_total", "", read(q.fast_path_sessions));
+  w.family("sniproxy_quic_fast_path_bytes_total", "counter",
+           "Bytes of QUIC datagrams the kernel fast path redirected (not in "
+           "sniproxy_quic_bytes_total).");
+  w.sample("sniproxy_quic_fast_path_bytes_total", "direction=\"from_client\"",
+           read(q.fast_path_bytes_from_client));
+  w.sample("sniproxy_quic_fast_path_bytes_total", "direction=\"from_backend\"",
+           read(q.fast_path_bytes_from_backend));
+  w.family("sniproxy_quic_fast_path_packets_total", "counter",
+           "QUIC datagrams the kernel fast path redirected (not in sniproxy_quic_packets_total).");
+  w.sample("sniproxy_quic_fast_path_packets_total", "direction=\"from_client\"",
+           read(q.fast_path_packets_from_client));
+  w.sample("sniproxy_quic_fast_path_packets_total", "direction=\"from_backend\"",
+           read(q.fast_path_packets_from_backend));
 }
 
 void retransmits(Writer& w, const Metrics& m) {

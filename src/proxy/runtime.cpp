@@ -12,6 +12,7 @@
 
 #include "config/admin_section.hpp"
 #include "config/process_section.hpp"
+#include "config/quic_section.hpp"
 #include "config/reactor_section.hpp"
 #include "config/retrans_section.hpp"
 #include "config/xdp_section.hpp"
@@ -95,6 +96,7 @@ std::string reload_blockers(const config::Config& running, const config::Config&
     return why;
   if (auto why = config::reactor_reload_blocker(running.reactor, next.reactor); !why.empty())
     return why;
+  if (auto why = config::quic_reload_blocker(running.quic, next.quic); !why.empty()) return why;
   // The sockmap programs are compiled and their maps sized at start-up.
   if (!uses_sockmap(running) && uses_sockmap(next))
     return "sockmap mode enabled (its BPF programs are loaded at start-up)";

@@ -19,7 +19,8 @@
 
 namespace sniproxy::bpf {
 class Sockmap;
-}
+class QuicFastPath;
+}  // namespace sniproxy::bpf
 
 namespace sniproxy::proxy {
 
@@ -44,6 +45,10 @@ struct SharedState {
   // Loaded before the workers start when a listener uses sockmap mode;
   // owned by the supervisor, thread-safe (bpf/sockmap.hpp).
   bpf::Sockmap* sockmap = nullptr;
+  // Loaded before the workers start with [quic] fast_path = true; owned by
+  // the supervisor. Not thread-safe: only the QuicService (worker 0, the one
+  // thread with quic listeners) uses it.
+  bpf::QuicFastPath* quic_fast_path = nullptr;
   // Per config listener, the listening sockets passed in (by systemd's
   // socket activation, one; by the master process, one per worker thread),
   // or none: then each worker binds its own. Set before the workers exist.

@@ -17,6 +17,7 @@
 #include "quic_initial_builder.hpp"
 #include "support/admin_client.hpp"
 #include "support/dns_server_thread.hpp"
+#include "support/ngtcp2_peers.hpp"
 #include "support/pattern.hpp"
 #include "support/proxy_fixture.hpp"
 #include "support/udp_peer.hpp"
@@ -509,18 +510,8 @@ TEST_P(QuicTest, CheckAcceptsAQuicConfigAndRefusesWhatUdpCannotDo) {
 // numeric host whatever --sni says, so this routes that name; names from a
 // hosts file, loss and rebinding with real clients are the next slice's.
 TEST_P(QuicTest, ARealHttp3ClientDownloadsThroughTheProxy) {
-  constexpr const char* kClient = "/usr/bin/gtlsclient";
-  constexpr const char* kServer = "/usr/sbin/gtlsserver";
-  if (!std::filesystem::exists(kClient) || !std::filesystem::exists(kServer))
-    GTEST_SKIP() << "ngtcp2-client and ngtcp2-server are not installed";
-  const auto key = dir_.file("h3.key");
-  const auto cert = dir_.file("h3.pem");
-  auto made = run_command(
-      "/usr/bin/openssl",
-      {"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-       "-keyout", key.string(), "-out", cert.string(), "-days", "1", "-subj", "/CN=localhost"},
-      dir_.path());
-  ASSERT_EQ(made.exit_code, 0) << made.err;
+  if (!ngtcp2_installed()) GTEST_SKIP() << "ngtcp2-client and ngtcp2-server are not installed";
+  ASSERT_EQ(make_localhost_certificate(dir_.path()), "");
   std::filesystem::create_directories(dir_.file("htdocs"));
   std::filesystem::create_directories(dir_.file("download"));
   std::filesystem::create_directories(dir_.file("h3server"));
@@ -529,11 +520,8 @@ TEST_P(QuicTest, ARealHttp3ClientDownloadsThroughTheProxy) {
   // The server as a child the fixture's process class owns (killed at the
   // end): a script, since that class passes --config to what it starts.
   const std::uint16_t server_port = free_port();
-  const auto script = dir_.file("h3server.sh");
-  write_file(script,
-             fmt::format("#!/bin/sh\nexec {} -q -d {} 127.0.0.1 {} {} {}\n", kServer,
-                         dir_.file("htdocs").string(), server_port, key.string(), cert.string()));
-  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  const auto script =
+      write_h3_server_script(dir_.path(), dir_.file("htdocs"), "127.0.0.1", server_port);
   ProxyProcess server(script.string(), config_path(), dir_.file("h3server"));
   ASSERT_EQ(server.start({}), "");
 
@@ -541,7 +529,7 @@ TEST_P(QuicTest, ARealHttp3ClientDownloadsThroughTheProxy) {
   ASSERT_NO_FATAL_FAILURE(
       start(spec, {{.match = "localhost", .backend = fmt::format("127.0.0.1:{}", server_port)}}));
   auto got = run_command(
-      kClient,
+      kNgtcp2Client,
       {"-q", "--exit-on-all-streams-close", "--download=" + dir_.file("download").string(),
        "127.0.0.1", std::to_string(port_), "https://localhost/blob"},
       dir_.path(), milliseconds(20'000));

@@ -72,7 +72,8 @@ Result<std::unique_ptr<QuicService>> QuicService::create(Worker& worker) {
 QuicService::QuicService(Worker& worker)
     : worker_(worker),
       pending_(limits_of(worker.shared().runtime.load()->config.quic)),
-      table_(worker.shared().runtime.load()->config.quic.max_sessions) {}
+      table_(worker.shared().runtime.load()->config.quic.max_sessions),
+      fast_path_(worker.shared().quic_fast_path) {}
 
 QuicService::~QuicService() = default;
 
@@ -164,6 +165,10 @@ void QuicService::on_client_datagram(Socket& socket, const Endpoint& client,
       log::info("quic_rebind", "listener={} from={} to={}",
                 log::quote(worker_.shared().runtime.load()->config.listeners[socket.listener].name),
                 from, client.to_string());
+      // The kernel entries name the old address: replaced by the new one's
+      // (the session keeps what the old ones carried).
+      if (fast_paths_.contains(*id))
+        if (auto s = sessions_.find(*id); s != sessions_.end()) enter_fast_path(*s->second, key);
       forward_to_backend(*id, payload);
       return;
     }
@@ -377,6 +382,7 @@ void QuicService::on_backend_event(QuicSession& session, const reactor::Event& e
         table_.touch(id, Clock::now());
         send_to_client(key->listener, key->client, d->payload);
         session.count_to_client(d->payload.size());
+        if (fast_path_ != nullptr && !fast_paths_.contains(id)) enter_fast_path(session, *key);
         observe::bump(worker_.shared().metrics.quic.bytes_from_backend, d->payload.size());
         observe::bump(worker_.shared().metrics.quic.packets_from_backend);
       }
@@ -400,6 +406,45 @@ void QuicService::rearm_session_later(SessionId id) {
   });
 }
 
+// --- the kernel fast path ----------------------------------------------------
+
+void QuicService::enter_fast_path(QuicSession& session, const FlowKey& key) {
+  auto it = by_listener_.find(key.listener);
+  auto local = session.local_address();
+  if (fast_path_ == nullptr || it == by_listener_.end() || !local) return;
+  auto& entry = fast_paths_[session.id()];
+  const bool first = entry == nullptr;
+  if (first) entry = std::make_unique<SessionFastPath>(*fast_path_);
+  // Entries of an earlier address go first (counted): a rebinding.
+  if (entry->entered()) count_fast_path(entry->leave());
+  auto entered = entry->enter({key.client, it->second->address, *local, session.backend()});
+  if (!entered) {
+    // It stays in userspace, as without the fast path.
+    log::info("quic_fast_path", "result=skipped client={} backend={} detail={}",
+              key.client.to_string(), session.backend().to_string(),
+              log::quote(entered.error().message));
+    return;
+  }
+  if (first) observe::bump(worker_.shared().metrics.quic.fast_path_sessions);
+}
+
+void QuicService::count_fast_path(const FastPathPoll& poll) {
+  auto& m = worker_.shared().metrics.quic;
+  observe::bump(m.fast_path_packets_from_client, poll.added.packets_to_backend);
+  observe::bump(m.fast_path_bytes_from_client, poll.added.bytes_to_backend);
+  observe::bump(m.fast_path_packets_from_backend, poll.added.packets_to_client);
+  observe::bump(m.fast_path_bytes_from_backend, poll.added.bytes_to_client);
+}
+
+bool QuicService::active_in_kernel(SessionId id, Clock::time_point now) {
+  auto it = fast_paths_.find(id);
+  if (it == fast_paths_.end() || !it->second->entered()) return false;
+  const FastPathPoll poll = it->second->poll();
+  count_fast_path(poll);
+  if (poll.last_seen) table_.touch(id, *poll.last_seen);
+  return !table_.is_expired(id, now);
+}
+
 // --- endings ---------------------------------------------------------------------
 
 void QuicService::end_session(SessionId id, observe::Outcome outcome, std::string detail) {
@@ -412,6 +457,20 @@ void QuicService::end_session(SessionId id, observe::Outcome outcome, std::strin
   table_.remove(id);
   observe::AccessRecord record =
       session->close(worker_.reactor(), client, outcome, std::move(detail));
+  if (auto fp = fast_paths_.find(id); fp != fast_paths_.end()) {
+    // Both paths' datagrams in one line: the kernel's are added to the
+    // userspace counts, and named apart.
+    count_fast_path(fp->second->leave());
+    const FastPathCounts& k = fp->second->totals();
+    record.bytes_in += k.bytes_to_backend;
+    record.bytes_out += k.bytes_to_client;
+    record.packets_in += k.packets_to_backend;
+    record.packets_out += k.packets_to_client;
+    record.fast_path = true;
+    record.fast_path_packets_in = k.packets_to_backend;
+    record.fast_path_packets_out = k.packets_to_client;
+    fast_paths_.erase(fp);
+  }
   record_ending(worker_.shared().metrics, session->runtime(), session->listener(), record);
   if (auto member = session->member_id()) worker_.pools().closed(*member);
   if (!session->ended()) ending_.emplace(id, std::move(session));
@@ -427,8 +486,10 @@ void QuicService::sweep(Clock::time_point now) {
     observe::bump(metrics.drop(QuicDrop::hello_timeout), late.size());
     observe::bump(metrics.hello(QuicHelloOutcome::timeout), late.size());
   }
-  for (SessionId id : table_.expired(now))
+  for (SessionId id : table_.expired(now)) {
+    if (active_in_kernel(id, now)) continue;
     end_session(id, observe::Outcome::idle_timeout, "no datagram either way");
+  }
   publish_gauges();
 }
 

@@ -24,6 +24,7 @@
 #include "proxy/quic/pending_flows.hpp"
 #include "proxy/quic/quic_route.hpp"
 #include "proxy/quic/quic_session.hpp"
+#include "proxy/quic/session_fast_path.hpp"
 #include "proxy/quic/session_table.hpp"
 #include "reactor/reactor.hpp"
 
@@ -83,6 +84,14 @@ class QuicService {
   void answer_unknown_version(const FlowKey& key, std::span<const std::uint8_t> payload);
   void end_session(SessionId id, observe::Outcome outcome, std::string detail);
   void rearm_session_later(SessionId id);
+  // The backend answered: the session's datagrams may go through the
+  // kernel from now on (tried once per session and client address; after
+  // a rebinding the entries are replaced).
+  void enter_fast_path(QuicSession& session, const FlowKey& key);
+  // The kernel counters of an expired session: whether it was active there
+  // within its idle timeout after all.
+  bool active_in_kernel(SessionId id, Clock::time_point now);
+  void count_fast_path(const FastPathPoll& poll);
   void publish_gauges();
 
   Worker& worker_;
@@ -103,6 +112,10 @@ class QuicService {
   // Ended sessions whose backend receive has not completed yet.
   std::unordered_map<SessionId, std::unique_ptr<QuicSession>> ending_;
   SessionId next_id_ = 1;
+  // [quic] fast_path: the kernel half, and each session's entries in it
+  // (absent: not tried yet; present but not entered: it could not be).
+  bpf::QuicFastPath* fast_path_ = nullptr;
+  std::unordered_map<SessionId, std::unique_ptr<SessionFastPath>> fast_paths_;
   // Version Negotiation sent, per client address: one a second at most.
   std::unordered_map<IpAddress, Clock::time_point, IpAddressHash> negotiated_;
   std::uint32_t vn_random_ = 0x9e3779b9;

@@ -21,6 +21,14 @@ QuicSession::QuicSession(QuicService& service, SessionId id, std::shared_ptr<con
       member_id_(member_id),
       started_(std::chrono::steady_clock::now()) {}
 
+std::optional<Endpoint> QuicSession::local_address() const {
+  sockaddr_storage local{};
+  socklen_t length = sizeof local;
+  if (::getsockname(backend_fd_.get(), reinterpret_cast<sockaddr*>(&local), &length) != 0)
+    return std::nullopt;
+  return Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&local));
+}
+
 void QuicSession::start(reactor::Reactor& reactor) {
   reactor.recvmsg_multishot(backend_fd_.get(), this);
   receiving_ = true;

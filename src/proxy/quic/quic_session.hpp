@@ -4,7 +4,8 @@
 // a multishot receive brings back. Datagrams pass unchanged both ways; the
 // session counts them and, at its end, writes one access-log line. The
 // QuicService owns it and tells it what to send; where the packets flow
-// (userspace today, a kernel fast path later) is the service's business.
+// (here, or in the kernel fast path: session_fast_path.hpp) is the
+// service's business.
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -50,6 +51,9 @@ class QuicSession final : public reactor::Completion {
   [[nodiscard]] const Runtime& runtime() const { return *runtime_; }
   [[nodiscard]] std::optional<std::uint64_t> member_id() const { return member_id_; }
   [[nodiscard]] bool closing() const { return closing_; }
+  [[nodiscard]] const Endpoint& backend() const { return backend_; }
+  // The backend socket's own address (what the backend replies to).
+  [[nodiscard]] std::optional<Endpoint> local_address() const;
 
   void on_complete(const reactor::Event& event) override;
 

@@ -116,7 +116,12 @@ bool SessionTable::rebind(SessionId id, const Endpoint& client) {
 
 void SessionTable::touch(SessionId id, Clock::time_point now) {
   auto it = sessions_.find(id);
-  if (it != sessions_.end()) it->second.last_active = now;
+  if (it != sessions_.end()) it->second.last_active = std::max(it->second.last_active, now);
+}
+
+bool SessionTable::is_expired(SessionId id, Clock::time_point now) const {
+  auto it = sessions_.find(id);
+  return it != sessions_.end() && it->second.last_active + it->second.idle_timeout <= now;
 }
 
 std::vector<SessionId> SessionTable::expired(Clock::time_point now) const {

@@ -55,10 +55,12 @@ class SessionTable {
   // another session has that address.
   bool rebind(SessionId id, const Endpoint& client);
 
-  // A datagram passed either way now.
+  // A datagram passed either way at `now` (an earlier time than the last
+  // one known changes nothing: the kernel's times arrive late).
   void touch(SessionId id, Clock::time_point now);
   // Sessions idle for their timeout at `now`.
   [[nodiscard]] std::vector<SessionId> expired(Clock::time_point now) const;
+  [[nodiscard]] bool is_expired(SessionId id, Clock::time_point now) const;
 
   [[nodiscard]] std::size_t size() const { return sessions_.size(); }
 

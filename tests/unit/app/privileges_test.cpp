@@ -66,6 +66,13 @@ TEST(CapabilitiesNeededTest, XdpsNetAdminCoversIpTransparent) {
   EXPECT_EQ(capabilities_needed(c, kAll) & (kNetRaw | kNetAdmin), kNetAdmin);
 }
 
+TEST(CapabilitiesNeededTest, QuicFastPathKeepsNetAdminToDetach) {
+  config::Config c = with_listener_source(std::nullopt);
+  EXPECT_EQ(capabilities_needed(c, kAll) & kNetAdmin, 0u);
+  c.quic.fast_path = true;
+  EXPECT_EQ(capabilities_needed(c, kAll) & kNetAdmin, kNetAdmin);
+}
+
 TEST(CapabilitiesNeededTest, NamesNetRaw) {
   EXPECT_EQ(capability_names(kNetRaw | kNetAdmin), "cap_net_admin,cap_net_raw");
 }

@@ -99,6 +99,25 @@ TEST(QuicConfigTest, SectionMistakesAreLocated) {
               ElementsAre(HasSubstr("did you mean 'max_sessions'")));
 }
 
+TEST(QuicConfigTest, FastPathNeedsItsInterfaces) {
+  EXPECT_FALSE(must_load(kQuic).quic.fast_path);
+  const Quic q =
+      must_load("[quic]\nfast_path = true\nfast_path_interfaces = [\"veth0\", \"eth1\"]\n" +
+                std::string(kQuic))
+          .quic;
+  EXPECT_TRUE(q.fast_path);
+  EXPECT_THAT(q.fast_path_interfaces, ElementsAre("veth0", "eth1"));
+  EXPECT_THAT(errors_of("[quic]\nfast_path = true\n" + std::string(kQuic)),
+              ElementsAre(AllOf(HasSubstr("t.toml:2:13:"), HasSubstr("fast_path_interfaces"))));
+  EXPECT_THAT(
+      errors_of("[quic]\nfast_path = true\nfast_path_interfaces = []\n" + std::string(kQuic)),
+      ElementsAre(AllOf(HasSubstr("t.toml:3:24:"), HasSubstr("at least one interface"))));
+  EXPECT_THAT(errors_of("[quic]\nfast_path_interfaces = [\"a\", \"a\"]\n" + std::string(kQuic)),
+              ElementsAre(AllOf(HasSubstr("t.toml:2:30:"), HasSubstr("listed twice"))));
+  EXPECT_THAT(errors_of("[quic]\nfast_path_interfaces = [\"a/b\"]\n" + std::string(kQuic)),
+              ElementsAre(HasSubstr("invalid interface name 'a/b'")));
+}
+
 std::string quic_listener_with(std::string_view extra) {
   return "[[listener]]\naddress = \"127.0.0.1:8443\"\nprotocol = \"quic\"\ntable = \"t\"\n" +
          std::string(extra) + "\n[[tables.t]]\nmatch = \"a.example\"\nbackend = \"127.0.0.1:1\"\n";

@@ -138,6 +138,18 @@ TEST(QuicSessionTable, IdleSessionsExpireTouchedOnesLater) {
   EXPECT_EQ(t.expired(kStart + milliseconds(1800)).size(), 2u);
 }
 
+// The kernel fast path's last-seen times arrive late (read by the sweep):
+// one older than the userspace path's does not move the deadline back.
+TEST(QuicSessionTable, ALateTouchDoesNotMoveTheDeadlineBack) {
+  SessionTable t(10);
+  ASSERT_TRUE(t.add(1, session_key(1), {}, milliseconds(1000), kStart));
+  t.touch(1, kStart + milliseconds(900));
+  t.touch(1, kStart + milliseconds(300));
+  EXPECT_FALSE(t.is_expired(1, kStart + milliseconds(1800)));
+  EXPECT_TRUE(t.is_expired(1, kStart + milliseconds(1900)));
+  EXPECT_FALSE(t.is_expired(2, kStart + milliseconds(1900)));  // no such session
+}
+
 TEST(QuicSessionTable, TheCountIsBounded) {
   SessionTable t(2);
   EXPECT_TRUE(t.add(1, session_key(1), {}, milliseconds(1), kStart));

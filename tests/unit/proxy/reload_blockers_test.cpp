@@ -22,6 +22,19 @@ TEST(ReloadBlockers, EnablingSockmapNeedsARestart) {
   EXPECT_EQ(reload_blockers(running, next), "");
 }
 
+TEST(ReloadBlockers, QuicFastPathIsAttachedAtStartUp) {
+  config::Config running;
+  config::Config next;
+  next.quic.fast_path = true;
+  next.quic.fast_path_interfaces = {"eth0"};
+  EXPECT_NE(reload_blockers(running, next).find("[quic] fast_path enabled"), std::string::npos);
+  EXPECT_NE(reload_blockers(next, running).find("[quic] fast_path disabled"), std::string::npos);
+  running = next;
+  EXPECT_EQ(reload_blockers(running, next), "");
+  next.quic.fast_path_interfaces.push_back("eth1");
+  EXPECT_NE(reload_blockers(running, next).find("fast_path_interfaces"), std::string::npos);
+}
+
 TEST(ReloadBlockers, SockmapMapSizeIsFixed) {
   config::Config running;
   running.forwarding.mode = config::ForwardingMode::sockmap;
