@@ -61,6 +61,7 @@ constexpr std::uint16_t kAdminPort = 9901;  // in the proxy's namespace
 constexpr auto kArrival = 2000ms;
 const Bytes kServerCid{0x5e, 0x4f, 0x3d, 0x2c, 0x1b, 0x0a, 0x99, 0x88};
 const char* const kName = "bench.quic.test";
+const std::string kFastPathSessions = "sniproxy_quic_fast_path_sessions_total";
 
 std::atomic<bool> g_stop{false};  // SIGINT/SIGTERM: finish early, namespaces removed
 
@@ -100,6 +101,7 @@ struct Leg {
 struct Sample {
   Leg up, down;  // client -> backend, backend -> client
   double machine_cpu = 0, proxy_cpu = 0;
+  double kernel_packets = 0;  // the proxy's fast-path counters, both ways
 
   [[nodiscard]] std::uint64_t received() const { return up.received + down.received; }
   [[nodiscard]] std::uint64_t sent() const { return up.sent + down.sent; }
@@ -114,7 +116,17 @@ struct Sample {
   }
   [[nodiscard]] double machine_cpu_per_gb() const { return gb() > 0 ? machine_cpu / gb() : 0; }
   [[nodiscard]] double proxy_cpu_per_gb() const { return gb() > 0 ? proxy_cpu / gb() : 0; }
+  // Of the datagrams received, the share the proxy counted in the kernel.
+  [[nodiscard]] double in_kernel() const {
+    return received() > 0 ? kernel_packets / static_cast<double>(received()) : 0;
+  }
 };
+
+// The number after the last `key` in `text`; 0 when there is none.
+double count_after(const std::string& text, const std::string& key) {
+  const std::size_t at = text.rfind(key);
+  return at == std::string::npos ? 0 : std::strtod(text.c_str() + at + key.size(), nullptr);
+}
 
 void drain(int fd) {
   char buffer[2048];
@@ -241,7 +253,7 @@ class Bench {
       error = "the backend's answer did not reach the client";
       return {};
     }
-    if (target == Target::fast_path && !fast_path_session_added()) {
+    if (target == Target::fast_path && metric(kFastPathSessions, 1) < 1) {
       error = "the session did not enter the fast path\n" + proxy->log();
       return {};
     }
@@ -257,13 +269,21 @@ class Bench {
     s.down = blast(backend_.get(), backend_to, client_.get(), down, datagrams_);
     s.machine_cpu = machine_busy_seconds() - machine0;
     s.proxy_cpu = pid ? process_cpu_seconds(pid) - proxy0 : 0;
-    if (proxy) error = stop(*proxy);
+    if (proxy) {
+      error = stop(*proxy);
+      // The session's access-log line (stderr), written as the proxy
+      // stops: the kernel's counts are read into it at the session's end.
+      const std::string log = proxy->log();
+      s.kernel_packets =
+          count_after(log, "fast_path_packets_in=") + count_after(log, "fast_path_packets_out=");
+    }
     return s;
   }
 
  private:
-  // SIGTERM, so that the proxy detaches its tc filters (they would outlive
-  // a SIGKILL and sit in the next target's path). "" or what went wrong.
+  // SIGTERM, so that the proxy detaches its tc hooks (without tcx they are
+  // netlink filters that would outlive a SIGKILL and sit in the next
+  // target's path). "" or what went wrong.
   static std::string stop(integration::ProxyProcess& proxy) {
     if (!proxy.running()) return "the proxy exited during the run\n" + proxy.log();
     proxy.signal(SIGTERM);
@@ -305,18 +325,19 @@ class Bench {
     return proxy;
   }
 
-  bool fast_path_session_added() {
+  // The proxy's metric `key` once it reaches `at_least` (polled for 2 s),
+  // or its last value (-1: missing).
+  double metric(const std::string& key, double at_least) {
+    double value = -1;
     for (int i = 0; i < 100; ++i) {
-      double value = -1;
       run_in(topology_.proxy_ns(), [&] {
         auto answer = integration::http_get(kAdminPort, "/metrics");
-        value =
-            integration::parse_exposition(answer.body).at("sniproxy_quic_fast_path_sessions_total");
+        value = integration::parse_exposition(answer.body).at(key);
       });
-      if (value >= 1) return true;
+      if (value >= at_least) break;
       std::this_thread::sleep_for(20ms);
     }
-    return false;
+    return value;
   }
 
   std::string sniproxy_;
@@ -367,8 +388,8 @@ int main(int argc, char** argv) {
   }
   constexpr std::size_t kCount = std::size(kTargets);
   std::vector<std::vector<Sample>> samples(kCount);
-  std::printf("%-10s %5s %9s %9s %8s %8s %7s %12s %12s\n", "target", "round", "up_kpps",
-              "down_kpps", "kpps", "GB/s", "loss%", "machine_s/GB", "proxy_s/GB");
+  std::printf("%-10s %5s %9s %9s %8s %8s %7s %12s %12s %10s\n", "target", "round", "up_kpps",
+              "down_kpps", "kpps", "GB/s", "loss%", "machine_s/GB", "proxy_s/GB", "in_kernel%");
   for (int round = 0; round < rounds && !g_stop; ++round) {
     for (std::size_t i = 0; i < kCount && !g_stop; ++i) {
       const std::size_t t = (i + static_cast<std::size_t>(round)) % kCount;
@@ -382,9 +403,10 @@ int main(int argc, char** argv) {
       auto leg_kpps = [](const Leg& l) {
         return l.seconds > 0 ? static_cast<double>(l.received) / l.seconds / 1e3 : 0;
       };
-      std::printf("%-10s %5d %9.1f %9.1f %8.1f %8.3f %7.2f %12.2f %12.2f\n", name_of(kTargets[t]),
-                  round, leg_kpps(s.up), leg_kpps(s.down), s.kpps(), s.gb_per_s(), 100 * s.loss(),
-                  s.machine_cpu_per_gb(), s.proxy_cpu_per_gb());
+      std::printf("%-10s %5d %9.1f %9.1f %8.1f %8.3f %7.2f %12.2f %12.2f %10.1f\n",
+                  name_of(kTargets[t]), round, leg_kpps(s.up), leg_kpps(s.down), s.kpps(),
+                  s.gb_per_s(), 100 * s.loss(), s.machine_cpu_per_gb(), s.proxy_cpu_per_gb(),
+                  100 * s.in_kernel());
       std::fflush(stdout);
     }
   }
@@ -395,9 +417,9 @@ int main(int argc, char** argv) {
       rounds, static_cast<unsigned long long>(datagrams), kDatagramSize);
   std::printf(
       "| target | kpps | x direct | GB/s | loss | machine CPU-s/GB | x direct | proxy "
-      "CPU-s/GB |\n|---|---|---|---|---|---|---|---|\n");
+      "CPU-s/GB | in kernel |\n|---|---|---|---|---|---|---|---|---|\n");
   for (std::size_t t = 0; t < kCount; ++t) {
-    std::vector<double> kpps, gbps, loss, machine, proxy, kpps_ratio, machine_ratio;
+    std::vector<double> kpps, gbps, loss, machine, proxy, in_kernel, kpps_ratio, machine_ratio;
     for (std::size_t r = 0; r < samples[t].size(); ++r) {
       const Sample& s = samples[t][r];
       const Sample& direct = samples[0][r];
@@ -406,14 +428,17 @@ int main(int argc, char** argv) {
       loss.push_back(s.loss());
       machine.push_back(s.machine_cpu_per_gb());
       proxy.push_back(s.proxy_cpu_per_gb());
+      in_kernel.push_back(s.in_kernel());
       if (direct.kpps() > 0) kpps_ratio.push_back(s.kpps() / direct.kpps());
       if (direct.machine_cpu_per_gb() > 0)
         machine_ratio.push_back(s.machine_cpu_per_gb() / direct.machine_cpu_per_gb());
     }
-    std::printf("| %s | %.1f | %.2f | %.3f | %.2f%% | %.2f | %.2f | %s |\n", name_of(kTargets[t]),
-                median(kpps), median(kpps_ratio), median(gbps), 100 * median(loss), median(machine),
-                median(machine_ratio),
-                kTargets[t] == Target::direct ? "-" : fmt::format("{:.2f}", median(proxy)).c_str());
+    const bool direct = kTargets[t] == Target::direct;
+    std::printf("| %s | %.1f | %.2f | %.3f | %.2f%% | %.2f | %.2f | %s | %s |\n",
+                name_of(kTargets[t]), median(kpps), median(kpps_ratio), median(gbps),
+                100 * median(loss), median(machine), median(machine_ratio),
+                direct ? "-" : fmt::format("{:.2f}", median(proxy)).c_str(),
+                direct ? "-" : fmt::format("{:.1f}%", 100 * median(in_kernel)).c_str());
   }
   return 0;
 }
