@@ -37,17 +37,13 @@ BASELINE_MODES=${BASELINE_MODES:-$MODES}
 WORKERS=${WORKERS:-1}
 END_AFTER_REPLY=${END_AFTER_REPLY:-0}
 SETTLE=${SETTLE:-0.3}
-[ -x "$SNIPROXY" ] || { echo "not executable: $SNIPROXY (set SNIPROXY)" >&2; exit 2; }
-[ -x "$LOAD" ] || { echo "not executable: $LOAD (set PROXY_LOAD)" >&2; exit 2; }
 
 # shellcheck source=lib/procs.sh
 . "$HERE/lib/procs.sh"
 # shellcheck source=lib/bench_toml.sh
 . "$HERE/lib/bench_toml.sh"
 
-work=$(mktemp -d)
-trap 'stop_all; rm -rf "$work"' EXIT
-trap 'exit 130' INT TERM
+begin_bench
 
 start_bg "$work/reply.log" "$LOAD" backend --mode reply --threads 2 --timeout 7200 \
   --end-after-reply "$END_AFTER_REPLY"

@@ -73,9 +73,6 @@ RETRIES=${RETRIES:-3}
 RESPONSE_BYTES=64
 BULK_SNI=bulk.bench.test
 REPLY_SNI=reply.bench.test
-[ -x "$SNIPROXY" ] || { echo "not executable: $SNIPROXY (set SNIPROXY)" >&2; exit 2; }
-[ -x "$LOAD" ] || { echo "not executable: $LOAD (set PROXY_LOAD)" >&2; exit 2; }
-
 # shellcheck source=lib/procs.sh
 . "$HERE/lib/procs.sh"
 # shellcheck source=lib/targets.sh
@@ -83,9 +80,7 @@ REPLY_SNI=reply.bench.test
 # shellcheck source=lib/measure.sh
 . "$HERE/lib/measure.sh"
 
-work=$(mktemp -d)
-trap 'stop_all; rm -rf "$work"' EXIT
-trap 'exit 130' INT TERM
+begin_bench
 
 # The load tool must send what openssl sends, or the comparison says nothing
 # about real clients: check it against a captured hello before measuring.

@@ -31,17 +31,12 @@ MESSAGES=${MESSAGES:-2000}
 MODES=${MODES:-copy splice sockmap auto}
 WORKERS=${WORKERS:-2}
 SETTLE=${SETTLE:-0.3}
-[ -x "$SNIPROXY" ] || { echo "not executable: $SNIPROXY (set SNIPROXY)" >&2; exit 2; }
-[ -x "$LOAD" ] || { echo "not executable: $LOAD (set PROXY_LOAD)" >&2; exit 2; }
-
 # shellcheck source=lib/procs.sh
 . "$HERE/lib/procs.sh"
 # shellcheck source=lib/bench_toml.sh
 . "$HERE/lib/bench_toml.sh"
 
-work=$(mktemp -d)
-trap 'stop_all; rm -rf "$work"' EXIT
-trap 'exit 130' INT TERM
+begin_bench
 
 start_bg "$work/echo.log" "$LOAD" backend --mode echo --threads 2 --timeout 7200
 ECHO_PORT=$(wait_port_line "$work/echo.log" "$STARTED_PID") || { cat "$work/echo.log" >&2; exit 1; }

@@ -34,17 +34,12 @@ WORKERS=${WORKERS:-2}
 BALANCE=${BALANCE:-round_robin}
 SETTLE=${SETTLE:-0.3}
 RESPONSE_BYTES=64
-[ -x "$SNIPROXY" ] || { echo "not executable: $SNIPROXY (set SNIPROXY)" >&2; exit 2; }
-[ -x "$LOAD" ] || { echo "not executable: $LOAD (set PROXY_LOAD)" >&2; exit 2; }
-
 # shellcheck source=lib/procs.sh
 . "$HERE/lib/procs.sh"
 # shellcheck source=lib/bench_toml.sh
 . "$HERE/lib/bench_toml.sh"
 
-work=$(mktemp -d)
-trap 'stop_all; rm -rf "$work"' EXIT
-trap 'exit 130' INT TERM
+begin_bench
 
 # (Not in a $(...) subshell: stop_all must know every process started.)
 reply_backend() {  # reply_backend N THREADS: starts one; its port in BACKEND_PORT

@@ -57,3 +57,14 @@ log_reason() {
   [ -n "$line" ] || line="no output"
   echo "${line:0:110}"
 }
+
+# begin_bench: once SNIPROXY and LOAD are set, fails unless both can run,
+# and makes the scratch directory $work, removed at exit together with
+# every process start_bg started.
+begin_bench() {
+  [ -x "$SNIPROXY" ] || { echo "not executable: $SNIPROXY (set SNIPROXY)" >&2; exit 2; }
+  [ -x "$LOAD" ] || { echo "not executable: $LOAD (set PROXY_LOAD)" >&2; exit 2; }
+  work=$(mktemp -d)
+  trap 'stop_all; rm -rf "$work"' EXIT
+  trap 'exit 130' INT TERM
+}
