@@ -352,12 +352,5 @@ TEST(XdpSettingsTest, RateAndBurstBecomeGcraIntervals) {
   EXPECT_EQ(s.burst_ns, 399u * 10'000'000u);
 }
 
-TEST(XdpSettingsTest, PossibleCpus) {
-  EXPECT_EQ(parse_possible_cpus("0-1\n"), 2u);
-  EXPECT_EQ(parse_possible_cpus("0"), 1u);
-  EXPECT_EQ(parse_possible_cpus("0,2-5"), 6u);
-  EXPECT_EQ(parse_possible_cpus(""), 1u);
-}
-
 }  // namespace
 }  // namespace sniproxy::bpf

@@ -1,12 +1,13 @@
 #include "bpf/quic_fast_path/quic_fast_path.hpp"
 
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include <fmt/format.h>
+
+#include "bpf/loader/per_cpu_sums.hpp"
 
 namespace sniproxy::bpf {
 namespace {
@@ -135,16 +136,9 @@ Result<SessionCounters> QuicFastPath::read_counters(FastPathHandle handle) const
 }
 
 Result<QuicFastPathCounters> QuicFastPath::counters() const {
-  const int cpus = ::libbpf_num_possible_cpus();
-  if (cpus <= 0) return make_error(map_error("count the possible CPUs", -cpus));
-  std::vector<std::uint64_t> per_cpu(static_cast<std::size_t>(cpus));
-  std::uint64_t sums[SNIPROXY_QUIC_FP_COUNTER_SLOTS] = {};
-  for (std::uint32_t slot = 0; slot < SNIPROXY_QUIC_FP_COUNTER_SLOTS; ++slot) {
-    if (::bpf_map_lookup_elem(counters_fd_, &slot, per_cpu.data()) != 0) {
-      return make_error(map_error("read the counters", errno));
-    }
-    for (std::uint64_t value : per_cpu) sums[slot] += value;
-  }
+  auto read = per_cpu_sums(counters_fd_, SNIPROXY_QUIC_FP_COUNTER_SLOTS);
+  if (!read.ok()) return make_error("QUIC fast path: counters: " + read.error().message);
+  const std::vector<std::uint64_t>& sums = *read;
   QuicFastPathCounters result;
   result.redirected = sums[SNIPROXY_QUIC_FP_REDIRECTED];
   result.missed = sums[SNIPROXY_QUIC_FP_MISSED];

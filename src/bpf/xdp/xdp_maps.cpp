@@ -3,13 +3,12 @@
 #include <bcc/libbpf.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
-#include <fstream>
 
 #include <fmt/format.h>
 
 #include "bpf/loader/loader.hpp"
+#include "bpf/loader/per_cpu_sums.hpp"
 
 namespace sniproxy::bpf {
 namespace {
@@ -47,33 +46,7 @@ SplitKeys keys_of(const std::vector<config::Prefix>& prefixes) {
   return keys;
 }
 
-unsigned possible_cpus() {
-  std::ifstream in("/sys/devices/system/cpu/possible");
-  std::string text;
-  std::getline(in, text);
-  return parse_possible_cpus(text);
-}
-
 }  // namespace
-
-unsigned parse_possible_cpus(std::string_view text) {
-  // "0-3", "0,2-5", "0": the highest CPU number plus one (ids are dense from
-  // 0 in practice; BPF sizes per-CPU values by the same rule).
-  unsigned highest = 0;
-  bool any = false;
-  for (std::size_t i = 0; i < text.size();) {
-    unsigned value = 0;
-    auto [ptr, ec] = std::from_chars(text.data() + i, text.data() + text.size(), value);
-    if (ec != std::errc()) {
-      ++i;
-      continue;
-    }
-    highest = std::max(highest, value);
-    any = true;
-    i = static_cast<std::size_t>(ptr - text.data());
-  }
-  return any ? highest + 1 : 1;
-}
 
 sniproxy_xdp_settings xdp_settings_for(const XdpPolicy& policy) {
   sniproxy_xdp_settings s{};
@@ -107,7 +80,6 @@ Result<XdpMaps> XdpMaps::open(Module& module) {
   maps.allow6_.name = "xdp_allow6";
   maps.deny6_.name = "xdp_deny6";
   maps.ports_.name = "xdp_ports";
-  maps.possible_cpus_ = possible_cpus();
   return maps;
 }
 
@@ -174,14 +146,9 @@ Result<bool> XdpMaps::apply(const XdpPolicy& policy) {
 }
 
 Result<XdpCounters> XdpMaps::counters() const {
-  std::uint64_t sums[SNIPROXY_XDP_COUNTER_SLOTS] = {};
-  std::vector<std::uint64_t> per_cpu(possible_cpus_);
-  for (std::uint32_t slot = 0; slot < SNIPROXY_XDP_COUNTER_SLOTS; ++slot) {
-    if (bpf_lookup_elem(counters_fd_, &slot, per_cpu.data()) != 0) {
-      return make_error(fmt::format("XDP: cannot read xdp_counters: {}", std::strerror(errno)));
-    }
-    for (std::uint64_t n : per_cpu) sums[slot] += n;
-  }
+  auto read = per_cpu_sums(counters_fd_, SNIPROXY_XDP_COUNTER_SLOTS);
+  if (!read.ok()) return make_error("XDP: xdp_counters: " + read.error().message);
+  const std::vector<std::uint64_t>& sums = *read;
   XdpCounters c;
   c.passed = sums[SNIPROXY_XDP_PASSED];
   c.dropped_deny = sums[SNIPROXY_XDP_DROPPED_DENY];

@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <set>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "common/result.hpp"
@@ -67,14 +66,9 @@ class XdpMaps {
   Map allow4_, deny4_, allow6_, deny6_, ports_;
   int settings_fd_ = -1;
   int counters_fd_ = -1;
-  unsigned possible_cpus_ = 1;
 };
 
 // Pure: the settings entry for a policy (exposed for tests).
 sniproxy_xdp_settings xdp_settings_for(const XdpPolicy& policy);
-
-// The number of possible CPUs from a /sys/devices/system/cpu/possible text
-// such as "0-3" or "0,2-5"; per-CPU map values hold one slot per possible CPU.
-unsigned parse_possible_cpus(std::string_view text);
 
 }  // namespace sniproxy::bpf
