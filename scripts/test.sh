@@ -22,9 +22,10 @@ setup() {  # setup DIR ARGS...: configure once, reconfigure later
   fi
 }
 
-# build/test compiles every file on its own, as README's by-hand
-# `meson setup build && ninja -C build` does, so a file that leans on another
-# file's includes fails here. The sanitizer build uses unity builds: each
+# build/test compiles every source file on its own, as README's by-hand
+# `meson setup build && ninja -C build` does, so a file of src/ that leans on
+# another file's includes fails here (test code builds in unity groups
+# everywhere: tests/meson.build). The sanitizer build uses unity builds: each
 # target compiles as a few large translation units, so the heavy headers
 # (GoogleTest, toml++, <regex>, fmt) are parsed once per group, which halves
 # that build on two cores.
