@@ -5,8 +5,12 @@
 #
 #   bench/proxy/run-pingpong.sh BUILD_DIR          e.g. build/release
 #
-# One echo backend (`proxy_load backend --mode echo`); one sniproxy per mode
-# in front of it (access log off). Cases: 64 B and 4 KiB messages, over 1
+# One echo backend (`proxy_load backend --mode echo`); in front of it one
+# sniproxy per mode (access log off), HAProxy and nginx when installed (as
+# run-modes.sh starts them), and `relay`: proxy_load's floor of a userspace
+# hop, a thread per direction blocked in recv() that sends what it got
+# (load/relay.hpp). What a proxy's round trip costs beyond the relay's is its
+# own; what the relay costs beyond direct, any userspace hop pays. Cases: 64 B and 4 KiB messages, over 1
 # and 32 connections (one message in flight per connection, TCP_NODELAY).
 # Each round runs every case against every target, the target order rotated
 # from round to round. Reported per case and target: the medians over the
@@ -19,6 +23,7 @@
 #   BASELINE=PATH: another sniproxy binary (an earlier commit's build),
 #   measured in the same rounds as "before-MODE" for BASELINE_MODES
 #   (default "copy"), for before/after comparisons
+#   COMPETITORS=1: also HAProxy and nginx (0 leaves them out)
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -35,6 +40,8 @@ SETTLE=${SETTLE:-0.3}
 . "$HERE/lib/procs.sh"
 # shellcheck source=lib/bench_toml.sh
 . "$HERE/lib/bench_toml.sh"
+# shellcheck source=lib/targets.sh
+. "$HERE/lib/targets.sh"
 
 begin_bench
 
@@ -42,8 +49,13 @@ start_bg "$work/echo.log" "$LOAD" backend --mode echo --threads 2 --timeout 7200
 ECHO_PORT=$(wait_port_line "$work/echo.log" "$STARTED_PID") || { cat "$work/echo.log" >&2; exit 1; }
 
 declare -A ADDR=()
-TARGETS=(direct)
+MEASURED=(direct)
 ADDR[direct]=127.0.0.1:$ECHO_PORT
+
+start_bg "$work/relay.log" "$LOAD" relay --to "127.0.0.1:$ECHO_PORT" --timeout 7200
+RELAY_PORT=$(wait_port_line "$work/relay.log" "$STARTED_PID") || { cat "$work/relay.log" >&2; exit 1; }
+MEASURED+=(relay)
+ADDR[relay]=127.0.0.1:$RELAY_PORT
 SPECS=()
 for mode in $MODES; do SPECS+=("$mode $mode $SNIPROXY"); done
 if [ -n "${BASELINE:-}" ]; then
@@ -70,18 +82,42 @@ TOML
     sleep 0.1
   done
   if [ "$ok" = 1 ]; then
-    TARGETS+=("$label")
+    MEASURED+=("$label")
     ADDR[$label]=127.0.0.1:$port
   else
     echo "sniproxy $label: not measured (no answer): $(tail -1 "$work/$label.log")" >&2
   fi
 done
 
+# HAProxy and nginx as run-modes.sh starts them (lib/targets.sh), both names
+# routed to the echo backend, ready once a message comes back.
+if [ "${COMPETITORS:-1}" = 1 ]; then
+  BULK_SNI=echo.bench.test REPLY_SNI=unused.bench.test
+  COUNT_PORT=$ECHO_PORT REPLY_PORT=$ECHO_PORT
+  wait_ready() { # PID ADDR LOG, as in lib/targets.sh
+    local _
+    for _ in $(seq 100); do
+      kill -0 "$1" 2>/dev/null || { READY_REASON="exited: $(tail -1 "$3")"; return 1; }
+      "$LOAD" pingpong --to "$2" --messages 1 --timeout 2 >/dev/null 2>&1 && return 0
+      sleep 0.1
+    done
+    READY_REASON="no answer: $(tail -1 "$3")"
+    return 1
+  }
+  add_haproxy
+  add_nginx
+  for id in haproxy nginx; do
+    [ "${STATUS[$id]:-}" = ok ] || continue
+    MEASURED+=("$id")
+    ADDR[$id]=${BULK_ADDR[$id]}
+  done
+fi
+
 : >"$work/results"
 CASES=("1 64" "1 4096" "32 64" "32 4096")
 for round in $(seq "$ROUNDS"); do
-  shift_by=$(((round - 1) % ${#TARGETS[@]}))
-  order=("${TARGETS[@]:$shift_by}" "${TARGETS[@]:0:$shift_by}")
+  shift_by=$(((round - 1) % ${#MEASURED[@]}))
+  order=("${MEASURED[@]:$shift_by}" "${MEASURED[@]:0:$shift_by}")
   for case in "${CASES[@]}"; do
     read -r conns size <<<"$case"
     messages=$MESSAGES

@@ -8,6 +8,7 @@
 //   proxy_load rate    --to ADDR --connections 10000 --concurrency 32 --sni NAME
 //   proxy_load latency --to ADDR --count N --sni NAME
 //   proxy_load pingpong --to ADDR --connections 1 --size 64 --messages N --sni NAME
+//   proxy_load relay   --to ADDR (the floor of a userspace hop, for pingpong)
 //   proxy_load hello   --sni NAME [--alpn LIST] [--secrets-from FILE]
 //   proxy_load cpu-snapshot --ours PID [--proxy PID]
 //   proxy_load free-port
@@ -28,6 +29,7 @@
 #include "net.hpp"
 #include "pingpong.hpp"
 #include "rate.hpp"
+#include "relay.hpp"
 
 namespace {
 
@@ -46,7 +48,7 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   if (argc < 2)
     proxy_load::die(
-        "usage: proxy_load backend|bulk|rate|latency|pingpong|hello|cpu-snapshot|free-port "
+        "usage: proxy_load backend|bulk|rate|latency|pingpong|relay|hello|cpu-snapshot|free-port "
         "[--option "
         "value]...");
   const std::string command = argv[1];
@@ -56,6 +58,7 @@ int main(int argc, char** argv) {
   if (command == "rate") return proxy_load::run_rate(args);
   if (command == "latency") return proxy_load::run_latency(args);
   if (command == "pingpong") return proxy_load::run_pingpong(args);
+  if (command == "relay") return proxy_load::run_relay(args);
   if (command == "hello") return proxy_load::run_hello(args);
   if (command == "cpu-snapshot") return proxy_load::run_cpu_snapshot(args);
   if (command == "free-port") {
