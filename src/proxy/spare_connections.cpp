@@ -116,17 +116,26 @@ void SpareConnections::connected(Connect& c, int res) {
       const auto backoff = std::min<std::chrono::milliseconds>(
           kFirstRetry * (1U << std::min(b.failures - 1, 5U)), kMaxRetry);
       b.retry_after = now + backoff;
+      // With nothing ready no expiry is due: this looks again once clients
+      // stopped coming, so a backend that never answers is forgotten too.
+      schedule_expiry(c.key, b);
     }
   }
   connects_.erase(c.self);  // last: `c` is gone after this
 }
 
 void SpareConnections::schedule_expiry(const Key& key, Backend& b) {
-  if (b.expiry_timer != 0 || b.ready.empty()) return;
-  const auto due =
-      std::min_element(b.ready.begin(), b.ready.end(), [](const Spare& x, const Spare& y) {
-        return x.expires < y.expires;
-      })->expires;
+  if (b.expiry_timer != 0) return;
+  reactor::Clock::time_point due;
+  if (!b.ready.empty()) {
+    due = std::min_element(b.ready.begin(), b.ready.end(), [](const Spare& x, const Spare& y) {
+            return x.expires < y.expires;
+          })->expires;
+  } else if (b.connecting == 0) {
+    due = b.last_taken + b.settings.idle;  // when it stops being in use
+  } else {
+    return;  // a connect in flight schedules when it completes
+  }
   b.expiry_timer = timers_.schedule(due, [this, key] { expire(key); });
 }
 
@@ -139,9 +148,12 @@ void SpareConnections::expire(const Key& key) {
   const auto before = b.ready.size();
   std::erase_if(b.ready, [now](const Spare& s) { return s.expires <= now; });
   observe::bump(metrics_.preconnect_expired, before - b.ready.size());
-  // Replaced only while clients still come for this backend.
-  if (now - b.last_taken < b.settings.idle) top_up(key, b);
-  if (b.ready.empty() && b.connecting == 0) {
+  // Replaced only while clients still come for this backend; one that
+  // clients left, with nothing ready or connecting, is forgotten (its
+  // failure streak too: a client coming back starts afresh).
+  const bool in_use = now - b.last_taken < b.settings.idle;
+  if (in_use) top_up(key, b);
+  if (!in_use && b.ready.empty() && b.connecting == 0) {
     backends_.erase(it);
     return;
   }
@@ -154,6 +166,10 @@ void SpareConnections::close_all() {
     if (b.expiry_timer != 0) timers_.cancel(b.expiry_timer);
   backends_.clear();
   for (Connect& c : connects_) reactor_.cancel(&c);
+}
+
+std::size_t SpareConnections::tracked() const {
+  return backends_.size();
 }
 
 std::size_t SpareConnections::ready() const {

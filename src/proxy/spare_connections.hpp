@@ -48,6 +48,8 @@ class SpareConnections {
   void close_all();
 
   [[nodiscard]] std::size_t ready() const;
+  // Backend addresses with spares, connects or a failure streak remembered.
+  [[nodiscard]] std::size_t tracked() const;
 
  private:
   struct Key {
