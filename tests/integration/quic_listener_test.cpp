@@ -153,6 +153,7 @@ TEST_P(QuicTest, NamesRouteToTheirBackendsAndDatagramsPassUnchanged) {
 
   const Scrape s = scrape();
   EXPECT_EQ(s.at(hellos("routed")), 2);
+  EXPECT_EQ(s.at("sniproxy_quic_multi_datagram_hellos_total"), 1);  // b's
   EXPECT_EQ(s.at("sniproxy_quic_sessions"), 2);
   EXPECT_EQ(s.at("sniproxy_quic_sessions_total"), 2);
   EXPECT_EQ(s.at("sniproxy_quic_pending_flows"), 0);
@@ -508,7 +509,7 @@ TEST_P(QuicTest, CheckAcceptsAQuicConfigAndRefusesWhatUdpCannotDo) {
 // ngtcp2-client, ngtcp2-server), a real QUIC handshake and HTTP/3 download
 // through the proxy. Their client (0.12) sends the SNI "localhost" for a
 // numeric host whatever --sni says, so this routes that name; names from a
-// hosts file, loss and rebinding with real clients are the next slice's.
+// hosts file, loss and rebinding are quic_real_client_test.cpp's.
 TEST_P(QuicTest, ARealHttp3ClientDownloadsThroughTheProxy) {
   if (!ngtcp2_installed()) GTEST_SKIP() << "ngtcp2-client and ngtcp2-server are not installed";
   ASSERT_EQ(make_localhost_certificate(dir_.path()), "");

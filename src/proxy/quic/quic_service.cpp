@@ -234,6 +234,7 @@ void QuicService::route_flow(const FlowKey& key) {
     observe::bump(metrics.hello(QuicHelloOutcome::rejected));
     return;
   }
+  if (flow->held.size() > 1) observe::bump(worker_.shared().metrics.quic.multi_datagram_hellos);
   auto rt = worker_.shared().runtime.load();
   QuicDestination dest = route_quic_hello(flow->reader.info(), *rt, key.listener, key.client,
                                           worker_.pools(), worker_.shared().metrics);
