@@ -120,7 +120,31 @@ class QuicRealClientTest : public ProxyTest {
     return std::filesystem::exists(file) ? read_file(file) : std::string();
   }
 
+  // The client exited 0 and `name`'s file is `server`'s.
+  void expect_download_from(const H3Server& server, const CommandResult& got,
+                            const std::string& name = "a.quic.test") {
+    EXPECT_EQ(got.exit_code, 0) << name << ": " << got.err << got.out;
+    EXPECT_EQ(downloaded(name), server.blob) << name;
+  }
+
   Scrape scrape() { return parse_exposition(http_get(admin_port_, "/metrics").body); }
+  [[nodiscard]] double routed_hellos() {
+    return scrape().at("sniproxy_quic_hellos_total{outcome=\"routed\"}");
+  }
+  [[nodiscard]] double multi_datagram_hellos() {
+    return scrape().at("sniproxy_quic_multi_datagram_hellos_total");
+  }
+
+  // Stops the proxy and expects one session's access-log line, for
+  // `server_name` to `server`; returns it (empty if there was not one).
+  AccessEntry the_one_session(const H3Server& server, const std::string& server_name) {
+    const auto sessions = stop_and_read_sessions();
+    EXPECT_EQ(sessions.size(), 1u);
+    if (sessions.size() != 1) return {};
+    EXPECT_EQ(sessions[0].at("server_name"), server_name);
+    EXPECT_EQ(sessions[0].at("backend"), server.address());
+    return sessions[0];
+  }
 
   // Stops the proxy (live sessions end with their access-log lines) and
   // returns the sessions' lines.
@@ -162,16 +186,10 @@ TEST_P(QuicRealClientTest, TwoNamesFromTheClientsHostsFileRouteToTheirServers) {
     H3Server& b = start_server(42, 64 << 10);
     ASSERT_NO_FATAL_FAILURE(start({{.match = "a.quic.test", .backend = a.address()},
                                    {.match = "b.quic.test", .backend = b.address()}}));
-    for (const char* name : {"a.quic.test", "b.quic.test"}) {
-      auto got = download(name);
-      EXPECT_EQ(got.exit_code, 0) << name << ": " << got.err << got.out;
-    }
     // Each file comes from the server its name routes to.
-    EXPECT_EQ(downloaded("a.quic.test"), a.blob);
-    EXPECT_EQ(downloaded("b.quic.test"), b.blob);
-    const Scrape s = scrape();
-    EXPECT_EQ(s.at("sniproxy_quic_hellos_total{outcome=\"routed\"}"), 2);
-    EXPECT_EQ(s.at("sniproxy_quic_sessions_total"), 2);
+    expect_download_from(a, download("a.quic.test"), "a.quic.test");
+    expect_download_from(b, download("b.quic.test"), "b.quic.test");
+    EXPECT_EQ(routed_hellos(), 2);
     const auto sessions = stop_and_read_sessions();
     ASSERT_EQ(sessions.size(), 2u);
     std::map<std::string, std::string> backend_of;
@@ -185,17 +203,11 @@ TEST_P(QuicRealClientTest, AHelloOverTwoDatagramsRoutesByName) {
   in_own_namespace([&] {
     H3Server& a = start_server(43, 64 << 10);
     ASSERT_NO_FATAL_FAILURE(start({{.match = "a.quic.test", .backend = a.address()}}));
-    auto got = download("a.quic.test", {kRealClientTwoDatagramGroups});
-    EXPECT_EQ(got.exit_code, 0) << got.err << got.out;
-    EXPECT_EQ(downloaded("a.quic.test"), a.blob);
-    const Scrape s = scrape();
-    EXPECT_EQ(s.at("sniproxy_quic_hellos_total{outcome=\"routed\"}"), 1);
+    expect_download_from(a, download("a.quic.test", {kRealClientTwoDatagramGroups}));
+    EXPECT_EQ(routed_hellos(), 1);
     // The flow held two datagrams before its hello was complete.
-    EXPECT_EQ(s.at("sniproxy_quic_multi_datagram_hellos_total"), 1);
-    const auto sessions = stop_and_read_sessions();
-    ASSERT_EQ(sessions.size(), 1u);
-    EXPECT_EQ(sessions[0].at("server_name"), "a.quic.test");
-    EXPECT_EQ(sessions[0].at("backend"), a.address());
+    EXPECT_EQ(multi_datagram_hellos(), 1);
+    the_one_session(a, "a.quic.test");
   });
 }
 
@@ -222,20 +234,15 @@ TEST_P(QuicRealClientTest, LossInTheHandshakeAndTheDownloadIsRecovered) {
       if (added.exit_code != 0)
         GTEST_SKIP() << "iptables quota or statistic match unavailable: " << added.err;
     }
-    auto got = download("a.quic.test", {kRealClientTwoDatagramGroups}, milliseconds(20'000));
-    EXPECT_EQ(got.exit_code, 0) << got.err << got.out;
-    EXPECT_EQ(downloaded("a.quic.test"), a.blob);
+    expect_download_from(
+        a, download("a.quic.test", {kRealClientTwoDatagramGroups}, milliseconds(20'000)));
     const auto drops = quic_real_client_rule_drops(dir_.path());
     ASSERT_EQ(drops.size(), 3u);
     EXPECT_EQ(drops[0], 1);             // the hello's first datagram
     EXPECT_GE(drops[1] + drops[2], 1);  // and some of the rest
-    const Scrape s = scrape();
-    EXPECT_EQ(s.at("sniproxy_quic_hellos_total{outcome=\"routed\"}"), 1);
-    EXPECT_GE(s.at("sniproxy_quic_multi_datagram_hellos_total"), 1);
-    const auto sessions = stop_and_read_sessions();
-    ASSERT_EQ(sessions.size(), 1u);
-    EXPECT_EQ(sessions[0].at("server_name"), "a.quic.test");
-    RecordProperty("random_drops", static_cast<int>(drops[1] + drops[2]));
+    EXPECT_EQ(routed_hellos(), 1);
+    EXPECT_GE(multi_datagram_hellos(), 1);
+    the_one_session(a, "a.quic.test");
   });
 }
 
@@ -245,17 +252,16 @@ TEST_P(QuicRealClientTest, NatRebindingKeepsTheDownloadInOneSession) {
     ASSERT_NO_FATAL_FAILURE(start({{.match = "a.quic.test", .backend = a.address()}}));
     // The client moves to a new port 50 ms after the handshake, without
     // path validation (a NAT rebinding), and asks for the file after that.
-    auto got = download("a.quic.test",
-                        {"--change-local-addr=50ms", "--nat-rebinding", "--delay-stream=100ms"});
-    EXPECT_EQ(got.exit_code, 0) << got.err << got.out;
-    EXPECT_EQ(downloaded("a.quic.test"), a.blob);
+    expect_download_from(a, download("a.quic.test", {"--change-local-addr=50ms", "--nat-rebinding",
+                                                     "--delay-stream=100ms"}));
     EXPECT_TRUE(proxy_->wait_for_log("quic_rebind", Deadline::in(milliseconds(1'000))))
         << proxy_->log();
-    EXPECT_EQ(scrape().at("sniproxy_quic_sessions_total"), 1);
-    const auto sessions = stop_and_read_sessions();
-    ASSERT_EQ(sessions.size(), 1u);
-    EXPECT_EQ(sessions[0].at("server_name"), "a.quic.test");
-    EXPECT_GE(std::stoll(sessions[0].at("bytes_out")), 256 << 10);
+    EXPECT_EQ(routed_hellos(), 1);
+    const AccessEntry session = the_one_session(a, "a.quic.test");
+    // The whole file went through that one session.
+    if (!session.empty()) {
+      EXPECT_GE(std::stoll(session.at("bytes_out")), 256 << 10);
+    }
   });
 }
 
