@@ -296,6 +296,10 @@ class Bench {
         "[process]\nallow_root = true\n\n[admin]\nlisten = \"127.0.0.1:{}\"\n\n"
         "[quic]\nidle_timeout = \"30s\"\nfast_path = {}\n",
         kAdminPort, fast_path ? "true" : "false");
+    // The proxy's socket buffers ([quic] socket_buffer), to compare sizes:
+    // 106496 gives the kernel's usual default (208 KiB once doubled).
+    if (const char* bytes = std::getenv("SOCKET_BUFFER"); bytes != nullptr && *bytes != 0)
+      config += fmt::format("socket_buffer = {}\n", bytes);
     if (fast_path) {
       config += fmt::format("fast_path_interfaces = [\"{}\", \"{}\"]\n",
                             topology_.proxy_client_if(), topology_.proxy_backend_if());

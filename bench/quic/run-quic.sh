@@ -6,7 +6,9 @@
 #   bench/quic/run-quic.sh BUILD      (e.g. build/release; as root)
 #
 # Env: ROUNDS (5), DATAGRAMS (200000 each way per run), QUICK=1 (1 round of
-# 20000: a check that it works, not a measurement). The build needs
+# 20000: a check that it works, not a measurement), SOCKET_BUFFER (the
+# proxy's [quic] socket_buffer; unset: its default, 4 MiB; 106496: the
+# kernel's usual 208 KiB, as before the key). The build needs
 # -Dtests=true (the benchmark uses the tests' topology and Initial builder).
 # Prints one line per run and a Markdown table of medians, with each ratio
 # taken against direct in the same round. Creates three network namespaces
@@ -26,5 +28,5 @@ fi
 for f in "$SNIPROXY" "$TOOL"; do
   [ -x "$f" ] || { echo "not executable: $f (build with -Dbenchmarks=true -Dtests=true)" >&2; exit 2; }
 done
-echo "# $(date -u +%Y-%m-%dT%H:%MZ), kernel $(uname -r), $(nproc) CPUs, $DATAGRAMS datagrams each way, $ROUNDS rounds"
+echo "# $(date -u +%Y-%m-%dT%H:%MZ), kernel $(uname -r), $(nproc) CPUs, $DATAGRAMS datagrams each way, $ROUNDS rounds, socket_buffer ${SOCKET_BUFFER:-default}"
 exec "$TOOL" "$SNIPROXY" "$DATAGRAMS" "$ROUNDS"

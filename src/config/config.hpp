@@ -315,6 +315,10 @@ struct Quic {
   std::uint32_t max_held_bytes = 16'384;      // per pending flow
   std::uint32_t max_hello_size = 16'384;      // CRYPTO bytes of one ClientHello
   std::uint32_t max_sessions = 65'536;        // routed flows; a new one over it is dropped
+  // Receive and send buffer of the listener and session sockets: a burst of
+  // datagrams waits there while the one thread is busy (the kernel's 208 KiB
+  // default lost most of an unpaced stream).
+  std::uint32_t socket_buffer = 4 * 1024 * 1024;
   // A session ends after no datagram either way for max(idle_timeout, the
   // client's max_idle_timeout capped at max_idle_timeout).
   Millis idle_timeout{30'000};

@@ -56,11 +56,12 @@ inline constexpr std::array<std::string_view, 2> kRetransKeys{"log_rate", "max_s
 inline constexpr std::array<std::string_view, 4> kProcessKeys{"user", "group", "allow_root",
                                                               "master"};
 inline constexpr std::array<std::string_view, 1> kReactorKeys{"backend"};
-inline constexpr std::array<std::string_view, 12> kQuicKeys{
+inline constexpr std::array<std::string_view, 13> kQuicKeys{
     "hello_timeout",       "max_pending_flows", "max_pending_per_source",
     "max_held_datagrams",  "max_held_bytes",    "max_hello_size",
     "max_sessions",        "idle_timeout",      "max_idle_timeout",
-    "version_negotiation", "fast_path",         "fast_path_interfaces"};
+    "version_negotiation", "fast_path",         "fast_path_interfaces",
+    "socket_buffer"};
 
 struct SectionKeys {
   // The top-level key that holds the section ("" for the top level itself);

@@ -17,6 +17,11 @@ constexpr std::int64_t kMaxFlows = 10'000'000;
 // gift to whoever spoofs Initials.
 constexpr std::int64_t kMaxHeldBytes = 1024 * 1024;
 
+// A socket buffer: at least a few full datagrams; the kernel keeps the
+// value in an int and doubles it.
+constexpr std::int64_t kMinSocketBuffer = 64 * 1024;
+constexpr std::int64_t kMaxSocketBuffer = 256 * 1024 * 1024;
+
 // The listener keys that make sense for TCP only.
 constexpr std::array<std::string_view, 6> kTcpOnlyListenerKeys{
     "mode",           "fast_open_queue",        "proxy_protocol_in", "trusted_sources",
@@ -72,6 +77,8 @@ Quic read_quic(const toml::table& table, DiagnosticSink& sink) {
     q.max_hello_size = static_cast<std::uint32_t>(*v);
   if (auto v = r.integer("max_sessions", 1, kMaxFlows))
     q.max_sessions = static_cast<std::uint32_t>(*v);
+  if (auto v = r.integer("socket_buffer", kMinSocketBuffer, kMaxSocketBuffer))
+    q.socket_buffer = static_cast<std::uint32_t>(*v);
   auto idle = r.duration("idle_timeout", true);
   auto max_idle = r.duration("max_idle_timeout", true);
   if (idle) q.idle_timeout = *idle;

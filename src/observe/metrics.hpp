@@ -74,6 +74,9 @@ struct QuicMetrics {
   std::array<Counter, kQuicHelloOutcomeCount> hellos{};
   std::array<Counter, kQuicDropCount> drops{};
   Counter version_negotiations{0};  // Version Negotiation packets sent
+  // Hellos read in full after their flow held more than one datagram: big key shares
+  // (post-quantum, FFDHE) or a lost and retransmitted Initial.
+  Counter multi_datagram_hellos{0};
   // Of sessions, as they pass (not only when they end).
   Counter bytes_from_client{0};
   Counter bytes_from_backend{0};

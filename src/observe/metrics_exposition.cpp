@@ -216,6 +216,9 @@ void quic(Writer& w, const Metrics& m) {
   w.family("sniproxy_quic_version_negotiations_total", "counter",
            "Version Negotiation packets sent for Initials of an unknown QUIC version.");
   w.sample("sniproxy_quic_version_negotiations_total", "", read(q.version_negotiations));
+  w.family("sniproxy_quic_multi_datagram_hellos_total", "counter",
+           "QUIC hellos read in full after more than one datagram of their flow.");
+  w.sample("sniproxy_quic_multi_datagram_hellos_total", "", read(q.multi_datagram_hellos));
   w.family("sniproxy_quic_bytes_total", "counter", "Bytes of QUIC sessions' datagrams.");
   w.sample("sniproxy_quic_bytes_total", "direction=\"from_client\"", read(q.bytes_from_client));
   w.sample("sniproxy_quic_bytes_total", "direction=\"from_backend\"", read(q.bytes_from_backend));

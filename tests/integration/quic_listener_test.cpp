@@ -10,12 +10,14 @@
 #include <fmt/format.h>
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <thread>
 
 #include "quic_initial_builder.hpp"
 #include "support/admin_client.hpp"
+#include "support/credentials.hpp"
 #include "support/dns_server_thread.hpp"
 #include "support/ngtcp2_peers.hpp"
 #include "support/pattern.hpp"
@@ -153,6 +155,7 @@ TEST_P(QuicTest, NamesRouteToTheirBackendsAndDatagramsPassUnchanged) {
 
   const Scrape s = scrape();
   EXPECT_EQ(s.at(hellos("routed")), 2);
+  EXPECT_EQ(s.at("sniproxy_quic_multi_datagram_hellos_total"), 1);  // b's
   EXPECT_EQ(s.at("sniproxy_quic_sessions"), 2);
   EXPECT_EQ(s.at("sniproxy_quic_sessions_total"), 2);
   EXPECT_EQ(s.at("sniproxy_quic_pending_flows"), 0);
@@ -504,11 +507,65 @@ TEST_P(QuicTest, CheckAcceptsAQuicConfigAndRefusesWhatUdpCannotDo) {
   EXPECT_NE(bad.err.find("bad.toml:"), std::string::npos) << bad.err;
 }
 
+// The kernel's doubled receive buffer (skmem rb) of the UDP socket with
+// local port `local_port` or, when `peer_port` is set, the one connected to
+// that port: read with ss(8) (sock_diag), as an operator would; 0 if none.
+long quic_listener_receive_buffer(std::uint16_t local_port, std::uint16_t peer_port,
+                                  const std::filesystem::path& dir) {
+  const std::string filter = peer_port != 0 ? fmt::format("dport = :{}", peer_port)
+                                            : fmt::format("sport = :{}", local_port);
+  auto listed = run_command("/usr/bin/ss", {"-u", "-a", "-n", "-m", filter}, dir);
+  const auto at = listed.out.find("rb");
+  return at == std::string::npos ? 0 : std::atol(listed.out.c_str() + at + 2);
+}
+
+TEST_P(QuicTest, TheListenerAndSessionSocketsGetTheirBuffer) {
+  if (::geteuid() != 0) GTEST_SKIP() << "SO_RCVBUFFORCE needs CAP_NET_ADMIN";
+  if (!std::filesystem::exists("/usr/bin/ss")) GTEST_SKIP() << "needs ss (iproute2)";
+  FakeQuicBackend a(kServerA);
+  ConfigSpec spec = quic_config("socket_buffer = 1234567\n");
+  ASSERT_NO_FATAL_FAILURE(start(spec, {route("a.quic.test", a)}));
+  UdpPeer client(local_ip(1));
+  ASSERT_NO_FATAL_FAILURE(open_session(client, "a.quic.test", {0xaa, 2, 3, 4, 5, 6, 7, 8}));
+  // Above any usual net.core.rmem_max cap: only the FORCE option gives it.
+  EXPECT_EQ(quic_listener_receive_buffer(port_, 0, dir_.path()), 2 * 1'234'567);
+  const std::uint16_t backend_port = Endpoint::parse(a.address())->port;
+  EXPECT_EQ(quic_listener_receive_buffer(0, backend_port, dir_.path()), 2 * 1'234'567);
+  EXPECT_EQ(proxy_->log().find("quic_socket_buffer"), std::string::npos) << proxy_->log();
+}
+
+TEST_P(QuicTest, ABufferTheKernelCapsIsNamedOnceWithWhatToRaise) {
+  if (::access("/usr/sbin/capsh", X_OK) != 0) GTEST_SKIP() << "needs /usr/sbin/capsh";
+  const long rmem_max = std::stol(read_file("/proc/sys/net/core/rmem_max"));
+  const long asked = 2 * rmem_max + 65'536;
+  if (asked > 256L * 1024 * 1024) GTEST_SKIP() << "net.core.rmem_max is above the key's range";
+  // Without CAP_NET_ADMIN (even as root) only the capped options work.
+  proxy_binary_ = launcher_script(dir_.file("without-net-admin.sh"),
+                                  "/usr/sbin/capsh --drop=cap_net_admin -- -c 'exec \"$0\" \"$@\"'",
+                                  sniproxy_binary());
+  FakeQuicBackend a(kServerA);
+  ConfigSpec spec = quic_config(fmt::format("socket_buffer = {}\n", asked));
+  ASSERT_NO_FATAL_FAILURE(start(spec, {route("a.quic.test", a)}));
+  UdpPeer client(local_ip(1));
+  ASSERT_NO_FATAL_FAILURE(open_session(client, "a.quic.test", {0xab, 2, 3, 4, 5, 6, 7, 8}));
+  UdpPeer second(local_ip(1));
+  ASSERT_NO_FATAL_FAILURE(open_session(second, "a.quic.test", {0xac, 2, 3, 4, 5, 6, 7, 8}));
+  const std::string line = fmt::format(
+      "event=quic_socket_buffer socket=listener:quic asked={} receive={}", asked, rmem_max);
+  EXPECT_TRUE(proxy_->wait_for_log(line, Deadline::in(milliseconds(1'000)))) << proxy_->log();
+  EXPECT_NE(proxy_->log().find(fmt::format("raise net.core.rmem_max={}", asked)), std::string::npos)
+      << proxy_->log();
+  // The sessions' sockets are short too: one line for all of them.
+  EXPECT_EQ(count_occurrences(proxy_->log(), "quic_socket_buffer socket=session"), 1)
+      << proxy_->log();
+  EXPECT_EQ(quic_listener_receive_buffer(port_, 0, dir_.path()), 2 * rmem_max);
+}
+
 // Optional: Debian's ngtcp2 example client and server (packages
 // ngtcp2-client, ngtcp2-server), a real QUIC handshake and HTTP/3 download
 // through the proxy. Their client (0.12) sends the SNI "localhost" for a
 // numeric host whatever --sni says, so this routes that name; names from a
-// hosts file, loss and rebinding with real clients are the next slice's.
+// hosts file, loss and rebinding are quic_real_client_test.cpp's.
 TEST_P(QuicTest, ARealHttp3ClientDownloadsThroughTheProxy) {
   if (!ngtcp2_installed()) GTEST_SKIP() << "ngtcp2-client and ngtcp2-server are not installed";
   ASSERT_EQ(make_localhost_certificate(dir_.path()), "");

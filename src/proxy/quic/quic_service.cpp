@@ -15,6 +15,7 @@
 #include "protocol/quic/version_negotiation.hpp"
 #include "proxy/ending.hpp"
 #include "proxy/quic/quic_route.hpp"
+#include "proxy/quic/socket_buffers.hpp"
 #include "proxy/worker.hpp"
 
 namespace sniproxy::proxy::quic {
@@ -57,6 +58,7 @@ Result<std::unique_ptr<QuicService>> QuicService::create(Worker& worker) {
     if (l.protocol != config::Protocol::quic) continue;
     auto fd = open_udp_listen_socket(l.address);
     if (!fd) return make_error(fmt::format("listener {}: {}", l.name, fd.error().message));
+    service->size_buffers(fd->get(), cfg.quic.socket_buffer, l.name);
     auto socket = std::make_unique<Socket>();
     socket->service = service.get();
     socket->listener = i;
@@ -85,6 +87,21 @@ void QuicService::start() {
               worker_.index(), log::quote(rt->config.listeners[socket->listener].name),
               socket->address.to_string());
   }
+}
+
+void QuicService::size_buffers(int fd, std::uint32_t bytes, const std::string& listener) {
+  const SocketBufferGrant grant = size_socket_buffers(fd, bytes, force_buffers_);
+  // Refused once (no CAP_NET_ADMIN, or dropped with the privileges): the
+  // later sockets do not ask again.
+  force_buffers_ = grant.forced;
+  const std::string shortfall = socket_buffer_shortfall(grant, bytes);
+  if (shortfall.empty()) return;
+  // Each listener at start-up, and the first session socket short of it.
+  if (listener.empty() && session_buffer_logged_) return;
+  if (listener.empty()) session_buffer_logged_ = true;
+  log::warn("quic_socket_buffer", "socket={} asked={} receive={} send={} detail={}",
+            listener.empty() ? "session" : "listener:" + listener, bytes, grant.receive, grant.send,
+            log::quote(shortfall));
 }
 
 void QuicService::arm(Socket& socket) {
@@ -234,6 +251,7 @@ void QuicService::route_flow(const FlowKey& key) {
     observe::bump(metrics.hello(QuicHelloOutcome::rejected));
     return;
   }
+  if (flow->held.size() > 1) observe::bump(worker_.shared().metrics.quic.multi_datagram_hellos);
   auto rt = worker_.shared().runtime.load();
   QuicDestination dest = route_quic_hello(flow->reader.info(), *rt, key.listener, key.client,
                                           worker_.pools(), worker_.shared().metrics);
@@ -297,6 +315,7 @@ void QuicService::open_session(const FlowKey& key, PendingFlow& flow, const Quic
               dest.backend->to_string(), log::quote(fd.error().message));
     return;
   }
+  size_buffers(fd->get(), rt->config.quic.socket_buffer, "");
   const SessionId id = next_id_++;
   const auto idle =
       session_idle_timeout(rt->config.quic.idle_timeout, rt->config.quic.max_idle_timeout,

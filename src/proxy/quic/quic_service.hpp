@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -64,6 +65,9 @@ class QuicService {
   };
 
   explicit QuicService(Worker& worker);
+  // [quic] socket_buffer on a listener's (named) or a session's socket ("");
+  // a shortfall is logged for each listener and for the first session.
+  void size_buffers(int fd, std::uint32_t bytes, const std::string& listener);
   void arm(Socket& socket);
   void rearm_later(Socket& socket);
   void on_listener_event(Socket& socket, const reactor::Event& event);
@@ -120,6 +124,8 @@ class QuicService {
   std::unordered_map<IpAddress, Clock::time_point, IpAddressHash> negotiated_;
   std::uint32_t vn_random_ = 0x9e3779b9;
   bool draining_ = false;
+  bool force_buffers_ = true;  // SO_RCVBUFFORCE not refused yet
+  bool session_buffer_logged_ = false;
 };
 
 }  // namespace sniproxy::proxy::quic

@@ -53,6 +53,7 @@ TEST(QuicConfigTest, Defaults) {
   EXPECT_EQ(q.max_held_bytes, 16'384u);
   EXPECT_EQ(q.max_hello_size, 16'384u);
   EXPECT_EQ(q.max_sessions, 65'536u);
+  EXPECT_EQ(q.socket_buffer, 4u * 1024 * 1024);
   EXPECT_EQ(q.idle_timeout, Millis{30'000});
   EXPECT_EQ(q.max_idle_timeout, Millis{600'000});
   EXPECT_TRUE(q.version_negotiation);
@@ -67,6 +68,7 @@ max_held_datagrams = 4
 max_held_bytes = 8192
 max_hello_size = 4096
 max_sessions = 10
+socket_buffer = 1048576
 idle_timeout = "1s"
 max_idle_timeout = "2s"
 version_negotiation = false
@@ -79,6 +81,7 @@ version_negotiation = false
   EXPECT_EQ(q.max_held_bytes, 8192u);
   EXPECT_EQ(q.max_hello_size, 4096u);
   EXPECT_EQ(q.max_sessions, 10u);
+  EXPECT_EQ(q.socket_buffer, 1'048'576u);
   EXPECT_EQ(q.idle_timeout, Millis{1'000});
   EXPECT_EQ(q.max_idle_timeout, Millis{2'000});
   EXPECT_FALSE(q.version_negotiation);
@@ -95,6 +98,11 @@ TEST(QuicConfigTest, SectionMistakesAreLocated) {
               ElementsAre(AllOf(HasSubstr("t.toml:3:26:"), HasSubstr("max_pending_flows"))));
   EXPECT_THAT(errors_of("[quic]\nhello_timeout = \"0s\"\n" + std::string(kQuic)),
               ElementsAre(HasSubstr("t.toml:2:17:")));
+  EXPECT_THAT(errors_of("[quic]\nsocket_buffer = 1000\n" + std::string(kQuic)),
+              ElementsAre(AllOf(HasSubstr("t.toml:2:17:"), HasSubstr("socket_buffer"),
+                                HasSubstr("65536"))));
+  EXPECT_THAT(errors_of("[quic]\nsocket_buffer = \"4M\"\n" + std::string(kQuic)),
+              ElementsAre(AllOf(HasSubstr("t.toml:2:17:"), HasSubstr("integer"))));
   EXPECT_THAT(errors_of("[quic]\nmax_session = 1\n" + std::string(kQuic)),
               ElementsAre(HasSubstr("did you mean 'max_sessions'")));
 }
