@@ -16,15 +16,6 @@ namespace {
 
 constexpr std::size_t kMessage = 64;
 
-class AutoSockmapTest : public ProxyTest {
- protected:
-  void start(bool auto_sockmap, const Backend& backend) {
-    ConfigSpec spec = base_config();
-    if (auto_sockmap) spec.forwarding_extra = "auto_sockmap = true\n";
-    ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("chat.test", backend)}));
-  }
-};
-
 // Sends `bytes` in pieces of `piece` with a short pause after each, so the
 // other end's bytes interleave with them for a while.
 IoStatus send_in_pieces(int fd, std::span<const std::uint8_t> bytes, std::size_t piece,
@@ -49,6 +40,25 @@ void round_trips(int fd, int first, int count, Deadline d) {
     ASSERT_EQ(back, message) << i;
   }
 }
+
+class AutoSockmapTest : public ProxyTest {
+ protected:
+  void start(bool auto_sockmap, const Backend& backend) {
+    ConfigSpec spec = base_config();
+    if (auto_sockmap) spec.forwarding_extra = "auto_sockmap = true\n";
+    ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("chat.test", backend)}));
+  }
+  // A client whose hello went to a backend that does not echo it, then
+  // `count` round trips; its port in `client_port`.
+  UniqueFd chatting_client(int count, Deadline d, std::uint16_t& client_port) {
+    UniqueFd c = connect_to(listener_port());
+    if (!c) return c;
+    client_port = local_endpoint(c.get()).port;
+    EXPECT_EQ(send_all(c.get(), hello_for("chat.test"), d), IoStatus::ok);
+    round_trips(c.get(), 0, count, d);
+    return c;
+  }
+};
 
 // A chatty client through an echo backend: the hello, `count` round trips,
 // then a half-close and the echo's EOF. Returns the client's port.
@@ -132,13 +142,12 @@ TEST_P(AutoSockmapTest, BothEndsSendingAtOnceNearTheMoveLoseAndReorderNothing) {
   auto seen = std::make_shared<BothWays>();
   Backend backend(both_ways_backend(seen));
   ASSERT_NO_FATAL_FAILURE(start(true, backend));
-  UniqueFd c = connect_to(listener_port());
-  ASSERT_TRUE(c);
-  const std::uint16_t port = local_endpoint(c.get()).port;
   const Deadline d = Deadline::in(milliseconds(10'000));
+  std::uint16_t port = 0;
+  UniqueFd c = chatting_client(kPingsBefore, d, port);
+  ASSERT_TRUE(c);
+  if (HasFatalFailure()) return;
   const auto hello = hello_for("chat.test");
-  ASSERT_EQ(send_all(c.get(), hello, d), IoStatus::ok);
-  ASSERT_NO_FATAL_FAILURE(round_trips(c.get(), 0, kPingsBefore, d));
   const auto mine = pattern_bytes(1, kBurst);
   IoStatus sent = IoStatus::error;
   std::thread sender([&] { sent = send_in_pieces(c.get(), mine, kPiece, d); });
@@ -161,6 +170,51 @@ TEST_P(AutoSockmapTest, BothEndsSendingAtOnceNearTheMoveLoseAndReorderNothing) {
   const std::size_t pings = (kPingsBefore + kPingsAfter) * kMessage;
   EXPECT_EQ((*entry)["bytes_in"], std::to_string(hello.size() + pings + kBurst));
   EXPECT_EQ((*entry)["bytes_out"], std::to_string(pings + kBurst));
+}
+
+TEST_P(AutoSockmapTest, BackendEndingFirstAfterTheMoveClosesCleanly) {
+  // The backend echoes, then ends its side first with a last message in
+  // front of its FIN; the client reads to that end, then ends its own.
+  constexpr int kRoundTrips = 40;
+  const auto last = pattern_bytes(9, 1000);
+  auto seen = std::make_shared<BothWays>();
+  Backend backend([seen, &last](BackendConnection& c) {
+    const Deadline d = c.within(milliseconds(10'000));
+    const int fd = c.fd.get();
+    std::vector<std::uint8_t> in;
+    if (read_exact(fd, hello_for("chat.test").size(), in, d) != IoStatus::ok) return;
+    for (int i = 0; i < kRoundTrips; ++i) {
+      in.clear();
+      if (read_exact(fd, kMessage, in, d) != IoStatus::ok || send_all(fd, in, d) != IoStatus::ok)
+        return;
+    }
+    if (send_all(fd, last, d) != IoStatus::ok) return;
+    shutdown_write(fd);
+    seen->intact = true;
+    seen->eof = read_until_closed(fd, d).status == IoStatus::eof;
+  });
+  ASSERT_NO_FATAL_FAILURE(start(true, backend));
+  const Deadline d = Deadline::in(milliseconds(10'000));
+  std::uint16_t port = 0;
+  UniqueFd c = chatting_client(kRoundTrips, d, port);
+  ASSERT_TRUE(c);
+  if (HasFatalFailure()) return;
+  const auto hello = hello_for("chat.test");
+  const auto rest = read_until_closed(c.get(), d);
+  EXPECT_EQ(rest.status, IoStatus::eof);
+  EXPECT_TRUE(rest.bytes == last) << "the last message did not arrive whole before the end";
+  shutdown_write(c.get());
+  c.reset();
+
+  auto entry = access_entry(port);
+  ASSERT_TRUE(entry) << "no access-log line for client port " << port;
+  // The backend notes the end on its own thread, maybe after the log line.
+  for (int i = 0; i < 300 && !seen->eof; ++i) std::this_thread::sleep_for(milliseconds(10));
+  EXPECT_TRUE(seen->eof) << "the backend did not see the client's end of stream";
+  EXPECT_EQ((*entry)["mode"], "auto/sockmap") << proxy_->log();
+  EXPECT_EQ((*entry)["outcome"], "ok");
+  EXPECT_EQ((*entry)["bytes_in"], std::to_string(hello.size() + kRoundTrips * kMessage));
+  EXPECT_EQ((*entry)["bytes_out"], std::to_string(kRoundTrips * kMessage + last.size()));
 }
 
 TEST_P(AutoSockmapTest, WithoutTheKeyNothingLoadsAndChattyStaysCopied) {
