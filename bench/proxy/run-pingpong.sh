@@ -18,7 +18,11 @@
 # direct in the same round (their medians).
 #
 # Env: ROUNDS=5 MESSAGES=2000 (per connection with 1 connection; a sixteenth
-#   of it each with 32) MODES="copy splice sockmap auto" WORKERS=2 SETTLE=0.3
+#   of it each with 32) MODES="copy splice sockmap auto auto_sockmap"
+#   (auto_sockmap: mode auto with [forwarding] auto_sockmap = true)
+#   WARMUP=20 round trips per connection before the measured ones (more than
+#   the 8 after which auto_sockmap moves a connection to the sockmap)
+#   WORKERS=2 SETTLE=0.3
 #   SNIPROXY=BUILD_DIR/src/app/sniproxy PROXY_LOAD=BUILD_DIR/bench/proxy/proxy_load
 #   BASELINE=PATH: another sniproxy binary (an earlier commit's build),
 #   measured in the same rounds as "before-MODE" for BASELINE_MODES
@@ -33,7 +37,8 @@ SNIPROXY=${SNIPROXY:-$BUILD/src/app/sniproxy}
 LOAD=${PROXY_LOAD:-$BUILD/bench/proxy/proxy_load}
 ROUNDS=${ROUNDS:-5}
 MESSAGES=${MESSAGES:-2000}
-MODES=${MODES:-copy splice sockmap auto}
+MODES=${MODES:-copy splice sockmap auto auto_sockmap}
+WARMUP=${WARMUP:-20}
 WORKERS=${WORKERS:-2}
 SETTLE=${SETTLE:-0.3}
 # shellcheck source=lib/procs.sh
@@ -64,8 +69,13 @@ fi
 for spec in "${SPECS[@]}"; do
   read -r label mode binary <<<"$spec"
   port=$("$LOAD" free-port)
+  extra=""
+  if [ "$mode" = auto_sockmap ]; then
+    mode=auto
+    extra="auto_sockmap = true"
+  fi
   {
-    bench_toml_head "$mode" "$port"
+    bench_toml_head "$mode" "$port" "$extra"
     cat <<TOML
 [[tables.bench]]
 match = "echo.bench.test"
@@ -125,7 +135,7 @@ for round in $(seq "$ROUNDS"); do
     for t in "${order[@]}"; do
       sleep "$SETTLE"
       out=$("$LOAD" pingpong --to "${ADDR[$t]}" --connections "$conns" --size "$size" \
-        --messages "$messages")
+        --messages "$messages" --warmup "$WARMUP")
       echo "$round $t $conns $size $(kv p50_us "$out") $(kv p99_us "$out") $(kv messages_per_s "$out")" \
         >>"$work/results"
     done

@@ -338,7 +338,6 @@ bool prepare_kernel_features(Proxy& p) {
   p.kernel_release = bpf::running_kernel_release();
   p.io_uring = reactor::probe_io_uring(p.kernel_release);
   if (!choose_reactor(p)) return false;
-  announce_forwarding(config);
   announce_fast_open(config);
   auto xdp = XdpControl::start(config);
   if (!xdp) return startup_failed(xdp.error().message);
@@ -348,7 +347,8 @@ bool prepare_kernel_features(Proxy& p) {
     if (!monitor) return startup_failed(monitor.error().message);
     p.retrans = std::move(monitor).value();
   }
-  // Sockmap mode: compile and attach once, before any connection exists.
+  // Sockmap mode (or auto that may use it): compile and attach once, before
+  // any connection exists.
   if (proxy::uses_sockmap(config)) {
     bpf::SockmapOptions options;
     options.max_sockets = 2 * config.forwarding.sockmap_connections;
@@ -359,10 +359,13 @@ bool prepare_kernel_features(Proxy& p) {
     } else {
       // A kernel (or a set-up) without what sockmap needs is a fallback, as
       // for one connection the map cannot take: every connection is
-      // spliced, counted in sniproxy_sockmap_fallbacks_total. Said once.
-      log::warn("sockmap_unavailable", "detail={} now=splice", log::quote(created.error().message));
+      // spliced, counted in sniproxy_sockmap_fallbacks_total; auto goes
+      // on with copy and splice only. Said once.
+      log::warn("sockmap_unavailable", "detail={} now={}", log::quote(created.error().message),
+                sockmap_fallback_plan(config));
     }
   }
+  announce_forwarding(config, p.shared->sockmap != nullptr);
   if (!start_quic_fast_path(p)) return false;
   p.worker_count = worker_threads(config);
   p.shared->worker_count = p.worker_count;

@@ -233,6 +233,9 @@ struct Forwarding {
   // Connections the sockmap holds at once (two sockets each); more fall
   // back to splice.
   std::uint32_t sockmap_connections = 32'768;
+  // auto may move a long-lived exchange of small messages to the sockmap
+  // (proxy/forwarding_choice.hpp). Off, auto never loads BPF.
+  bool auto_sockmap = false;
 };
 
 // Where the XDP program runs. automatic ("auto"): in the driver when it

@@ -19,13 +19,14 @@ inline constexpr std::array<std::string_view, 8> kDnsKeys{"servers",    "prefer"
                                                           "min_ttl",    "max_ttl",   "timeout",
                                                           "cache_size", "bpf_mirror"};
 inline constexpr std::array<std::string_view, 2> kAccessLogKeys{"path", "format"};
-inline constexpr std::array<std::string_view, 7> kForwardingKeys{"mode",
+inline constexpr std::array<std::string_view, 8> kForwardingKeys{"mode",
                                                                  "buffer_size",
                                                                  "buffers_per_worker",
                                                                  "pipe_size",
                                                                  "pipes_per_worker",
                                                                  "sockmap_queue_cap",
-                                                                 "sockmap_connections"};
+                                                                 "sockmap_connections",
+                                                                 "auto_sockmap"};
 inline constexpr std::array<std::string_view, 12> kListenerKeys{"name",
                                                                 "address",
                                                                 "protocol",

@@ -146,6 +146,7 @@ Forwarding read_forwarding(const toml::table& table, DiagnosticSink& sink) {
     f.sockmap_queue_cap = static_cast<std::uint64_t>(*v);
   if (auto v = r.integer("sockmap_connections", 1, 4'000'000))
     f.sockmap_connections = static_cast<std::uint32_t>(*v);
+  if (auto v = r.boolean("auto_sockmap")) f.auto_sockmap = *v;
   return f;
 }
 

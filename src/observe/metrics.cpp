@@ -18,6 +18,8 @@ std::string_view to_string(ForwardedBy by) {
       return "sockmap";
     case ForwardedBy::sockmap_splice:
       return "sockmap/splice";
+    case ForwardedBy::auto_sockmap:
+      return "auto/sockmap";
   }
   return "unknown";
 }

@@ -39,9 +39,10 @@ enum class ForwardedBy : std::uint8_t {
   auto_copy,
   auto_splice,
   sockmap,
-  sockmap_splice
+  sockmap_splice,
+  auto_sockmap
 };
-inline constexpr std::size_t kForwardedByCount = 6;
+inline constexpr std::size_t kForwardedByCount = 7;
 std::string_view to_string(ForwardedBy by);
 
 struct ListenerMetrics {

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "bpf/sockmap/sockmap.hpp"
 #include "common/fast_open.hpp"
@@ -685,6 +686,10 @@ void Connection::start_forwarding() {
         to_backend.splice_after = to_client.splice_after = kAutoSpliceAfterBytes;
         to_backend.splice_after_full_reads = to_client.splice_after_full_reads =
             kAutoStreamingReads;
+        // Without the programs loaded (not asked for, or they failed at
+        // start-up, said once then) auto goes on without the sockmap.
+        if (runtime_->config.forwarding.auto_sockmap && worker_.shared().sockmap != nullptr)
+          watch_.emplace(kAutoSockmapTurns);
       }
       install(0, std::make_unique<forward::CopyForwarder>(hosts_[0], dirs_[0].from, dirs_[0].to,
                                                           std::move(to_backend)));
@@ -790,6 +795,99 @@ void Connection::change_mode(int d, forward::Mode next) {
       d, std::make_unique<forward::CopyForwarder>(hosts_[d], dir.from, dir.to, std::move(options)));
 }
 
+void Connection::received(int d, bool filled_buffer) {
+  if (watch_) watch_->received(d, filled_buffer);
+}
+
+bool Connection::at_rest(int d) {
+  if (move_pending_) {
+    dirs_[d].resting = true;
+    if (dirs_[1 - d].resting) move_to_sockmap();
+    return true;
+  }
+  if (!watch_ || !watch_->ready() || state_ != State::forwarding) return false;
+  return begin_sockmap_move(d);
+}
+
+bool Connection::begin_sockmap_move(int d) {
+  Direction& other = dirs_[1 - d];
+  if (other.eof || !other.forwarder || other.forwarder->mode() != forward::Mode::copy) {
+    // Half-closed or streaming: no longer an exchange back and forth.
+    watch_.reset();
+    return false;
+  }
+  switch (other.forwarder->come_to_rest()) {
+    case forward::Rest::busy:
+      // Its bytes are on their way to a peer that may not read until we
+      // do: try again at a later rest rather than wait here.
+      return false;
+    case forward::Rest::now:
+      dirs_[d].resting = other.resting = true;
+      move_to_sockmap();
+      return true;
+    case forward::Rest::soon:
+      break;
+  }
+  dirs_[d].resting = true;
+  move_pending_ = true;
+  // Bytes that won the race with the cancel are sent first; should that
+  // send wait on a peer that does not read, this direction must not stop
+  // reading for long.
+  constexpr std::chrono::milliseconds kMoveWait{20};
+  move_timer_ = worker_.timers().schedule(Clock::now() + kMoveWait, [this] {
+    move_timer_ = 0;
+    give_up_sockmap_move();
+  });
+  return true;
+}
+
+void Connection::move_to_sockmap() {
+  move_pending_ = false;
+  if (move_timer_ != 0) worker_.timers().cancel(std::exchange(move_timer_, 0));
+  watch_.reset();  // one try per connection
+  for (Direction& dir : dirs_) dir.resting = false;
+  observe::SockmapMetrics& counted = worker_.shared().metrics.sockmap;
+  const std::uint64_t cap = runtime_->config.forwarding.sockmap_queue_cap;
+  // Both directions hold no bytes and read nothing: whatever the peers sent
+  // since waits in the sockets' receive queues, and the insert has the
+  // verdict judge those bytes first and in order (or pass them up as
+  // unpaired, for the forwarder to move), as at a sockmap-mode start.
+  std::vector<std::uint8_t> no_preamble;
+  auto opened = forward::SockmapSession::open(*worker_.shared().sockmap, counted, client_.get(),
+                                              upstream_.get(), cap, no_preamble);
+  if (auto* session = std::get_if<std::shared_ptr<forward::SockmapSession>>(&opened)) {
+    for (Direction& dir : dirs_) {
+      dir.carried += dir.forwarder->bytes_moved();
+      dir.forwarder->stop();
+      dir.retired.push_back(std::move(dir.forwarder));
+    }
+    auto_sockmap_ = true;
+    install(0, std::make_unique<forward::SockmapForwarder>(hosts_[0], *session,
+                                                           bpf::Direction::client_to_backend,
+                                                           dirs_[0].from, dirs_[0].to, cap, 0));
+    install(1, std::make_unique<forward::SockmapForwarder>(hosts_[1], std::move(*session),
+                                                           bpf::Direction::backend_to_client,
+                                                           dirs_[1].from, dirs_[1].to, cap, 0));
+    return;
+  }
+  observe::bump(counted.fallbacks);
+  log::info("sockmap_fallback", "id={} reason={} now=copy fallbacks_total={}", id_,
+            log::quote(std::get<std::string>(opened)), observe::read(counted.fallbacks));
+  for (Direction& dir : dirs_) dir.forwarder->resume();
+}
+
+void Connection::give_up_sockmap_move() {
+  if (!move_pending_) return;
+  move_pending_ = false;
+  if (move_timer_ != 0) worker_.timers().cancel(std::exchange(move_timer_, 0));
+  if (watch_) watch_->restart();
+  for (Direction& dir : dirs_) {
+    if (!dir.resting) continue;
+    dir.resting = false;
+    if (state_ == State::forwarding && dir.forwarder) dir.forwarder->resume();
+  }
+}
+
 void Connection::on_forwarding_op(int d, forward::Side side, const reactor::Event& event) {
   Direction& dir = dirs_[d];
   if (dir.forwarder) dir.forwarder->on_complete(side, event);
@@ -798,7 +896,8 @@ void Connection::on_forwarding_op(int d, forward::Side side, const reactor::Even
 
 void Connection::resume(int d) {
   Direction& dir = dirs_[d];
-  if (state_ != State::forwarding || !dir.forwarder) return;
+  // A direction at rest waits for the move, not for a buffer.
+  if (state_ != State::forwarding || !dir.forwarder || dir.resting) return;
   dir.forwarder->resume();
   dir.retired.clear();
 }
@@ -854,8 +953,11 @@ void Connection::index_sockets() {
 }
 
 void Connection::end_of_stream(int d) {
-  // Half-close: carry the EOF over; the other direction keeps flowing.
+  // Half-close: carry the EOF over; the other direction keeps flowing (and
+  // reads again, if it was resting for a move that cannot be now).
   dirs_[d].eof = true;
+  give_up_sockmap_move();
+  watch_.reset();
   // The last direction to end needs no shutdown: the close that follows
   // sends the same FIN (both receive queues were read to their EOF).
   if (dirs_[0].eof && dirs_[1].eof) {
@@ -919,7 +1021,9 @@ void Connection::count_route_and_mode(std::uint64_t from_client, std::uint64_t f
   observe::ForwardedBy by = observe::ForwardedBy::copy;
   if (mode_ == config::ForwardingMode::splice) by = observe::ForwardedBy::splice;
   if (mode_ == config::ForwardingMode::automatic)
-    by = spliced ? observe::ForwardedBy::auto_splice : observe::ForwardedBy::auto_copy;
+    by = auto_sockmap_ ? observe::ForwardedBy::auto_sockmap
+         : spliced     ? observe::ForwardedBy::auto_splice
+                       : observe::ForwardedBy::auto_copy;
   if (mode_ == config::ForwardingMode::sockmap)
     by = sockmap_fell_back_ ? observe::ForwardedBy::sockmap_splice : observe::ForwardedBy::sockmap;
   observe::bump(m.forwarded(by));
@@ -935,9 +1039,12 @@ std::uint64_t Connection::bytes_from(int d) const {
 
 std::string Connection::mode_label() const {
   std::string label(config::to_string(mode_));
-  // auto: what it became (splice once either direction moved to it).
+  // auto: what it became (sockmap once both moved to it, splice once either
+  // direction did).
   if (mode_ == config::ForwardingMode::automatic)
-    label += dirs_[0].spliced || dirs_[1].spliced ? "/splice" : "/copy";
+    label += auto_sockmap_                          ? "/sockmap"
+             : dirs_[0].spliced || dirs_[1].spliced ? "/splice"
+                                                    : "/copy";
   if (mode_ == config::ForwardingMode::sockmap && sockmap_fell_back_) label += "/splice";
   return label;
 }
@@ -950,6 +1057,7 @@ void Connection::finish() {
     dir.retired.clear();
   }
   if (descriptor_timer_ != 0) worker_.timers().cancel(descriptor_timer_);
+  if (move_timer_ != 0) worker_.timers().cancel(move_timer_);
   observe::AccessRecord r;
   r.client = client_address_.to_string();
   r.listener = listener().name;

@@ -24,6 +24,7 @@
 #include "protocol/client_hello.hpp"
 #include "protocol/http_head.hpp"
 #include "protocol/proxy_protocol.hpp"
+#include "proxy/exchange_watch.hpp"
 #include "proxy/forward/forwarder.hpp"
 #include "proxy/idle_list.hpp"
 #include "proxy/runtime.hpp"
@@ -99,6 +100,8 @@ class Connection {
     void failed(bool reading, int err) override { c_.direction_failed(d_, reading, err); }
     void abort(std::string detail) override;
     void change_mode(forward::Mode next) override { c_.change_mode(d_, next); }
+    void received(bool filled_buffer) override { c_.received(d_, filled_buffer); }
+    bool at_rest() override { return c_.at_rest(d_); }
     [[nodiscard]] bool closing() const override { return c_.closing(); }
     [[nodiscard]] std::uint64_t connection_id() const override { return c_.id_; }
     [[nodiscard]] int direction() const override { return d_; }
@@ -119,6 +122,7 @@ class Connection {
     std::uint64_t carried = 0;  // bytes moved by forwarders it replaced
     bool spliced = false;       // a splice forwarder moved it at some point
     bool eof = false;
+    bool resting = false;  // stopped with no bytes held, for a move to the sockmap
   };
 
   const config::Listener& listener() const;
@@ -178,6 +182,16 @@ class Connection {
   void start_sockmap(std::vector<std::uint8_t> preamble);
   void install(int d, std::unique_ptr<forward::Forwarder> forwarder);
   void change_mode(int d, forward::Mode next);
+  // auto with auto_sockmap (exchange_watch.hpp): every receive is watched;
+  // once it is a chatty exchange, both directions come to rest (no bytes
+  // held, nothing in flight) and are handed to the sockmap together.
+  void received(int d, bool filled_buffer);
+  bool at_rest(int d);
+  bool begin_sockmap_move(int d);
+  void move_to_sockmap();
+  // The other direction did not come to rest in time, or a direction ended:
+  // both go on copying, and the watch starts over.
+  void give_up_sockmap_move();
   void on_forwarding_op(int d, forward::Side side, const reactor::Event& event);
   void end_of_stream(int d);
   // [retrans]: makes both sockets findable by 4-tuple until finish().
@@ -261,6 +275,10 @@ class Connection {
   Direction dirs_[2];
   std::optional<observe::SocketKey> socket_keys_[2];  // [0] client side, [1] backend side
   bool sockmap_fell_back_ = false;
+  std::optional<ExchangeWatch> watch_;  // auto with auto_sockmap, until it moves
+  bool move_pending_ = false;           // one direction rests, the other is cancelling
+  reactor::TimerQueue::Id move_timer_ = 0;
+  bool auto_sockmap_ = false;  // auto moved it to the sockmap
   std::chrono::steady_clock::time_point last_active_;
 
   observe::Outcome outcome_ = observe::Outcome::ok;

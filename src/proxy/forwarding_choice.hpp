@@ -37,4 +37,27 @@ inline constexpr std::string_view kAutoReason =
     "CPU each, spliced 0.53x at 152 us), and so are small messages on long-lived "
     "connections (0.54x direct messages/s at 32 connections, spliced 0.48x)";
 
+// With `auto_sockmap = true`: a connection also moves, both directions at
+// once, to the sockmap once its traffic has turned kAutoSockmapTurns times
+// between its directions with no receive filling a whole buffer
+// (ExchangeWatch). 16 turns are 8 round trips: more than a TLS 1.2 or 1.3
+// handshake (2 to 4 turns) and a few requests on top, so short connections,
+// whose sockmap set-up and teardown cost more than the kernel path saves
+// (0.47x direct connections/s against copy's 0.51x, p50 3.56x against
+// 2.66x), never pay it; a long-lived session of small messages reaches it
+// within its first milliseconds.
+inline constexpr std::uint32_t kAutoSockmapTurns = 16;
+
+inline constexpr std::string_view kAutoSockmapPolicy =
+    "copy; sockmap for both directions once the connection's traffic has turned 16 times "
+    "between its directions with no receive filling a whole buffer (a long-lived exchange "
+    "of small messages); splice once a direction has carried 262144 bytes and streams (its "
+    "last 4 receives each filled a whole buffer)";
+inline constexpr std::string_view kAutoSockmapReason =
+    "in the sockmap no proxy thread wakes per message: at 32 connections exchanging 64-byte "
+    "messages its p50 is 5.4x direct against copy's 11.2x and splice's 9.6x "
+    "(bench/proxy/run-pingpong.sh), but it costs more per connection (0.47x direct "
+    "connections per second against copy's 0.51x) and moves bulk slowest (0.20x direct "
+    "against splice's 0.49x), so short exchanges stay copied and streams are spliced";
+
 }  // namespace sniproxy::proxy

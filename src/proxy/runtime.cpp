@@ -99,7 +99,7 @@ std::string reload_blockers(const config::Config& running, const config::Config&
   if (auto why = config::quic_reload_blocker(running.quic, next.quic); !why.empty()) return why;
   // The sockmap programs are compiled and their maps sized at start-up.
   if (!uses_sockmap(running) && uses_sockmap(next))
-    return "sockmap mode enabled (its BPF programs are loaded at start-up)";
+    return "sockmap mode or auto_sockmap enabled (its BPF programs are loaded at start-up)";
   if (uses_sockmap(next) &&
       running.forwarding.sockmap_connections != next.forwarding.sockmap_connections)
     return "forwarding.sockmap_connections changed";
@@ -126,11 +126,18 @@ std::string reload_ignored(const config::Config& running, const config::Config& 
   return keys;
 }
 
+bool uses_auto_sockmap(const config::Config& config) {
+  if (!config.forwarding.auto_sockmap) return false;
+  for (const auto& l : config.listeners)
+    if (l.mode.value_or(config.forwarding.mode) == config::ForwardingMode::automatic) return true;
+  return false;
+}
+
 bool uses_sockmap(const config::Config& config) {
   if (config.forwarding.mode == config::ForwardingMode::sockmap) return true;
   for (const auto& l : config.listeners)
     if (l.mode == config::ForwardingMode::sockmap) return true;
-  return false;
+  return uses_auto_sockmap(config);
 }
 
 }  // namespace sniproxy::proxy

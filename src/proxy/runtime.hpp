@@ -45,7 +45,10 @@ std::string reload_blockers(const config::Config& running, const config::Config&
 // as "dns.timeout,dns.servers" ("" if none): the reload goes ahead without them.
 std::string reload_ignored(const config::Config& running, const config::Config& next);
 
-// Whether any listener forwards in sockmap mode (the BPF programs are needed).
+// Whether the BPF sockmap programs are needed: a listener forwards in
+// sockmap mode, or in auto mode with auto_sockmap.
 bool uses_sockmap(const config::Config& config);
+// Whether auto mode is used at all with auto_sockmap.
+bool uses_auto_sockmap(const config::Config& config);
 
 }  // namespace sniproxy::proxy

@@ -10,39 +10,51 @@
 namespace sniproxy::integration {
 namespace {
 
-class AutoModeTest : public ProxyTest {};
+class AutoModeTest : public ProxyTest {
+ protected:
+  // A 4 MiB answer moves to splice midway and arrives intact, whether or
+  // not auto may also use the sockmap (which is for small messages).
+  void stream_moves_to_splice(bool auto_sockmap) {
+    constexpr std::size_t kReply = 4u << 20;  // well past the switch point
+    Backend backend([](BackendConnection& c) {
+      const Deadline d = c.within(milliseconds(10'000));
+      std::vector<std::uint8_t> hello;
+      if (read_exact(c.fd.get(), hello_for("auto.test").size(), hello, d) != IoStatus::ok) return;
+      send_all(c.fd.get(), pattern_bytes(7, kReply), d);
+    });
+    // A stream is told by receives that find a whole buffer waiting. Small
+    // buffers, and a client that starts reading only once the backend is
+    // ahead, make that true whatever the machine's speed: a sanitized proxy
+    // that out-read its backend once saw partial receives and stayed copied.
+    ConfigSpec spec = base_config();
+    spec.forwarding_extra = "buffer_size = 4096\n";
+    if (auto_sockmap) spec.forwarding_extra += "auto_sockmap = true\n";
+    ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("auto.test", backend)}));
+
+    UniqueFd c = connect_to(listener_port());
+    ASSERT_TRUE(c);
+    const std::uint16_t port = local_endpoint(c.get()).port;
+    ASSERT_EQ(send_all(c.get(), hello_for("auto.test"), Deadline::in(milliseconds(3000))),
+              IoStatus::ok);
+    std::this_thread::sleep_for(milliseconds(200));
+    auto r = read_until_closed(c.get(), Deadline::in(milliseconds(10'000)));
+    EXPECT_EQ(r.status, IoStatus::eof);
+    EXPECT_TRUE(r.bytes == pattern_bytes(7, kReply));
+    c.reset();
+
+    auto entry = access_entry(port);
+    ASSERT_TRUE(entry) << "no access-log line for client port " << port;
+    EXPECT_EQ((*entry)["mode"], "auto/splice");
+    EXPECT_EQ((*entry)["bytes_out"], std::to_string(kReply));
+  }
+};
 
 TEST_P(AutoModeTest, LongStreamMovesToSpliceMidwayAndArrivesIntact) {
-  constexpr std::size_t kReply = 4u << 20;  // well past the switch point
-  Backend backend([](BackendConnection& c) {
-    const Deadline d = c.within(milliseconds(10'000));
-    std::vector<std::uint8_t> hello;
-    if (read_exact(c.fd.get(), hello_for("auto.test").size(), hello, d) != IoStatus::ok) return;
-    send_all(c.fd.get(), pattern_bytes(7, kReply), d);
-  });
-  // A stream is told by receives that find a whole buffer waiting. Small
-  // buffers, and a client that starts reading only once the backend is
-  // ahead, make that true whatever the machine's speed: a sanitized proxy
-  // that out-read its backend once saw partial receives and stayed copied.
-  ConfigSpec spec = base_config();
-  spec.forwarding_extra = "buffer_size = 4096\n";
-  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("auto.test", backend)}));
+  stream_moves_to_splice(false);
+}
 
-  UniqueFd c = connect_to(listener_port());
-  ASSERT_TRUE(c);
-  const std::uint16_t port = local_endpoint(c.get()).port;
-  ASSERT_EQ(send_all(c.get(), hello_for("auto.test"), Deadline::in(milliseconds(3000))),
-            IoStatus::ok);
-  std::this_thread::sleep_for(milliseconds(200));
-  auto r = read_until_closed(c.get(), Deadline::in(milliseconds(10'000)));
-  EXPECT_EQ(r.status, IoStatus::eof);
-  EXPECT_EQ(r.bytes, pattern_bytes(7, kReply));
-  c.reset();
-
-  auto entry = access_entry(port);
-  ASSERT_TRUE(entry) << "no access-log line for client port " << port;
-  EXPECT_EQ((*entry)["mode"], "auto/splice");
-  EXPECT_EQ((*entry)["bytes_out"], std::to_string(kReply));
+TEST_P(AutoModeTest, LongStreamMovesToSpliceAlsoWhenAutoMayUseSockmap) {
+  stream_moves_to_splice(true);
 }
 
 TEST_P(AutoModeTest, SmallMessagesBackAndForthStayCopiedPastTheByteMark) {

@@ -4,6 +4,7 @@
 #include <netinet/tcp.h>
 
 #include <algorithm>
+#include <barrier>
 #include <chrono>
 #include <cstdio>
 #include <numeric>
@@ -28,30 +29,42 @@ double percentile(const std::vector<double>& sorted, double p) {
 
 // One connection's round trips, in microseconds; empty with `error` set on
 // a failure.
+// Every connection arrives at `warm` once, also one that failed before.
 void run_connection(const sockaddr_in& to, const std::vector<std::uint8_t>& hello, std::size_t size,
-                    std::uint64_t messages, std::vector<double>& micros, std::string& error) {
+                    std::uint64_t warmup, std::uint64_t messages, std::barrier<>& warm,
+                    std::vector<double>& micros, std::string& error) {
+  bool arrived = false;
+  auto arrive = [&] {
+    if (!arrived) warm.arrive_and_wait();
+    arrived = true;
+  };
   UniqueFd fd = connect_blocking(to, std::chrono::seconds(5));
   if (!fd) {
     error = "connect " + to_string(to);
+    arrive();
     return;
   }
   const int one = 1;
   ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (!send_all(fd.get(), hello.data(), hello.size())) {
     error = "send hello";
+    arrive();
     return;
   }
   std::vector<std::uint8_t> out(size, 0x5a);
   std::vector<std::uint8_t> back(size);
   micros.reserve(messages);
-  for (std::uint64_t i = 0; i < messages; ++i) {
+  for (std::uint64_t i = 0; i < warmup + messages; ++i) {
+    if (i == warmup) arrive();
     const auto start = Clock::now();
     if (!send_all(fd.get(), out.data(), out.size()) ||
         !recv_exact(fd.get(), back.data(), back.size())) {
       error = "message " + std::to_string(i) + " not echoed";
+      arrive();
       return;
     }
-    micros.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+    if (i >= warmup)
+      micros.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
   }
 }
 
@@ -62,6 +75,7 @@ int run_pingpong(const Args& args) {
   const std::uint64_t connections = args.number("connections", 1);
   const std::size_t size = args.number("size", 64);
   const std::uint64_t messages = args.number("messages", 2000);
+  const std::uint64_t warmup = args.number("warmup", 0);
   ClientHelloMaker maker(args.text("sni", "echo.bench.test"), args.text("alpn", ""));
   arm_deadline(static_cast<unsigned>(args.number("timeout", 300)));
   args.reject_unused();
@@ -74,10 +88,13 @@ int run_pingpong(const Args& args) {
   std::vector<std::vector<double>> samples(connections);
   std::vector<std::string> errors(connections);
   std::vector<std::thread> threads;
-  const auto started = Clock::now();
+  // The clock starts once every connection has warmed up.
+  std::barrier<> warm(static_cast<std::ptrdiff_t>(connections) + 1);
   for (std::uint64_t c = 0; c < connections; ++c)
-    threads.emplace_back(run_connection, std::cref(to), std::cref(hellos[c]), size, messages,
-                         std::ref(samples[c]), std::ref(errors[c]));
+    threads.emplace_back(run_connection, std::cref(to), std::cref(hellos[c]), size, warmup,
+                         messages, std::ref(warm), std::ref(samples[c]), std::ref(errors[c]));
+  warm.arrive_and_wait();
+  const auto started = Clock::now();
   for (auto& t : threads) t.join();
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
   for (std::uint64_t c = 0; c < connections; ++c)

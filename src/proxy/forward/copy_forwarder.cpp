@@ -22,10 +22,12 @@ void CopyForwarder::start() {
 }
 
 void CopyForwarder::arm_recv() {
-  host_.reactor().recv_pooled(from_, host_.begin(Side::source));
+  recv_op_ = host_.begin(Side::source);
+  host_.reactor().recv_pooled(from_, recv_op_);
 }
 
 void CopyForwarder::arm_send() {
+  sending_ = true;
   host_.reactor().send(to_, {data_ + offset_, length_ - offset_}, host_.begin(Side::peer));
 }
 
@@ -37,13 +39,14 @@ void CopyForwarder::on_complete(Side side, const reactor::Event& event) {
 }
 
 void CopyForwarder::on_recv(const reactor::Event& event) {
+  recv_op_ = nullptr;
   if (event.buffer >= 0) buffer_ = event.buffer;
   if (host_.closing() || stopped_) {
     release_buffer();
     return;
   }
-  if (event.res == -ENOBUFS) {
-    host_.wait_for_buffer();
+  if (event.res == -ENOBUFS || event.res == -ECANCELED) {
+    received_nothing(event.res);
     return;
   }
   if (event.res < 0) {
@@ -60,10 +63,12 @@ void CopyForwarder::on_recv(const reactor::Event& event) {
   offset_ = 0;
   length_ = static_cast<std::size_t>(event.res);
   bytes_ += static_cast<std::uint64_t>(event.res);
-  if (length_ == host_.reactor().buffers().buffer_size())
+  const bool filled = length_ == host_.reactor().buffers().buffer_size();
+  if (filled)
     ++full_reads_;
   else
     full_reads_ = 0;
+  host_.received(filled);
   host_.active();
   send_now();
 }
@@ -91,6 +96,7 @@ void CopyForwarder::send_now() {
 }
 
 void CopyForwarder::on_sent(const reactor::Event& event) {
+  sending_ = false;
   if (host_.closing() || stopped_) {
     release_buffer();
     return;
@@ -118,11 +124,38 @@ void CopyForwarder::sent_all() {
     host_.change_mode(Mode::splice);
     return;
   }
+  if (host_.at_rest()) return;
   arm_recv();
 }
 
+void CopyForwarder::received_nothing(int res) {
+  // Nothing was taken off the source, so the direction is at rest here.
+  if (host_.at_rest()) return;
+  // -ECANCELED: cancelled for a move that was given up meanwhile.
+  if (res == -ECANCELED) {
+    arm_recv();
+    return;
+  }
+  host_.wait_for_buffer();
+}
+
 void CopyForwarder::resume() {
-  if (!host_.closing() && !stopped_) arm_recv();
+  // Also the end of a rest, and a buffer wake-up that came after one: a
+  // receive or a send already under way is not doubled.
+  if (host_.closing() || stopped_ || recv_op_ != nullptr || sending_) return;
+  arm_recv();
+}
+
+Rest CopyForwarder::come_to_rest() {
+  if (stopped_ || sending_) return Rest::busy;
+  if (recv_op_ != nullptr) {
+    // Its completion (cancelled, or bytes that won the race and are sent
+    // first) asks Host::at_rest().
+    host_.reactor().cancel(recv_op_);
+    return Rest::soon;
+  }
+  // Waiting for a free buffer: nothing taken, nothing in flight.
+  return Rest::now;
 }
 
 void CopyForwarder::stop() {

@@ -30,6 +30,7 @@ class CopyForwarder final : public Forwarder {
   void start() override;
   void on_complete(Side side, const reactor::Event& event) override;
   void resume() override;
+  Rest come_to_rest() override;
   void stop() override;
   [[nodiscard]] std::uint64_t bytes_moved() const override { return bytes_; }
 
@@ -41,6 +42,8 @@ class CopyForwarder final : public Forwarder {
   void send_now();
   void sent_all();
   void release_buffer();
+  // The receive ended without bytes (cancelled to rest, or no buffer free).
+  void received_nothing(int res);
 
   Host& host_;
   int from_;
@@ -51,7 +54,9 @@ class CopyForwarder final : public Forwarder {
   std::size_t length_ = 0;
   int buffer_ = -1;  // the pool buffer held, or -1
   std::uint64_t bytes_ = 0;
-  std::uint32_t full_reads_ = 0;  // receives in a row that filled a whole buffer
+  std::uint32_t full_reads_ = 0;            // receives in a row that filled a whole buffer
+  reactor::Completion* recv_op_ = nullptr;  // the receive in flight, or null
+  bool sending_ = false;                    // a send in flight
   bool stopped_ = false;
 };
 

@@ -47,6 +47,13 @@ class Host {
   // Replace this direction's forwarder by a fresh one of `next`, started at
   // once. The caller returns right after: it is destroyed later.
   virtual void change_mode(Mode next) = 0;
+  // A receive took bytes from the source; `filled_buffer`: a whole buffer
+  // (auto watches what the connection does, exchange_watch.hpp).
+  virtual void received(bool filled_buffer) = 0;
+  // The direction holds no bytes and has nothing in flight. True: it stays
+  // so, reading nothing, until resume() or its replacement (auto moving the
+  // connection to the sockmap); the caller returns right after.
+  virtual bool at_rest() = 0;
   [[nodiscard]] virtual bool closing() const = 0;
   // For log lines: the connection and the direction (0: client -> backend).
   [[nodiscard]] virtual std::uint64_t connection_id() const = 0;
@@ -54,6 +61,13 @@ class Host {
 
  protected:
   ~Host() = default;
+};
+
+// What Forwarder::come_to_rest() found.
+enum class Rest : std::uint8_t {
+  now,   // at rest already: nothing in flight, no bytes held
+  soon,  // its receive is being cancelled: Host::at_rest() comes next
+  busy,  // bytes on their way to the peer, or a mode that cannot rest
 };
 
 class Forwarder {
@@ -65,8 +79,11 @@ class Forwarder {
   // A completion of slot `side`; also while the connection is closing, so a
   // forwarder can let go of what the operation delivered.
   virtual void on_complete(Side side, const reactor::Event& event) = 0;
-  // What it waited for (a buffer, a pipe) is there again.
+  // What it waited for (a buffer, a pipe) is there again; or, at rest, go on.
   virtual void resume() = 0;
+  // Asked to stop where it holds no bytes, so both directions can change
+  // mode at once with nothing to reorder.
+  virtual Rest come_to_rest() { return Rest::busy; }
   // The connection is ending: give back what is held (buffers, pipes,
   // timers, kernel state). Called once; no operation is started after it.
   virtual void stop() = 0;

@@ -100,6 +100,12 @@ TEST(ConfigErrorsTest, SockmapLimitsInRange) {
                           "t.toml:3:23: 'sockmap_connections' must be from 1 to 4000000, got 0"));
 }
 
+TEST(ConfigErrorsTest, AutoSockmapIsABoolean) {
+  EXPECT_THAT(errors_with("[forwarding]\nauto_sockmap = \"yes\"\n"),
+              ElementsAre("t.toml:2:16: expected a boolean (true or false) for 'auto_sockmap', "
+                          "got a string"));
+}
+
 TEST(ConfigErrorsTest, BuffersMustBePowersOfTwoInRange) {
   EXPECT_THAT(errors_with("[forwarding]\nbuffer_size = 5000\nbuffers_per_worker = 65536\n"),
               ElementsAre("t.toml:2:15: 'buffer_size' must be a power of two, got 5000",

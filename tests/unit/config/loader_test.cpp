@@ -235,6 +235,7 @@ TEST(LoaderTest, DefaultsMatchConfigHpp) {
   EXPECT_EQ(c.forwarding.buffers_per_worker, 512u);
   EXPECT_EQ(c.forwarding.sockmap_queue_cap, 4u * 1024 * 1024);
   EXPECT_EQ(c.forwarding.sockmap_connections, 32'768u);
+  EXPECT_FALSE(c.forwarding.auto_sockmap);
   EXPECT_EQ(c.forwarding.buffer_size, d.forwarding.buffer_size);
 
   ASSERT_EQ(c.listeners.size(), 1u);
@@ -297,6 +298,13 @@ TEST(LoaderTest, SockmapModeAndLimits) {
   EXPECT_EQ(c.forwarding.mode, ForwardingMode::sockmap);
   EXPECT_EQ(c.forwarding.sockmap_queue_cap, 65'536u);
   EXPECT_EQ(c.forwarding.sockmap_connections, 4'000'000u);
+}
+
+TEST(LoaderTest, AutoMayOptInToSockmap) {
+  const Config c =
+      must_load(std::string(kMinimal) + "[forwarding]\nmode = \"auto\"\nauto_sockmap = true\n");
+  EXPECT_EQ(c.forwarding.mode, ForwardingMode::automatic);
+  EXPECT_TRUE(c.forwarding.auto_sockmap);
 }
 
 TEST(LoaderTest, UnreferencedTableIsNotAnError) {

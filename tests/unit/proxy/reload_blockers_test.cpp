@@ -94,5 +94,28 @@ TEST(UsesSockmap, GlobalOrAnyListener) {
   EXPECT_TRUE(uses_sockmap(c));
 }
 
+TEST(UsesSockmap, AutoOnlyWhenItOptsIn) {
+  config::Config c;
+  c.forwarding.mode = config::ForwardingMode::automatic;
+  c.listeners.emplace_back();
+  EXPECT_FALSE(uses_sockmap(c));
+  c.forwarding.auto_sockmap = true;
+  EXPECT_TRUE(uses_sockmap(c));
+  EXPECT_TRUE(uses_auto_sockmap(c));
+  // No listener forwards in auto: nothing to load.
+  c.listeners.back().mode = config::ForwardingMode::copy;
+  EXPECT_FALSE(uses_sockmap(c));
+}
+
+TEST(ReloadBlockers, AutoSockmapNeedsARestart) {
+  config::Config running;
+  running.forwarding.mode = config::ForwardingMode::automatic;
+  running.listeners.emplace_back();
+  config::Config next = running;
+  next.forwarding.auto_sockmap = true;
+  EXPECT_EQ(reload_blockers(running, next),
+            "sockmap mode or auto_sockmap enabled (its BPF programs are loaded at start-up)");
+}
+
 }  // namespace
 }  // namespace sniproxy::proxy
