@@ -10,8 +10,9 @@
 # run-modes.sh starts them), and `relay`: proxy_load's floor of a userspace
 # hop, a thread per direction blocked in recv() that sends what it got
 # (load/relay.hpp). What a proxy's round trip costs beyond the relay's is its
-# own; what the relay costs beyond direct, any userspace hop pays. Cases: 64 B and 4 KiB messages, over 1
-# and 32 connections (one message in flight per connection, TCP_NODELAY).
+# own; what the relay costs beyond direct, any userspace hop pays. Cases:
+# 64 B and 4 KiB messages, over 1 and 32 connections (one message in flight
+# per connection, TCP_NODELAY).
 # Each round runs every case against every target, the target order rotated
 # from round to round. Reported per case and target: the medians over the
 # rounds of p50, p99 and messages/s, and p50 and messages/s as ratios to
