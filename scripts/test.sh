@@ -66,6 +66,12 @@ for suite in TlsRouting HttpRouting ResolveGuard AccessLog Reload Timeout Shutdo
   Master FastOpenConnect Preconnect; do
   sanitize_filter+="Modes/${suite}Test.*/auto:"
 done
+# - auto_sockmap's instances but the move under traffic from both ends (each
+#   compiles the BPF programs; the others' paths run in it or in the plain
+#   build).
+sanitize_filter+="Auto/AutoModeTest.LongStreamMovesToSpliceAlsoWhenAutoMayUseSockmap/*:"
+sanitize_filter+="Auto/AutoSockmapTest.ChattyConnectionMovesToSockmapIntactAndClosesCleanly/*:"
+sanitize_filter+="Auto/AutoSockmapTest.BackendEndingFirstAfterTheMoveClosesCleanly/*:"
 sanitize_filter=${sanitize_filter%:}
 # The epoll backend under the sanitizers: its reactor unit tests, the abuse
 # suite (descriptor exhaustion, resets, churn) and the blocked-io_uring tests
