@@ -8,7 +8,7 @@
 # One echo backend (`proxy_load backend --mode echo`); in front of it one
 # sniproxy per mode (access log off), HAProxy and nginx when installed (as
 # run-modes.sh starts them), and `relay`: proxy_load's floor of a userspace
-# hop, a thread per direction blocked in recv() that sends what it got
+# hop, one thread in epoll_wait() that sends on what it receives
 # (load/relay.hpp). What a proxy's round trip costs beyond the relay's is its
 # own; what the relay costs beyond direct, any userspace hop pays. Cases:
 # 64 B and 4 KiB messages, over 1 and 32 connections (one message in flight

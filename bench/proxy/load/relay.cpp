@@ -1,13 +1,15 @@
 #include "relay.hpp"
 
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
-#include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "fail.hpp"
@@ -16,11 +18,18 @@
 namespace proxy_load {
 namespace {
 
-// One relayed connection: both sockets, shared by its two direction threads;
-// the last thread to finish closes them.
+// One relayed connection; each socket's epoll entry points at its side.
+struct RelayPair;
+struct RelaySide {
+  RelayPair* pair = nullptr;
+  int from = -1;
+  int to = -1;
+  bool ended = false;
+};
 struct RelayPair {
   UniqueFd client;
   UniqueFd backend;
+  RelaySide sides[2];
 };
 
 void no_delay(int fd) {
@@ -28,19 +37,95 @@ void no_delay(int fd) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-// Carries one direction of `pair` until EOF or an error, then half-closes
-// the other socket. Each thread holds the pair, so the sockets outlive both.
-void relay_direction(std::shared_ptr<RelayPair> pair, bool to_backend) {
-  const int from = to_backend ? pair->client.get() : pair->backend.get();
-  const int to = to_backend ? pair->backend.get() : pair->client.get();
-  std::vector<std::uint8_t> buffer(64 * 1024);
-  for (;;) {
-    const ssize_t got = ::recv(from, buffer.data(), buffer.size(), 0);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0 || !send_all(to, buffer.data(), static_cast<std::size_t>(got))) break;
+// Sends all of `data` on a non-blocking socket, waiting for room if the
+// peer is slow (never with one message in flight, as in the ping-pong).
+bool send_everything(int fd, const std::uint8_t* data, std::size_t size) {
+  while (size > 0) {
+    const ssize_t put = ::send(fd, data, size, MSG_NOSIGNAL);
+    if (put > 0) {
+      data += put;
+      size -= static_cast<std::size_t>(put);
+      continue;
+    }
+    if (put < 0 && errno == EINTR) continue;
+    if (put < 0 && errno == EAGAIN) {
+      pollfd p{fd, POLLOUT, 0};
+      ::poll(&p, 1, 1000);
+      continue;
+    }
+    return false;
   }
-  ::shutdown(to, SHUT_WR);
+  return true;
 }
+
+class Relay {
+ public:
+  Relay(int listener, const sockaddr_in& backend)
+      : listener_(listener), backend_(backend), epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
+    if (!epoll_) die_errno("epoll_create1");
+    add(listener_, nullptr);
+  }
+
+  [[noreturn]] void run() {
+    epoll_event events[64];
+    for (;;) {
+      const int n = ::epoll_wait(epoll_.get(), events, 64, -1);
+      if (n < 0 && errno != EINTR) die_errno("epoll_wait");
+      for (int i = 0; i < n; ++i) {
+        auto* side = static_cast<RelaySide*>(events[i].data.ptr);
+        if (side == nullptr)
+          accept_one();
+        else
+          relay(*side);
+      }
+    }
+  }
+
+ private:
+  void add(int fd, RelaySide* side) {
+    epoll_event event{};
+    event.events = EPOLLIN | EPOLLRDHUP;
+    event.data.ptr = side;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0) die_errno("epoll_ctl");
+  }
+
+  void accept_one() {
+    UniqueFd client(::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC));
+    if (!client) return;  // EMFILE, ECONNABORTED...: the client sees a close
+    UniqueFd upstream = connect_blocking(backend_, std::chrono::seconds(0));
+    if (!upstream) return;
+    no_delay(client.get());
+    no_delay(upstream.get());
+    set_nonblocking(client.get());
+    set_nonblocking(upstream.get());
+    auto pair = std::make_unique<RelayPair>();
+    pair->client = std::move(client);
+    pair->backend = std::move(upstream);
+    pair->sides[0] = {pair.get(), pair->client.get(), pair->backend.get(), false};
+    pair->sides[1] = {pair.get(), pair->backend.get(), pair->client.get(), false};
+    add(pair->client.get(), &pair->sides[0]);
+    add(pair->backend.get(), &pair->sides[1]);
+    pairs_.emplace(pair.get(), std::move(pair));
+  }
+
+  void relay(RelaySide& side) {
+    const ssize_t got = ::recv(side.from, buffer_.data(), buffer_.size(), 0);
+    if (got < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (got > 0 && send_everything(side.to, buffer_.data(), static_cast<std::size_t>(got))) return;
+    // EOF or an error: carry the FIN, stop watching this side.
+    ::shutdown(side.to, SHUT_WR);
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, side.from, nullptr);
+    side.ended = true;
+    RelayPair* pair = side.pair;
+    if (pair->sides[0].ended && pair->sides[1].ended) pairs_.erase(pair);
+  }
+
+  int listener_;
+  sockaddr_in backend_;
+  UniqueFd epoll_;
+  std::unordered_map<RelayPair*, std::unique_ptr<RelayPair>> pairs_;
+  std::vector<std::uint8_t> buffer_ = std::vector<std::uint8_t>(64 * 1024);
+};
 
 }  // namespace
 
@@ -54,22 +139,7 @@ int run_relay(const Args& args) {
   UniqueFd listener = listen_on(address, 4096);
   std::printf("port=%u\n", ntohs(address.sin_port));
   std::fflush(stdout);
-  for (;;) {
-    UniqueFd client(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!client) {
-      if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE) continue;
-      die_errno("accept");
-    }
-    // Relayed connections live as long as their peers keep them open; an
-    // idle one is not timed out (the benchmark closes what it opens).
-    UniqueFd upstream = connect_blocking(backend, std::chrono::seconds(0));
-    if (!upstream) continue;  // the client sees its connection close
-    no_delay(client.get());
-    no_delay(upstream.get());
-    auto pair = std::make_shared<RelayPair>(RelayPair{std::move(client), std::move(upstream)});
-    std::thread(relay_direction, pair, true).detach();
-    std::thread(relay_direction, pair, false).detach();
-  }
+  Relay(listener.get(), backend).run();
 }
 
 }  // namespace proxy_load

@@ -1,11 +1,12 @@
 #pragma once
 // The least a userspace relay can do per message, as a floor for the
-// ping-pong benchmark (run-pingpong.sh): a thread per direction blocked in
-// recv(), which sends what it got and blocks again. No event loop, no
-// parsing, no routing: one wake-up, one recv and one send per message and
-// hop, which every userspace proxy pays at least. Whatever a proxy's round
-// trip costs beyond this relay's is its own; what the relay costs beyond
-// direct is what any userspace hop costs on this machine.
+// ping-pong benchmark (run-pingpong.sh): one thread in epoll_wait() that,
+// when a socket is readable, recv()s what is there and send()s it to the
+// other socket. No parsing, no routing, no buffers held, no timers: one
+// wake-up, one recv and one send per message and hop, which every
+// event-driven proxy pays at least. Whatever a proxy's round trip costs
+// beyond this relay's is its own; what the relay costs beyond direct is
+// what any userspace hop costs on this machine.
 #include "args.hpp"
 
 namespace proxy_load {
