@@ -69,13 +69,20 @@ done
 # - auto_sockmap's instances but the move under traffic from both ends (each
 #   compiles the BPF programs; the others' paths run in it or in the plain
 #   build).
+# - the splice instances of suites whose subject is not how bytes move
+#   (routing, pools, the master) or is timers (timeouts): their copy
+#   instances run the same code here.
+for suite in TlsRouting HttpRouting Pools Master Timeout; do
+  sanitize_filter+="Modes/${suite}Test.*/splice:"
+done
 sanitize_filter+="Auto/AutoModeTest.LongStreamMovesToSpliceAlsoWhenAutoMayUseSockmap/*:"
 sanitize_filter+="Auto/AutoSockmapTest.ChattyConnectionMovesToSockmapIntactAndClosesCleanly/*:"
 sanitize_filter+="Auto/AutoSockmapTest.BackendEndingFirstAfterTheMoveClosesCleanly/*:"
 sanitize_filter=${sanitize_filter%:}
 # The epoll backend under the sanitizers: its reactor unit tests, the abuse
-# suite (descriptor exhaustion, resets, churn) and the blocked-io_uring tests
-# in every mode; the plain build repeats the whole integration suite on it.
+# suite's copy instances (descriptor exhaustion, resets, churn, backpressure;
+# tests/integration/meson.build) and the blocked-io_uring tests in every
+# mode; the plain build repeats the whole integration suite on it.
 
 phase() {  # phase NAME: one line with the time since the script started
   echo "== $1 at $((SECONDS / 60))m$((SECONDS % 60))s"
