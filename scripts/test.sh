@@ -30,14 +30,18 @@ setup() {  # setup DIR ARGS...: configure once, reconfigure later
 # (GoogleTest, toml++, <regex>, fmt) are parsed once per group, which halves
 # that build on two cores.
 unity=(--unity=on -Dunity_size=16)
-setup build/test --buildtype=debugoptimized
+# Line tables only (-g1, -gline-tables-only): backtraces and sanitizer
+# reports keep their file:line, and the compiles take a fifth to a third
+# less time than with full debug information.
+setup build/test --buildtype=debugoptimized -Dcpp_args=-g1
 # -fno-sanitize=vptr: UBSan's vptr check reads a vtable only after testing
 # that its memory is readable through a pipe(2); a process out of
 # descriptors (which the fd-exhaustion tests make the proxy on purpose) fails
 # that test and is told every virtual call on a fresh type has an "invalid
 # vptr". ASan still checks every such object's memory.
 CXX=clang++ setup build/sanitize --buildtype=debugoptimized -Db_sanitize=address,undefined \
-  -Db_lundef=false -Dfuzz=true -Dbenchmarks=false -Dcpp_args=-fno-sanitize=vptr "${unity[@]}"
+  -Db_lundef=false -Dfuzz=true -Dbenchmarks=false "-Dcpp_args=-fno-sanitize=vptr -gline-tables-only" \
+  "${unity[@]}"
 
 # Sanitizer reports fail the test that triggers them. libbcc/LLVM keep
 # allocations for the process lifetime: those are not our leaks.
