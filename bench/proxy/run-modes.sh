@@ -5,7 +5,7 @@
 #   bench/proxy/run-modes.sh BUILD_DIR          e.g. build/release
 #   QUICK=1 bench/proxy/run-modes.sh BUILD_DIR  smaller figures, under a minute
 #
-# Targets: direct, sniproxy in each mode (MODES), haproxy (req.ssl_sni), nginx
+# Targets: direct, the relay floor, sniproxy in each mode (MODES), haproxy (req.ssl_sni), nginx
 # (stream + ssl_preread). All run at once on their own 127.0.0.1 ports in
 # front of the same two backends (`proxy_load backend`: one counts bulk
 # bytes, one answers each hello with 64 bytes). A mode the binary rejects
@@ -36,6 +36,8 @@
 #   RATE_CONCURRENCY=32 LATENCY_COUNT=2000 ROUNDS=5 WORKERS=2
 #   MODES="copy splice sockmap auto" (plus any other mode the binary lists)
 #   SNIPROXY=BUILD_DIR/src/app/sniproxy PROXY_LOAD=BUILD_DIR/bench/proxy/proxy_load
+#   RELAY=1: also measure `proxy_load relay`, the floor of an event-driven
+#   proxy (lib/targets.sh, add_relay); 0 leaves it out
 #   EPOLL_MODES="copy splice sockmap auto": the modes also measured on the
 #   epoll backend, as "sniproxy-epoll MODE" ([reactor] backend = "epoll";
 #   the plain rows run on auto, i.e. io_uring where it works); "" for none
@@ -95,6 +97,7 @@ fi
 
 start_backends
 add_direct
+[ "${RELAY:-1}" = 1 ] && add_relay
 for mode in $(sniproxy_modes); do add_sniproxy "$mode"; done
 # The same modes on the epoll backend, to show what io_uring buys.
 for mode in ${EPOLL_MODES-$(sniproxy_modes)}; do add_sniproxy "$mode" "$SNIPROXY" epoll epoll; done

@@ -291,3 +291,27 @@ check_proxies() {
       >>"$work/notes"
   done
 }
+
+# The floor: `proxy_load relay` (load/relay.hpp), the least an event-driven
+# proxy does per connection (accept, connect, relay, carry the FINs, close;
+# no hello read, no route), on WORKERS threads like the proxies. It cannot
+# route, so one relay forwards to each backend; both run under one shell so
+# that the target's process tree, whose CPU is the "proxy" column, is both.
+add_relay() {
+  local log=$work/relay.log port_bulk port_reply
+  start_bg "$log" bash -c '
+    trap "kill \$(jobs -p) 2>/dev/null" TERM EXIT
+    "$1" relay --to "127.0.0.1:$2" --threads "$4" --timeout 7200 >"$5.bulk" 2>&1 &
+    "$1" relay --to "127.0.0.1:$3" --threads "$4" --timeout 7200 >"$5.reply" 2>&1 &
+    wait' relay "$LOAD" "$COUNT_PORT" "$REPLY_PORT" "$WORKERS" "$log"
+  local pid=$STARTED_PID
+  if port_bulk=$(wait_port_line "$log.bulk" "$pid") &&
+    port_reply=$(wait_port_line "$log.reply" "$pid"); then
+    PID_OF[relay]=$pid
+    LOG_OF[relay]=$log
+    register relay "relay (floor)" ok "127.0.0.1:$port_bulk" "127.0.0.1:$port_reply"
+  else
+    stop_pid "$pid"
+    register relay "relay (floor)" "n/a (did not start: $(cat "$log.bulk" "$log.reply" 2>/dev/null | head -n1))"
+  fi
+}

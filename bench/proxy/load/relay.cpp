@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -63,7 +64,13 @@ class Relay {
   Relay(int listener, const sockaddr_in& backend)
       : listener_(listener), backend_(backend), epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
     if (!epoll_) die_errno("epoll_create1");
-    add(listener_, nullptr);
+    // Every thread watches the one listener; EPOLLEXCLUSIVE wakes one of
+    // them per connection rather than all (the listener is non-blocking, so
+    // a thread that lost the race finds nothing and goes back to waiting).
+    epoll_event event{};
+    event.events = EPOLLIN | EPOLLEXCLUSIVE;
+    event.data.ptr = nullptr;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listener_, &event) != 0) die_errno("epoll_ctl");
   }
 
   [[noreturn]] void run() {
@@ -91,7 +98,9 @@ class Relay {
 
   void accept_one() {
     UniqueFd client(::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC));
-    if (!client) return;  // EMFILE, ECONNABORTED...: the client sees a close
+    // EAGAIN (another thread took it), EMFILE, ECONNABORTED...: the client
+    // sees a close.
+    if (!client) return;
     UniqueFd upstream = connect_blocking(backend_, std::chrono::seconds(0));
     if (!upstream) return;
     no_delay(client.get());
@@ -133,12 +142,18 @@ int run_relay(const Args& args) {
   const sockaddr_in backend = parse_loopback(args.text("to", ""));
   sockaddr_in address = parse_loopback(args.text("address", "127.0.0.1:0"));
   const auto timeout = args.number("timeout", 0);
+  const auto threads = args.number("threads", 1);
   args.reject_unused();
+  if (threads < 1 || threads > 64) die("relay: --threads must be 1..64");
   if (timeout > 0) arm_deadline(static_cast<unsigned>(timeout));
 
   UniqueFd listener = listen_on(address, 4096);
+  set_nonblocking(listener.get());
   std::printf("port=%u\n", ntohs(address.sin_port));
   std::fflush(stdout);
+  // Threads run until the process ends (the deadline or a signal).
+  for (std::uint64_t i = 1; i < threads; ++i)
+    std::thread([fd = listener.get(), backend] { Relay(fd, backend).run(); }).detach();
   Relay(listener.get(), backend).run();
 }
 
