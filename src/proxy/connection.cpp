@@ -991,21 +991,15 @@ void Connection::close(observe::Outcome outcome, bool reset, std::string detail)
   outcome_ = outcome;
   detail_ = std::move(detail);
   worker_.forget_idle(this);
-  // Nothing pending (the usual end: both directions read their EOF): no
-  // cancellations to submit.
-  if (in_flight_ == 0) {
-    if (reset)
-      for (int fd : {client_.get(), upstream_.get()})
-        if (fd >= 0) set_linger_zero(fd);
-    retire();
-    return;
-  }
+  // Nothing pending is the usual end (both directions read their EOF): then
+  // there are no cancellations to submit.
+  const bool pending = in_flight_ != 0;
   for (int fd : {client_.get(), upstream_.get()}) {
     if (fd < 0) continue;
     if (reset) set_linger_zero(fd);
     // Wake every operation still pending on the fd; they complete with
     // -ECANCELED and count down in_flight_.
-    worker_.reactor().cancel_fd(fd);
+    if (pending) worker_.reactor().cancel_fd(fd);
   }
   if (in_flight_ == 0) retire();
 }
