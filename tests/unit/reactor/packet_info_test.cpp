@@ -18,6 +18,7 @@
 #include "common/unique_fd.hpp"
 #include "reactor/backend.hpp"
 #include "reactor/reactor.hpp"
+#include "reactor_fixture.hpp"
 
 // Its own namespace: the unity build puts it beside reactor_test.cpp.
 namespace sniproxy::reactor::packet_info_test {
@@ -116,35 +117,10 @@ TEST(PacketInfo, WritesTheSourceOfEachFamily) {
   EXPECT_EQ(source_control(sockaddr_storage{}).length, 0u);
 }
 
-// Records every event it gets.
-struct Recorder final : Completion {
-  std::vector<Event> events;
-  void on_complete(const Event& event) override { events.push_back(event); }
-};
+using test::Recorder;
 
-class PacketInfoSocketTest : public ::testing::TestWithParam<BackendKind> {
+class PacketInfoSocketTest : public test::ReactorFixture {
  protected:
-  void SetUp() override {
-    ReactorOptions options;
-    options.backend = GetParam();
-    options.entries = 64;
-    options.buffer_count = 8;
-    options.buffer_size = 4096;
-    auto created = create_reactor(options);
-    ASSERT_TRUE(created) << created.error().message;
-    reactor_ = std::move(created).value();
-  }
-
-  // Runs the loop until `done` or two seconds pass.
-  bool run_until(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + 2s;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      reactor_->run_once(20ms);
-    }
-    return true;
-  }
-
   // A UDP socket bound to `at` (port 0: any); `at` takes the port bound.
   static UniqueFd bound(sockaddr_storage& at, bool v6only = true) {
     UniqueFd fd(::socket(at.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -217,8 +193,6 @@ class PacketInfoSocketTest : public ::testing::TestWithParam<BackendKind> {
     }
     EXPECT_EQ(std::string(got, n > 0 ? static_cast<std::size_t>(n) : 0), "pong");
   }
-
-  std::unique_ptr<Reactor> reactor_;
 };
 
 TEST_P(PacketInfoSocketTest, AnIpv4WildcardSocketKnowsAndAnswersFromEachLocalAddress) {
