@@ -17,11 +17,11 @@ int family_of(const Endpoint& e) {
 }
 }  // namespace
 
-Result<UniqueFd> open_udp_listen_socket(const Endpoint& address) {
+Result<UniqueFd> open_udp_listen_socket(const Endpoint& address, bool v6only) {
   UniqueFd fd(::socket(family_of(address), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP));
   if (!fd) return make_error(fmt::format("socket: {}", std::strerror(errno)));
   if (address.ip.family == Family::v6) {
-    const int only = 1;
+    const int only = v6only ? 1 : 0;
     setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &only, sizeof only);
   }
   sockaddr_storage ss{};

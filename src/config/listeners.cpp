@@ -119,9 +119,10 @@ struct ListenerRead {
 };
 
 // A dual-stack "[::]:P" also binds IPv4 port P, so beside an IPv4 listener
-// on P it would take that listener's clients (or, with SO_REUSEPORT, share
-// them): such a listener is v6-only by itself, and one that says
-// v6only = false is an error naming both.
+// on P of the same transport (TCP, or UDP for quic) it would take that
+// listener's clients (or, with SO_REUSEPORT, share them): such a listener is
+// v6-only by itself, and one that says v6only = false is an error naming
+// both.
 void settle_dual_stack(std::vector<Listener>& listeners,
                        const std::vector<std::optional<SourceLocation>>& v6only_at,
                        DiagnosticSink& sink) {
@@ -130,6 +131,7 @@ void settle_dual_stack(std::vector<Listener>& listeners,
     if (six.address.ip.family != Family::v6 || six.v6only) continue;
     for (const Listener& four : listeners) {
       if (four.address.ip.family != Family::v4 || four.address.port != six.address.port) continue;
+      if ((four.protocol == Protocol::quic) != (six.protocol == Protocol::quic)) continue;
       if (!v6only_at[i]) {
         six.v6only = true;
         break;

@@ -129,13 +129,6 @@ bool check_quic_listener(const toml::table& listener_table, const Listener& list
                fmt::format("'{}' does not apply to a quic listener (UDP); remove it", key));
     ok = false;
   }
-  if (listener.address.ip.is_unspecified()) {
-    sink.error(key_location(listener_table, "address", sink),
-               fmt::format("a quic listener needs a specific address, not {}: replies must "
-                           "leave from the address the client sent to",
-                           listener.address.to_string()));
-    ok = false;
-  }
   if (listener.fallback) {
     if (auto problem = quic_target_problem(*listener.fallback, pools); !problem.empty()) {
       sink.error(key_location(listener_table, "fallback", sink), std::move(problem));

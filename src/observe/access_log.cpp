@@ -30,6 +30,7 @@ std::string format_access_text(const AccessRecord& r, const std::string& timesta
   if (r.ech) line += " ech=1";
   if (r.datagrams)
     line += fmt::format(" packets_in={} packets_out={}", r.packets_in, r.packets_out);
+  if (!r.local.empty()) line += " local=" + r.local;
   if (r.fast_path)
     line += fmt::format(" fast_path_packets_in={} fast_path_packets_out={}", r.fast_path_packets_in,
                         r.fast_path_packets_out);
@@ -49,6 +50,7 @@ std::string format_access_json(const AccessRecord& r, const std::string& timesta
   if (r.ech) line += ",\"ech\":true";
   if (r.datagrams)
     line += fmt::format(",\"packets_in\":{},\"packets_out\":{}", r.packets_in, r.packets_out);
+  if (!r.local.empty()) line += ",\"local\":" + json_string(r.local);
   if (r.fast_path)
     line += fmt::format(",\"fast_path_packets_in\":{},\"fast_path_packets_out\":{}",
                         r.fast_path_packets_in, r.fast_path_packets_out);

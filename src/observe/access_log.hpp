@@ -28,6 +28,9 @@ struct AccessRecord {
   bool datagrams = false;
   std::uint64_t packets_in = 0;   // client -> backend
   std::uint64_t packets_out = 0;  // backend -> client
+  // The address the client sent to (a datagram session; on a wildcard
+  // listener it names which of the box's addresses); empty: not logged.
+  std::string local;
   // Of the packets above, those the kernel fast path carried (a session
   // that entered it); their bytes are in bytes_in/bytes_out too.
   bool fast_path = false;

@@ -63,6 +63,10 @@ struct Datagram {
   socklen_t peer_length = 0;
   std::span<const std::uint8_t> payload;
   bool truncated = false;  // larger than the buffer: the tail was dropped
+  // The address the datagram was sent to (port 0: the socket's own), on a
+  // socket that asked for it with request_packet_info() (packet_info.hpp).
+  sockaddr_storage local{};
+  bool has_local = false;
 };
 
 using Timeout = std::chrono::nanoseconds;

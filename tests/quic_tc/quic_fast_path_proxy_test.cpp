@@ -116,7 +116,9 @@ class QuicFastPathProxyTest : public ::testing::TestWithParam<Family> {
     c += fmt::format(
         "[[listener]]\nname = \"quic\"\naddress = \"{}\"\nprotocol = \"quic\"\ntable = \"t\"\n\n"
         "[[tables.t]]\nmatch = \"{}\"\nbackend = \"{}\"\n",
-        endpoint_text(listener_), name, endpoint_text(backend));
+        wildcard_ ? endpoint_text(Endpoint{IpAddress{.family = family_}, kListenPort})
+                  : endpoint_text(listener_),
+        name, endpoint_text(backend));
     return c;
   }
 
@@ -208,6 +210,8 @@ class QuicFastPathProxyTest : public ::testing::TestWithParam<Family> {
 
   std::unique_ptr<Topology> topology_;
   Family family_ = Family::v4;
+  // The listener binds 0.0.0.0 / [::] (the client still sends to listener_).
+  bool wildcard_ = false;
   integration::TempDir dir_;
   UniqueFd client_, backend_;
   Endpoint listener_, backend_at_, session_at_;
@@ -308,6 +312,30 @@ TEST_P(QuicFastPathProxyTest, NatRebindingReplacesTheEntries) {
   EXPECT_EQ(entry->at("fast_path_packets_in"), "6");
   EXPECT_EQ(entry->at("fast_path_packets_out"), "6");
   EXPECT_EQ(metric("sniproxy_quic_fast_path_sessions_total"), 1);
+}
+
+// A wildcard listener (0.0.0.0, [::]): the session's entries name the
+// address the client sent to, not the wildcard, so the kernel's replies
+// leave from it (to_client checks the source) and the client's datagrams
+// match; the line names it as local=.
+TEST_P(QuicFastPathProxyTest, AWildcardListenerEntersWithTheAddressTheClientSentTo) {
+  wildcard_ = true;
+  ASSERT_NO_FATAL_FAILURE(establish());
+  constexpr int kEach = 5;
+  for (int i = 0; i < kEach; ++i) {
+    ASSERT_TRUE(to_backend(text(integration::short_header_packet(kServerCid, 80 + i))));
+    ASSERT_TRUE(to_client(pattern(90 + i, static_cast<std::uint32_t>(i))));
+  }
+  EXPECT_EQ(metric(userspace_packets("from_client")), 1);
+  EXPECT_EQ(metric(userspace_packets("from_backend")), 1);
+  auto entry = integration::wait_access_entry(access_log(), local_endpoint(client_.get()).port,
+                                              integration::Deadline::in(5'000ms));
+  ASSERT_TRUE(entry.has_value()) << proxy_->log();
+  EXPECT_EQ(entry->at("local"), endpoint_text(listener_));
+  EXPECT_EQ(entry->at("fast_path_packets_in"), std::to_string(kEach));
+  EXPECT_EQ(entry->at("fast_path_packets_out"), std::to_string(kEach));
+  EXPECT_EQ(entry->at("bytes_in"), std::to_string(bytes_in_));
+  EXPECT_EQ(entry->at("bytes_out"), std::to_string(bytes_out_));
 }
 
 // A device that does not exist ends the start, naming it.

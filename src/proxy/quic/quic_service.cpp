@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -17,6 +18,7 @@
 #include "proxy/quic/quic_route.hpp"
 #include "proxy/quic/socket_buffers.hpp"
 #include "proxy/worker.hpp"
+#include "reactor/packet_info.hpp"
 
 namespace sniproxy::proxy::quic {
 
@@ -42,6 +44,18 @@ QuicDrop drop_of(QuicHelloError e) {
   return static_cast<QuicDrop>(static_cast<int>(e));
 }
 
+// An IPv4 client of a dual-stack socket is known by its IPv4 address (as
+// TCP listeners log theirs) and addressed IPv4-mapped on that socket.
+IpAddress as_mapped(const IpAddress& ip) {
+  if (ip.family != Family::v4) return ip;
+  IpAddress mapped;
+  mapped.family = Family::v6;
+  mapped.bytes[10] = 0xff;
+  mapped.bytes[11] = 0xff;
+  std::copy_n(ip.bytes.begin(), 4, mapped.bytes.begin() + 12);
+  return mapped;
+}
+
 PendingLimits limits_of(const config::Quic& q) {
   return PendingLimits{q.max_pending_flows, q.max_pending_per_source, q.max_held_datagrams,
                        q.max_held_bytes};
@@ -56,13 +70,21 @@ Result<std::unique_ptr<QuicService>> QuicService::create(Worker& worker) {
   for (std::size_t i = 0; i < cfg.listeners.size(); ++i) {
     const config::Listener& l = cfg.listeners[i];
     if (l.protocol != config::Protocol::quic) continue;
-    auto fd = open_udp_listen_socket(l.address);
+    auto fd = open_udp_listen_socket(l.address, l.v6only);
     if (!fd) return make_error(fmt::format("listener {}: {}", l.name, fd.error().message));
     service->size_buffers(fd->get(), cfg.quic.socket_buffer, l.name);
+    const bool wildcard = l.address.ip.is_unspecified();
+    if (wildcard) {
+      const int family = l.address.ip.family == Family::v4 ? AF_INET : AF_INET6;
+      if (const int err = reactor::request_packet_info(fd->get(), family); err != 0)
+        return make_error(fmt::format("listener {}: IP_PKTINFO/IPV6_RECVPKTINFO: {}", l.name,
+                                      std::strerror(err)));
+    }
     auto socket = std::make_unique<Socket>();
     socket->service = service.get();
     socket->listener = i;
     socket->address = l.address;
+    socket->wildcard = wildcard;
     socket->fd = std::move(fd).value();
     service->by_listener_[i] = socket.get();
     service->sockets_.push_back(std::move(socket));
@@ -124,10 +146,17 @@ void QuicService::on_listener_event(Socket& socket, const reactor::Event& event)
   if (event.res >= 0) {
     if (auto d = worker_.reactor().datagram(event)) {
       auto client = Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&d->peer));
+      if (client) client->ip = client->ip.unmapped();
+      // A wildcard listener's datagram names the address it was sent to
+      // (an IPv4 one for an IPv4 client of a dual-stack socket).
+      IpAddress local = socket.address.ip;
+      if (d->has_local)
+        if (auto to = Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&d->local)))
+          local = to->ip;
       if (d->truncated)
         observe::bump(worker_.shared().metrics.quic.drop(QuicDrop::truncated));
       else if (client && !socket.closing)
-        on_client_datagram(socket, *client, d->payload);
+        on_client_datagram(socket, *client, local, d->payload);
     }
   }
   if (event.buffer >= 0) worker_.buffers().recycle(static_cast<std::uint16_t>(event.buffer));
@@ -144,9 +173,9 @@ void QuicService::on_listener_event(Socket& socket, const reactor::Event& event)
 
 // --- client datagrams ----------------------------------------------------------
 
-void QuicService::on_client_datagram(Socket& socket, const Endpoint& client,
+void QuicService::on_client_datagram(Socket& socket, const Endpoint& client, const IpAddress& local,
                                      std::span<const std::uint8_t> payload) {
-  const FlowKey key{socket.listener, client};
+  const FlowKey key{socket.listener, client, local};
   if (auto id = table_.find(key)) {
     // An Initial with a DCID the session never saw, from the same address:
     // the client starts a new connection (RFC 9000 has it reuse its port
@@ -178,7 +207,7 @@ void QuicService::on_client_datagram(Socket& socket, const Endpoint& client,
     // NAT rebinding (RFC 9000 9.3): the session's client, from a new address.
     const FlowKey* old = table_.key_of(*id);
     const std::string from = old != nullptr ? old->client.to_string() : "-";
-    if (table_.rebind(*id, client)) {
+    if (table_.rebind(*id, client, local)) {
       log::info("quic_rebind", "listener={} from={} to={}",
                 log::quote(worker_.shared().runtime.load()->config.listeners[socket.listener].name),
                 from, client.to_string());
@@ -354,15 +383,30 @@ void QuicService::forward_to_backend(SessionId id, std::span<const std::uint8_t>
   observe::bump(metrics.packets_from_client);
 }
 
-void QuicService::send_to_client(std::size_t listener, const Endpoint& client,
-                                 std::span<const std::uint8_t> payload) {
-  auto it = by_listener_.find(listener);
+void QuicService::send_to_client(const FlowKey& key, std::span<const std::uint8_t> payload) {
+  auto it = by_listener_.find(key.listener);
   if (it == by_listener_.end() || !it->second->fd) return;
   sockaddr_storage to{};
+  Endpoint client = key.client;
+  if (it->second->address.ip.family == Family::v6) client.ip = as_mapped(client.ip);
   const unsigned length = client.to_sockaddr(to);
-  // From the listener's own socket, bound to the address the client used.
-  ::sendto(it->second->fd.get(), payload.data(), payload.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
-           reinterpret_cast<const sockaddr*>(&to), length);
+  iovec iov{const_cast<std::uint8_t*>(payload.data()), payload.size()};
+  msghdr message{};
+  message.msg_name = &to;
+  message.msg_namelen = length;
+  message.msg_iov = &iov;
+  message.msg_iovlen = 1;
+  // A socket bound to a specific address sends from it; a wildcard one is
+  // told the source, or the route's preferred address would answer.
+  reactor::SourceControl source;
+  if (it->second->wildcard) {
+    sockaddr_storage from{};
+    Endpoint{key.local, 0}.to_sockaddr(from);
+    source = reactor::source_control(from);
+    message.msg_control = source.bytes;
+    message.msg_controllen = source.length;
+  }
+  ::sendmsg(it->second->fd.get(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 void QuicService::answer_unknown_version(const FlowKey& key,
@@ -383,7 +427,7 @@ void QuicService::answer_unknown_version(const FlowKey& key,
   vn_random_ = vn_random_ * 1'664'525 + 1'013'904'223;  // arbitrary bits, not a secret
   auto packet = protocol::quic::version_negotiation_packet(
       header->dcid, header->scid, kVersions, static_cast<std::uint8_t>(vn_random_ >> 24));
-  send_to_client(key.listener, key.client, packet);
+  send_to_client(key, packet);
   observe::bump(worker_.shared().metrics.quic.version_negotiations);
 }
 
@@ -399,7 +443,7 @@ void QuicService::on_backend_event(QuicSession& session, const reactor::Event& e
       } else if (key != nullptr) {
         table_.learn_from_backend(id, d->payload);
         table_.touch(id, Clock::now());
-        send_to_client(key->listener, key->client, d->payload);
+        send_to_client(*key, d->payload);
         session.count_to_client(d->payload.size());
         if (fast_path_ != nullptr && !fast_paths_.contains(id)) enter_fast_path(session, *key);
         observe::bump(worker_.shared().metrics.quic.bytes_from_backend, d->payload.size());
@@ -436,7 +480,10 @@ void QuicService::enter_fast_path(QuicSession& session, const FlowKey& key) {
   if (first) entry = std::make_unique<SessionFastPath>(*fast_path_);
   // Entries of an earlier address go first (counted): a rebinding.
   if (entry->entered()) count_fast_path(entry->leave());
-  auto entered = entry->enter({key.client, it->second->address, *local, session.backend()});
+  // The address the client sent to, not the wildcard (an IPv4 client of a
+  // dual-stack listener sent to an IPv4 one, as its packets carry it).
+  const Endpoint listener{key.local, it->second->address.port};
+  auto entered = entry->enter({key.client, listener, *local, session.backend()});
   if (!entered) {
     // It stays in userspace, as without the fast path.
     log::info("quic_fast_path", "result=skipped client={} backend={} detail={}",
@@ -472,10 +519,13 @@ void QuicService::end_session(SessionId id, observe::Outcome outcome, std::strin
   std::unique_ptr<QuicSession> session = std::move(it->second);
   sessions_.erase(it);
   const FlowKey* key = table_.key_of(id);
-  const Endpoint client = key != nullptr ? key->client : Endpoint{};
+  const FlowKey flow = key != nullptr ? *key : FlowKey{};
   table_.remove(id);
   observe::AccessRecord record =
-      session->close(worker_.reactor(), client, outcome, std::move(detail));
+      session->close(worker_.reactor(), flow.client, outcome, std::move(detail));
+  if (key != nullptr)
+    if (auto it = by_listener_.find(flow.listener); it != by_listener_.end())
+      record.local = Endpoint{flow.local, it->second->address.port}.to_string();
   if (auto fp = fast_paths_.find(id); fp != fast_paths_.end()) {
     // Both paths' datagrams in one line: the kernel's are added to the
     // userspace counts, and named apart.

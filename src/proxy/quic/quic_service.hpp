@@ -4,8 +4,9 @@
 // their flows: each client datagram goes to its session, or feeds its
 // pending flow, or opens a new flow if it is a verified Initial; a flow
 // whose ClientHello is complete is routed and becomes a session with its own
-// backend socket. Replies leave from the listener's socket (its address is
-// the one the client sent to). Idle sessions and late hellos are swept
+// backend socket. Replies leave from the listener's socket, from the
+// address the client sent to (on a wildcard listener, named per datagram
+// with IP_PKTINFO / IPV6_PKTINFO). Idle sessions and late hellos are swept
 // periodically, not timed per datagram.
 #include <cstddef>
 #include <cstdint>
@@ -58,6 +59,7 @@ class QuicService {
     QuicService* service = nullptr;
     std::size_t listener = 0;  // index into Config::listeners
     Endpoint address;
+    bool wildcard = false;  // 0.0.0.0 or [::]: each datagram names its local address
     UniqueFd fd;
     bool armed = false;
     bool closing = false;
@@ -71,7 +73,7 @@ class QuicService {
   void arm(Socket& socket);
   void rearm_later(Socket& socket);
   void on_listener_event(Socket& socket, const reactor::Event& event);
-  void on_client_datagram(Socket& socket, const Endpoint& client,
+  void on_client_datagram(Socket& socket, const Endpoint& client, const IpAddress& local,
                           std::span<const std::uint8_t> payload);
   void new_flow(const FlowKey& key, std::span<const std::uint8_t> payload);
   void add_flow(const FlowKey& key, protocol::quic::QuicHelloReader reader,
@@ -83,8 +85,9 @@ class QuicService {
   void open_session(const FlowKey& key, PendingFlow& flow, const QuicDestination& dest,
                     std::shared_ptr<const Runtime> runtime);
   void forward_to_backend(SessionId id, std::span<const std::uint8_t> payload);
-  void send_to_client(std::size_t listener, const Endpoint& client,
-                      std::span<const std::uint8_t> payload);
+  // From the listener's socket, from the address `key` says the client
+  // sent to.
+  void send_to_client(const FlowKey& key, std::span<const std::uint8_t> payload);
   void answer_unknown_version(const FlowKey& key, std::span<const std::uint8_t> payload);
   void end_session(SessionId id, observe::Outcome outcome, std::string detail);
   void rearm_session_later(SessionId id);

@@ -103,10 +103,10 @@ std::optional<SessionId> SessionTable::match_cid(std::size_t listener,
   return std::nullopt;
 }
 
-bool SessionTable::rebind(SessionId id, const Endpoint& client) {
+bool SessionTable::rebind(SessionId id, const Endpoint& client, const IpAddress& local) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return false;
-  FlowKey next{it->second.key.listener, client};
+  FlowKey next{it->second.key.listener, client, local};
   if (by_address_.count(next) != 0) return false;
   by_address_.erase(it->second.key);
   it->second.key = next;

@@ -51,9 +51,9 @@ class SessionTable {
   // learnt on that listener), or nullopt.
   [[nodiscard]] std::optional<SessionId> match_cid(std::size_t listener,
                                                    std::span<const std::uint8_t> datagram) const;
-  // Moves the session to the client's new address (NAT rebinding). False if
-  // another session has that address.
-  bool rebind(SessionId id, const Endpoint& client);
+  // Moves the session to the client's new address, and the address it sent
+  // to (NAT rebinding). False if another session has that pair.
+  bool rebind(SessionId id, const Endpoint& client, const IpAddress& local);
 
   // A datagram passed either way at `now` (an earlier time than the last
   // one known changes nothing: the kernel's times arrive late).

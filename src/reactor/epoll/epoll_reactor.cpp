@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "reactor/packet_info.hpp"
+
 namespace sniproxy::reactor {
 
 namespace {
@@ -19,13 +21,16 @@ constexpr int kMaxEvents = 256;
 constexpr int kMaxPerReadiness = 64;
 
 // What multishot recvmsg puts at the front of each pool buffer, followed by
-// the peer address (sockaddr_storage) and the payload.
+// the peer address, the local address (each a sockaddr_storage) and the
+// payload.
 struct DatagramHeader {
   std::uint32_t payload_length;
   std::uint32_t peer_length;
   bool truncated;
+  bool has_local;
 };
-constexpr std::size_t kDatagramPrefix = sizeof(DatagramHeader) + sizeof(sockaddr_storage);
+constexpr std::size_t kLocalOffset = sizeof(DatagramHeader) + sizeof(sockaddr_storage);
+constexpr std::size_t kDatagramPrefix = kLocalOffset + sizeof(sockaddr_storage);
 
 bool would_block(int err) {
   return err == EAGAIN || err == EWOULDBLOCK;
@@ -196,6 +201,8 @@ std::optional<Datagram> EpollReactor::datagram(const Event& event) {
   std::memcpy(&d.peer, buffer.data() + sizeof header, d.peer_length);
   d.payload = buffer.subspan(kDatagramPrefix, header.payload_length);
   d.truncated = header.truncated;
+  d.has_local = header.has_local;
+  if (d.has_local) std::memcpy(&d.local, buffer.data() + kLocalOffset, sizeof d.local);
   return d;
 }
 
@@ -301,6 +308,9 @@ bool EpollReactor::attempt_recvmsg(Completion* c, const Op& op) {
     message.msg_namelen = sizeof(sockaddr_storage);
     message.msg_iov = &payload;
     message.msg_iovlen = 1;
+    alignas(cmsghdr) unsigned char control[kPacketInfoSpace];
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
     const ssize_t n = ::recvmsg(op.fd, &message, MSG_DONTWAIT);
     if (n < 0) {
       const int err = errno;
@@ -313,6 +323,13 @@ bool EpollReactor::attempt_recvmsg(Completion* c, const Op& op) {
     header.payload_length = static_cast<std::uint32_t>(n);
     header.peer_length = message.msg_namelen;
     header.truncated = (message.msg_flags & MSG_TRUNC) != 0;
+    header.has_local = false;
+    for (cmsghdr* m = CMSG_FIRSTHDR(&message); m != nullptr; m = CMSG_NXTHDR(&message, m)) {
+      if (auto local = destination_of(*m)) {
+        std::memcpy(buffer.data() + kLocalOffset, &*local, sizeof *local);
+        header.has_local = true;
+      }
+    }
     std::memcpy(buffer.data(), &header, sizeof header);
     deliver_later(c, Event{.res = static_cast<int>(kDatagramPrefix + static_cast<std::size_t>(n)),
                            .buffer = *id,

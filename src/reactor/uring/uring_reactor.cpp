@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "reactor/packet_info.hpp"
+
 namespace sniproxy::reactor {
 
 namespace {
@@ -20,6 +22,7 @@ Result<std::unique_ptr<UringReactor>> UringReactor::create(const ReactorOptions&
   r->buffers_ = std::move(buffers).value();
   r->ring_->track_buffers(r->buffers_.get());
   r->datagram_layout_.msg_namelen = sizeof(sockaddr_storage);
+  r->datagram_layout_.msg_controllen = kPacketInfoSpace;
   return r;
 }
 
@@ -108,6 +111,13 @@ std::optional<Datagram> UringReactor::datagram(const Event& event) {
       static_cast<const std::uint8_t*>(io_uring_recvmsg_payload(out, &datagram_layout_));
   d.payload = {payload, io_uring_recvmsg_payload_length(out, event.res, &datagram_layout_)};
   d.truncated = (out->flags & MSG_TRUNC) != 0;
+  for (cmsghdr* c = io_uring_recvmsg_cmsg_firsthdr(out, &datagram_layout_); c != nullptr;
+       c = io_uring_recvmsg_cmsg_nexthdr(out, &datagram_layout_, c)) {
+    if (auto local = destination_of(*c)) {
+      d.local = *local;
+      d.has_local = true;
+    }
+  }
   return d;
 }
 

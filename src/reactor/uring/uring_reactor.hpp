@@ -44,7 +44,7 @@ class UringReactor final : public Reactor {
   std::unique_ptr<Ring> ring_;
   std::unique_ptr<BufferRing> buffers_;
   // The layout multishot recvmsg writes into each buffer: a peer address of
-  // sockaddr_storage size, no control data.
+  // sockaddr_storage size, then room for a packet-info control message.
   msghdr datagram_layout_{};
 };
 

@@ -1,6 +1,7 @@
 // protocol = "quic" listeners and [quic]: the defaults, the bounds read and
 // checked, and what a UDP listener and its routes cannot do, each refused at
 // its file:line:col.
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -144,10 +145,29 @@ TEST(QuicConfigTest, TcpOnlyListenerKeysAreRefused) {
                           HasSubstr("'trusted_sources' does not apply")));
 }
 
-TEST(QuicConfigTest, WildcardAddressIsRefused) {
-  EXPECT_THAT(errors_of("[[listener]]\naddress = \"0.0.0.0:443\"\nprotocol = \"quic\"\n"
-                        "table = \"t\"\n[[tables.t]]\nmatch = \"a\"\nbackend = \"127.0.0.1:1\"\n"),
-              ElementsAre(AllOf(HasSubstr("t.toml:2:11:"), HasSubstr("specific address"))));
+TEST(QuicConfigTest, WildcardAddressesAreAccepted) {
+  // Replies name their source per datagram (IP_PKTINFO / IPV6_PKTINFO).
+  for (const char* address : {"0.0.0.0:443", "[::]:443"})
+    EXPECT_TRUE(errors_of(fmt::format("[[listener]]\naddress = \"{}\"\nprotocol = \"quic\"\n"
+                                      "table = \"t\"\n[[tables.t]]\nmatch = \"a\"\n"
+                                      "backend = \"127.0.0.1:1\"\n",
+                                      address))
+                    .empty())
+        << address;
+}
+
+TEST(QuicConfigTest, AnIpv6WildcardIsV6OnlyBesideAnIpv4QuicListenerOnly) {
+  // UDP and TCP ports are apart: a TLS listener on 0.0.0.0:8443 leaves the
+  // quic [::]:8443 dual-stack; a quic 0.0.0.0:8444 makes [::]:8444 v6-only.
+  Config c = must_load(
+      "[[listener]]\naddress = \"0.0.0.0:8443\"\ntable = \"t\"\n"
+      "[[listener]]\naddress = \"[::]:8443\"\nprotocol = \"quic\"\ntable = \"t\"\n"
+      "[[listener]]\naddress = \"0.0.0.0:8444\"\nprotocol = \"quic\"\ntable = \"t\"\n"
+      "[[listener]]\naddress = \"[::]:8444\"\nprotocol = \"quic\"\ntable = \"t\"\n"
+      "[[tables.t]]\nmatch = \"a\"\nbackend = \"127.0.0.1:1\"\n");
+  ASSERT_EQ(c.listeners.size(), 4u);
+  EXPECT_FALSE(c.listeners[1].v6only);
+  EXPECT_TRUE(c.listeners[3].v6only);
 }
 
 TEST(QuicConfigTest, WhatADatagramCannotCarryIsRefused) {

@@ -65,6 +65,24 @@ TEST(AccessLogFormat, DatagramSessionsCountPackets) {
             std::string::npos);
 }
 
+// A QUIC session names the address its client sent to (which one, on a
+// wildcard listener) after its packets.
+TEST(AccessLogFormat, DatagramSessionsNameTheirLocalAddress) {
+  observe::AccessRecord r = sample();
+  r.mode = "datagram";
+  r.datagrams = true;
+  r.packets_in = 1;
+  r.packets_out = 2;
+  r.local = "127.0.0.2:443";
+  EXPECT_EQ(observe::format_access_text(r, "T"),
+            "ts=T event=access client=127.0.0.1:5000 listener=tls server_name=a.test "
+            "backend=127.0.0.1:9000 bytes_in=517 bytes_out=1024 duration_ms=12 mode=datagram "
+            "outcome=ok packets_in=1 packets_out=2 local=127.0.0.2:443\n");
+  EXPECT_NE(observe::format_access_json(r, "T").find(
+                ",\"packets_in\":1,\"packets_out\":2,\"local\":\"127.0.0.2:443\"}"),
+            std::string::npos);
+}
+
 TEST(AccessLogFormat, EchOfferIsMarkedBeforeDetail) {
   observe::AccessRecord r = sample();
   r.ech = true;

@@ -46,7 +46,8 @@ protocol::quic::QuicHelloReader reader_of(const Bytes& datagram) {
 }
 
 FlowKey flow_key(std::uint8_t last_octet, std::uint16_t port, std::size_t listener = 0) {
-  return FlowKey{listener, Endpoint{IpAddress::v4(127, 0, 0, last_octet), port}};
+  return FlowKey{listener, Endpoint{IpAddress::v4(127, 0, 0, last_octet), port},
+                 IpAddress::v4(127, 0, 0, 1)};
 }
 
 const Clock::time_point kT0{};

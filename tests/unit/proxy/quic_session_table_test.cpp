@@ -14,8 +14,9 @@ namespace {
 using Bytes = std::vector<std::uint8_t>;
 using std::chrono::milliseconds;
 
-FlowKey session_key(std::uint16_t port, std::size_t listener = 0) {
-  return FlowKey{listener, Endpoint{IpAddress::v4(127, 0, 0, 1), port}};
+FlowKey session_key(std::uint16_t port, std::size_t listener = 0,
+                    IpAddress local = IpAddress::v4(127, 0, 0, 1)) {
+  return FlowKey{listener, Endpoint{IpAddress::v4(127, 0, 0, 1), port}, local};
 }
 
 // A long header (Handshake type, v1) with these IDs and some payload.
@@ -85,12 +86,30 @@ TEST(QuicSessionTable, RebindingMovesTheSession) {
   SessionTable t(10);
   ASSERT_TRUE(t.add(7, session_key(1000), kOriginal, milliseconds(1000), kStart));
   ASSERT_TRUE(t.add(8, session_key(2000), {}, milliseconds(1000), kStart));
-  EXPECT_FALSE(t.rebind(7, session_key(2000).client));  // another session's address
-  ASSERT_TRUE(t.rebind(7, session_key(3000).client));
+  const IpAddress local = session_key(1000).local;
+  EXPECT_FALSE(t.rebind(7, session_key(2000).client, local));  // another session's address
+  ASSERT_TRUE(t.rebind(7, session_key(3000).client, local));
   EXPECT_FALSE(t.find(session_key(1000)).has_value());
   EXPECT_EQ(t.find(session_key(3000)), 7u);
   EXPECT_EQ(t.key_of(7)->client, session_key(3000).client);
   EXPECT_EQ(t.match_cid(0, long_header(kOriginal, {})), 7u);  // IDs stay
+}
+
+TEST(QuicSessionTable, OneClientToTwoLocalAddressesIsTwoSessions) {
+  // A wildcard listener: the same client address and port sends to two of
+  // the box's addresses.
+  SessionTable t(10);
+  const FlowKey first = session_key(1000, 0, IpAddress::v4(127, 0, 0, 1));
+  const FlowKey second = session_key(1000, 0, IpAddress::v4(127, 0, 0, 2));
+  ASSERT_TRUE(t.add(7, first, kOriginal, milliseconds(1000), kStart));
+  ASSERT_TRUE(t.add(8, second, {}, milliseconds(1000), kStart));
+  EXPECT_EQ(t.find(first), 7u);
+  EXPECT_EQ(t.find(second), 8u);
+  EXPECT_FALSE(t.find(session_key(1000, 0, IpAddress::v4(127, 0, 0, 3))).has_value());
+  // A rebinding takes the address the client now sends to along.
+  ASSERT_TRUE(t.rebind(7, session_key(3000).client, IpAddress::v4(127, 0, 0, 3)));
+  EXPECT_EQ(t.find(session_key(3000, 0, IpAddress::v4(127, 0, 0, 3))), 7u);
+  EXPECT_EQ(t.key_of(7)->local, IpAddress::v4(127, 0, 0, 3));
 }
 
 TEST(QuicSessionTable, RemovedSessionsForgetTheirIds) {

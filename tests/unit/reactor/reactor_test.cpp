@@ -21,41 +21,17 @@
 #include "common/unique_fd.hpp"
 #include "reactor/backend.hpp"
 #include "reactor/reactor.hpp"
+#include "reactor_fixture.hpp"
 
 namespace sniproxy::reactor {
 namespace {
 
 using namespace std::chrono_literals;
 
-// Records every event it gets.
-struct Recorder final : Completion {
-  std::vector<Event> events;
-  void on_complete(const Event& event) override { events.push_back(event); }
-};
+using test::Recorder;
 
-class ReactorTest : public ::testing::TestWithParam<BackendKind> {
+class ReactorTest : public test::ReactorFixture {
  protected:
-  void SetUp() override {
-    ReactorOptions options;
-    options.backend = GetParam();
-    options.entries = 64;
-    options.buffer_count = 8;
-    options.buffer_size = 4096;
-    auto created = create_reactor(options);
-    ASSERT_TRUE(created) << created.error().message;
-    reactor_ = std::move(created).value();
-  }
-
-  // Runs the loop until `done` or two seconds pass.
-  bool run_until(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + 2s;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      reactor_->run_once(20ms);
-    }
-    return true;
-  }
-
   static UniqueFd tcp_listener(sockaddr_in& address, int backlog = 16) {
     UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     address = {};
@@ -82,8 +58,6 @@ class ReactorTest : public ::testing::TestWithParam<BackendKind> {
     UniqueFd server(::accept4(listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     return {std::move(client), std::move(server)};
   }
-
-  std::unique_ptr<Reactor> reactor_;
 };
 
 TEST_P(ReactorTest, NamesItsBackend) {
