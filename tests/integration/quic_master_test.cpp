@@ -203,6 +203,52 @@ TEST_P(QuicMasterTest, AnUpgradeKeepsASessionOnTheOldWorker) {
   EXPECT_EQ(metric("sniproxy_quic_sessions_total"), 2);
 }
 
+// Two upgrades within one drain: the newest worker hands the oldest
+// session's datagrams to the middle one, which has no session for them and
+// passes them on to the oldest; each drained worker ends its hand-over once
+// nothing can reach it any more.
+TEST_P(QuicMasterTest, TwoUpgradesWithinADrainRelayToTheOldestWorker) {
+  FakeQuicBackend a(kServerA);
+  ConfigSpec spec =
+      quic_config({route("a.quic.test", a)}, "idle_timeout = \"5s\"\nmax_idle_timeout = \"5s\"\n");
+  spec.shutdown_timeout = "30s";
+  ASSERT_NO_FATAL_FAILURE(start_master(spec));
+  UdpPeer client(loopback_at(0));
+  ASSERT_NO_FATAL_FAILURE(open_session(client, "a.quic.test", {0xa6, 2, 3, 4, 5, 6, 7, 8}));
+  for (int generation = 2; generation <= 3; ++generation) {
+    proxy_->signal(SIGUSR2);
+    ASSERT_TRUE(
+        proxy_->wait_for_log(fmt::format("event=generation_ready generation={}", generation),
+                             Deadline::in(milliseconds(60'000))))
+        << proxy_->log();
+    ASSERT_TRUE(proxy_->wait_for_log("event=quic_handover result=started",
+                                     Deadline::in(milliseconds(10'000)), generation - 1))
+        << proxy_->log();
+    std::this_thread::sleep_for(milliseconds(200));
+    ASSERT_NO_FATAL_FAILURE(one_rtt_round_trip(client, a, generation));
+  }
+  EXPECT_EQ(metric("sniproxy_quic_handover_datagrams_total{outcome=\"handed\"}"), 1);
+  EXPECT_EQ(metric("sniproxy_quic_sessions_total"), 0);
+  // The oldest delivered both; the middle one none of its own, and it lasts
+  // until the oldest is gone.
+  ASSERT_TRUE(proxy_->wait_for_log("reason=sessions_ended delivered=2 unplaced=0",
+                                   Deadline::in(milliseconds(15'000))))
+      << proxy_->log();
+  ASSERT_TRUE(proxy_->wait_for_log("reason=sessions_ended delivered=0 unplaced=0",
+                                   Deadline::in(milliseconds(10'000))))
+      << proxy_->log();
+  ASSERT_TRUE(
+      proxy_->wait_for_log("event=worker_exited generation=2", Deadline::in(milliseconds(10'000))))
+      << proxy_->log();
+  const std::string log = proxy_->log();
+  EXPECT_LT(log.find("event=worker_exited generation=1"),
+            log.find("event=worker_exited generation=2"))
+      << log;
+  auto entry = access_entry(client.local().port);
+  ASSERT_TRUE(entry);
+  EXPECT_EQ((*entry)["packets_in"], "3");
+}
+
 // A stop is no upgrade: the worker ends its QUIC sessions at once.
 TEST_P(QuicMasterTest, AStopEndsQuicSessionsWithoutAHandOver) {
   FakeQuicBackend a(kServerA);

@@ -1,5 +1,6 @@
 #include "proxy/quic/handover_channel.hpp"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -23,6 +24,15 @@ HandoverOut::Sent HandoverOut::hand(const Endpoint& client, const Endpoint& loca
   if (errno == EAGAIN || errno == ENOBUFS || errno == EINTR) return Sent::full;
   fd_.reset();  // EPIPE, ECONNREFUSED, ECONNRESET: no reader any more
   return Sent::ended;
+}
+
+bool HandoverOut::reader_gone() {
+  if (!fd_) return true;
+  pollfd p{fd_.get(), POLLOUT, 0};
+  // A closed peer leaves a seqpacket socket shut down both ways: POLLHUP.
+  if (::poll(&p, 1, 0) <= 0 || (p.revents & (POLLHUP | POLLERR)) == 0) return false;
+  fd_.reset();
+  return true;
 }
 
 std::vector<std::vector<std::uint8_t>> HandoverIn::read_queued() {

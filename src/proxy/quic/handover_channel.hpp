@@ -26,6 +26,9 @@ class HandoverOut {
   // Only while open().
   Sent hand(const Endpoint& client, const Endpoint& local, std::span<const std::uint8_t> payload);
   [[nodiscard]] bool open() const { return static_cast<bool>(fd_); }
+  // Whether the draining worker closed its end (it exited); then closed
+  // here too. Polled from the sweep, so that the end shows without a send.
+  bool reader_gone();
 
  private:
   UniqueFd fd_;

@@ -515,12 +515,7 @@ void QuicService::sweep(Clock::time_point now) {
     if (active_in_kernel(id, now)) continue;
     end_session(id, observe::Outcome::idle_timeout, "no datagram either way");
   }
-  if (handing_over_) {
-    if (sessions_.empty())
-      end_handover("sessions_ended");
-    else if (handover_in_)
-      handover_in_->rearm(worker_.reactor());
-  }
+  sweep_handover();
   publish_gauges();
 }
 

@@ -108,6 +108,9 @@ class QuicService {
   // New generation: a datagram no flow takes, handed to the draining
   // worker; false when there is none to hand it to.
   bool hand_over(const FlowKey& key, std::span<const std::uint8_t> payload);
+  // The same, and for a handed datagram not ours: on to the predecessor.
+  bool pass_on(const Endpoint& client, const Endpoint& local,
+               std::span<const std::uint8_t> payload);
   // Draining generation, at the drain: whether a successor reads the
   // listeners now (the master said so); then the sessions stay, fed with
   // what the successor hands over, and reply through the listener sockets.
@@ -116,6 +119,11 @@ class QuicService {
   bool deliver_handed(std::size_t listener, const Endpoint& client,
                       std::span<const std::uint8_t> payload);
   void end_handover(std::string_view reason);
+  // From the sweep: notices a predecessor gone; ends a hand-over whose
+  // sessions (and any older generation's it relays to) are gone.
+  void sweep_handover();
+  [[nodiscard]] bool relaying() const;
+  void log_successor_end();
 
   Worker& worker_;
   std::vector<std::unique_ptr<Socket>> sockets_;

@@ -23,11 +23,16 @@ void QuicService::take_handover_channel() {
 }
 
 bool QuicService::hand_over(const FlowKey& key, std::span<const std::uint8_t> payload) {
-  if (!handover_out_ || !handover_out_->open()) return false;
   auto it = by_listener_.find(key.listener);
   if (it == by_listener_.end()) return false;
+  return pass_on(key.client, it->second->address, payload);
+}
+
+bool QuicService::pass_on(const Endpoint& client, const Endpoint& local,
+                          std::span<const std::uint8_t> payload) {
+  if (!relaying()) return false;
   auto& metrics = worker_.shared().metrics.quic;
-  switch (handover_out_->hand(key.client, it->second->address, payload)) {
+  switch (handover_out_->hand(client, local, payload)) {
     case HandoverOut::Sent::handed:
       ++handed_;
       observe::bump(metrics.handover_handed);
@@ -38,9 +43,29 @@ bool QuicService::hand_over(const FlowKey& key, std::span<const std::uint8_t> pa
     case HandoverOut::Sent::ended:
       break;
   }
+  log_successor_end();
+  return false;
+}
+
+void QuicService::log_successor_end() {
   log::info("quic_handover", "result=ended side=successor worker={} handed={} detail={}",
             worker_.index(), handed_, log::quote("the draining worker is gone"));
-  return false;
+}
+
+bool QuicService::relaying() const {
+  return handover_out_ && handover_out_->open();
+}
+
+void QuicService::sweep_handover() {
+  if (relaying() && handover_out_->reader_gone()) log_successor_end();
+  if (!handing_over_) return;
+  // Kept while an older generation's sessions may still be reached through
+  // this one (two upgrades within one drain).
+  if (sessions_.empty() && !relaying()) {
+    end_handover("sessions_ended");
+    return;
+  }
+  if (handover_in_) handover_in_->rearm(worker_.reactor());
 }
 
 bool QuicService::begin_handover_drain() {
@@ -60,7 +85,7 @@ bool QuicService::begin_handover_drain() {
             sessions_.size(), queued.size() - 1);
   for (const auto& bytes : queued) on_handover_message(bytes);
   handover_in_->arm(worker_.reactor());
-  if (sessions_.empty()) end_handover("no_sessions");
+  if (sessions_.empty() && !relaying()) end_handover("no_sessions");
   return true;
 }
 
@@ -79,6 +104,9 @@ void QuicService::on_handover_message(std::span<const std::uint8_t> bytes) {
       break;
     }
   }
+  // Not a session of this worker: perhaps of an older generation still
+  // draining (two upgrades within one drain), to which this one passes it.
+  if (pass_on(m->client, m->local, m->payload)) return;
   ++unplaced_;
   observe::bump(metrics.handover_unplaced);
 }
