@@ -144,7 +144,7 @@ TEST_P(QuicMasterTest, AnUpgradeKeepsASessionOnTheOldWorker) {
   FakeQuicBackend a(kServerA);
   FakeQuicBackend b(kServerB);
   ConfigSpec spec = quic_config({route("a.quic.test", a), route("b.quic.test", b)},
-                                "idle_timeout = \"1500ms\"\nmax_idle_timeout = \"1500ms\"\n");
+                                "idle_timeout = \"3s\"\nmax_idle_timeout = \"3s\"\n");
   spec.shutdown_timeout = "20s";
   ASSERT_NO_FATAL_FAILURE(start_master(spec));
   UdpPeer client_a(loopback_at(0));
