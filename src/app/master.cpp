@@ -15,10 +15,12 @@
 #include <optional>
 #include <vector>
 
+#include "app/handover_pair.hpp"
 #include "app/log_setup.hpp"
 #include "app/master_sockets.hpp"
 #include "app/notify_receiver.hpp"
 #include "app/self_binary.hpp"
+#include "app/socket_activation.hpp"
 #include "app/systemd_notify.hpp"
 #include "app/worker_launch.hpp"
 #include "app/worker_threads.hpp"
@@ -60,6 +62,10 @@ struct Generation {
   Clock::time_point deadline;     // starting: ready by; draining: killed at
   bool reload_forwarded = false;  // a SIGHUP went to it; its READY=1 ends the reload
   bool given_up = false;          // killed for not becoming ready: failure logged
+  // With quic listeners: the sending end of its QUIC hand-over channel (its
+  // worker holds the other), and the generation whose channel it was given.
+  UniqueFd handover_write;
+  unsigned handover_from = 0;
 };
 
 std::string exit_text(int status) {
@@ -116,10 +122,30 @@ class Master {
     launch.config_path = config_path_;
     launch.sockets = sockets_.for_config(*config);
     launch.notify_address = notify->address();
+    // QUIC: this generation's hand-over channel, and the serving one's for
+    // it to hand over what that one's sessions are sent (docs/quic.md). The
+    // master's copy of the read end closes below, so that a successor's
+    // send fails once the worker that read it is gone.
+    HandoverPair handover;
+    const Generation* predecessor = nullptr;
+    if (has_quic_listener(*config)) {
+      auto pair = open_handover_pair();
+      if (!pair) return generation_failed(number, reason, pair.error().message);
+      handover = std::move(pair).value();
+      launch.sockets.push_back({handover.read.get(), std::string(kQuicHandoverIn)});
+      predecessor = find_state(Generation::State::serving);
+      if (predecessor != nullptr && predecessor->handover_write)
+        launch.sockets.push_back(
+            {predecessor->handover_write.get(), std::string(kQuicHandoverOut)});
+      else
+        predecessor = nullptr;
+    }
     self_.note();
     auto pid = launch_worker(launch);
     if (!pid) return generation_failed(number, reason, pid.error().message);
     auto g = std::make_unique<Generation>();
+    g->handover_write = std::move(handover.write);
+    g->handover_from = predecessor != nullptr ? predecessor->number : 0;
     g->number = number;
     g->pid = *pid;
     g->notify = std::move(notify).value();
@@ -164,8 +190,15 @@ class Master {
     restart_backoff_ = kRestartMin;
     log::info("generation_ready", "generation={} pid={} after_ms={}", g.number, g.pid,
               ms_since(g.started));
-    for (auto& other : generations_)
-      if (other.get() != &g && other->state == Generation::State::serving) drain(*other);
+    for (auto& other : generations_) {
+      if (other.get() == &g || other->state != Generation::State::serving) continue;
+      // Before its SIGTERM: the old worker then keeps its QUIC sessions
+      // for the new one to hand their datagrams over.
+      if (g.handover_from == other->number && !announce_successor(other->handover_write.get()))
+        log::warn("quic_handover", "result=failed generation={} detail={}", other->number,
+                  log::quote("could not tell it of its successor; its QUIC sessions end"));
+      drain(*other);
+    }
     config_ = g.config;
     // Listeners the new config dropped: the old workers' own descriptors
     // keep them open until they stop accepting.
@@ -463,6 +496,10 @@ int run_master(const std::string& config_path) {
   auto systemd = take_passed_sockets();
   if (!systemd) {
     log::error("startup", "result=failed detail={}", log::quote(systemd.error().message));
+    return 1;
+  }
+  if (auto problem = passed_type_problem(*systemd, loaded.config->listeners); !problem.empty()) {
+    log::error("startup", "result=failed detail={}", log::quote(problem));
     return 1;
   }
   Master master(config_path, std::move(self).value(), std::move(signal_fd));

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/listen_socket.hpp"
+#include "common/udp_socket.hpp"
 
 namespace sniproxy::app {
 
@@ -15,7 +16,9 @@ constexpr int kAdminBacklog = 64;
 }  // namespace
 
 std::string listener_key(const config::Listener& listener) {
-  std::string key = listener.address.to_string();
+  // A UDP port is not the TCP port of the same number.
+  std::string key = listener.protocol == config::Protocol::quic ? "udp " : "";
+  key += listener.address.to_string();
   if (listener.address.ip.family == Family::v6 && listener.v6only) key += " v6only";
   return key;
 }
@@ -28,8 +31,9 @@ Result<bool> MasterSockets::prepare(const config::Config& config, unsigned threa
   for (const auto& listener : config.listeners) {
     const std::string key = listener_key(listener);
     auto& held = listeners_[key];
+    const int type = socket_type_of(listener);
     if (held.empty()) {
-      if (UniqueFd fd = take_passed_socket(systemd_, listener.address)) {
+      if (UniqueFd fd = take_passed_socket(systemd_, listener.address, type)) {
         held.push_back(std::move(fd));
         from_systemd_.insert(key);
       }
@@ -37,6 +41,14 @@ Result<bool> MasterSockets::prepare(const config::Config& config, unsigned threa
     // systemd's socket is the listener's only one (the workers share it):
     // it is not SO_REUSEPORT, so no other could bind beside it.
     if (from_systemd_.contains(key)) continue;
+    if (type == SOCK_DGRAM) {
+      // One UDP socket, read by one worker thread (see quic_service.hpp).
+      if (!held.empty()) continue;
+      auto fd = open_udp_listen_socket(listener.address, listener.v6only);
+      if (!fd) return make_error(fmt::format("listener {}: {}", listener.name, fd.error().message));
+      held.push_back(std::move(fd).value());
+      continue;
+    }
     while (held.size() < threads) {
       auto fd = open_listen_socket(listener.address, kListenBacklog, listener.v6only);
       if (!fd) return make_error(fmt::format("listener {}: {}", listener.name, fd.error().message));

@@ -3,8 +3,9 @@
 // worker generation: a new generation accepts from the very sockets the old
 // one did, so no client queued in a backlog is lost to a handover. Each
 // listener has one SO_REUSEPORT socket per worker thread (the kernel spreads
-// clients over them as when each thread binds its own), or the one socket
-// systemd passed for its address.
+// clients over them as when each thread binds its own), a quic listener one
+// UDP socket (one thread reads it), or the one socket systemd passed for its
+// address.
 #include <map>
 #include <set>
 #include <string>
@@ -54,7 +55,8 @@ class MasterSockets {
   std::set<std::string> from_systemd_;  // listener keys whose one socket is systemd's
 };
 
-// Pure: sockets are shared by listeners that bind alike.
+// Pure: sockets are shared by listeners that bind alike (same protocol
+// family of socket, address and v6only).
 std::string listener_key(const config::Listener& listener);
 
 }  // namespace sniproxy::app

@@ -42,10 +42,24 @@ Result<std::vector<PassedSocket>> take_passed_sockets() {
     PassedSocket s;
     s.fd.reset(SD_LISTEN_FDS_START + i);
     s.name = names.at(i, count);
-    if (sd_is_socket(s.fd.get(), AF_UNSPEC, SOCK_STREAM, 1) <= 0)
+    if (s.name == kQuicHandoverIn || s.name == kQuicHandoverOut) {
+      // From the master, not systemd: no address to match.
+      if (sd_is_socket(s.fd.get(), AF_UNIX, SOCK_SEQPACKET, -1) <= 0)
+        return make_error(
+            fmt::format("socket activation: descriptor {} ({}) is not a unix SOCK_SEQPACKET socket",
+                        s.fd.get(), s.name));
+      s.type = SOCK_SEQPACKET;
+      passed.push_back(std::move(s));
+      continue;
+    }
+    if (sd_is_socket(s.fd.get(), AF_UNSPEC, SOCK_STREAM, 1) > 0)
+      s.type = SOCK_STREAM;
+    else if (sd_is_socket(s.fd.get(), AF_UNSPEC, SOCK_DGRAM, -1) > 0)
+      s.type = SOCK_DGRAM;
+    else
       return make_error(
-          fmt::format("socket activation: descriptor {} ({}) is not a listening TCP socket; pass "
-                      "ListenStream= sockets only",
+          fmt::format("socket activation: descriptor {} ({}) is neither a listening TCP socket "
+                      "nor a UDP socket; pass ListenStream= and ListenDatagram= sockets only",
                       s.fd.get(), s.name));
     sockaddr_storage address{};
     socklen_t length = sizeof address;
@@ -58,8 +72,8 @@ Result<std::vector<PassedSocket>> take_passed_sockets() {
           fmt::format("socket activation: descriptor {} ({}) is not an IPv4 or IPv6 socket",
                       s.fd.get(), s.name));
     s.address = *endpoint;
-    // The workers accept through the reactor; a socket that blocked would
-    // stall a readiness backend.
+    // The workers accept (or receive) through the reactor; a socket that
+    // blocked would stall a readiness backend.
     const int flags = ::fcntl(s.fd.get(), F_GETFL);
     if (flags >= 0) ::fcntl(s.fd.get(), F_SETFL, flags | O_NONBLOCK);
     passed.push_back(std::move(s));
@@ -71,23 +85,62 @@ std::vector<std::vector<UniqueFd>> match_passed_sockets(
     std::vector<PassedSocket>& passed, const std::vector<config::Listener>& listeners) {
   std::vector<std::vector<UniqueFd>> matched(listeners.size());
   for (std::size_t i = 0; i < listeners.size(); ++i) {
-    // A quic listener binds its own UDP socket: a stream socket passed on
-    // the same address and port is a TLS listener's.
-    if (listeners[i].protocol == config::Protocol::quic) continue;
-    while (UniqueFd fd = take_passed_socket(passed, listeners[i].address))
+    // TCP and UDP ports are apart: a quic listener and a TLS listener on
+    // one address and port each take the socket of their own type.
+    const int type = socket_type_of(listeners[i]);
+    while (UniqueFd fd = take_passed_socket(passed, listeners[i].address, type))
       matched[i].push_back(std::move(fd));
   }
   return matched;
 }
 
-UniqueFd take_passed_socket(std::vector<PassedSocket>& passed, const Endpoint& address) {
+UniqueFd take_passed_socket(std::vector<PassedSocket>& passed, const Endpoint& address, int type) {
   for (auto it = passed.begin(); it != passed.end(); ++it) {
-    if (it->address != address) continue;
+    if (it->address != address || it->type != type) continue;
     UniqueFd fd = std::move(it->fd);
     passed.erase(it);
     return fd;
   }
   return UniqueFd{};
+}
+
+UniqueFd take_named_socket(std::vector<PassedSocket>& passed, std::string_view name) {
+  for (auto it = passed.begin(); it != passed.end(); ++it) {
+    if (it->name != name) continue;
+    UniqueFd fd = std::move(it->fd);
+    passed.erase(it);
+    return fd;
+  }
+  return UniqueFd{};
+}
+
+int socket_type_of(const config::Listener& listener) {
+  return listener.protocol == config::Protocol::quic ? SOCK_DGRAM : SOCK_STREAM;
+}
+
+std::string passed_type_problem(const std::vector<PassedSocket>& passed,
+                                const std::vector<config::Listener>& listeners) {
+  for (const PassedSocket& s : passed) {
+    const config::Listener* other = nullptr;
+    bool fits = false;
+    for (const config::Listener& l : listeners) {
+      if (l.address != s.address) continue;
+      if (socket_type_of(l) == s.type)
+        fits = true;
+      else if (other == nullptr)
+        other = &l;
+    }
+    if (fits || other == nullptr) continue;
+    const bool datagram = s.type == SOCK_DGRAM;
+    return fmt::format(
+        "socket activation: descriptor {} ({}) on {} is a {} socket, but listener '{}' there is "
+        "{} and needs a {} socket",
+        s.fd.get(), s.name, s.address.to_string(),
+        datagram ? "UDP (ListenDatagram=)" : "TCP (ListenStream=)", other->name,
+        datagram ? "not a quic listener" : "a quic listener",
+        datagram ? "ListenStream=" : "ListenDatagram=");
+  }
+  return "";
 }
 
 }  // namespace sniproxy::app

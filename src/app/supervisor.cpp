@@ -386,7 +386,12 @@ bool take_systemd_listeners(Proxy& p) {
   auto passed = take_passed_sockets();
   if (!passed) return startup_failed(passed.error().message);
   if (passed->empty()) return true;
+  // The master's QUIC hand-over channel (docs/quic.md), for the QuicService.
+  p.shared->quic_handover_in = take_named_socket(*passed, kQuicHandoverIn);
+  p.shared->quic_handover_out = take_named_socket(*passed, kQuicHandoverOut);
   const auto& listeners = p.rt->config.listeners;
+  if (auto problem = passed_type_problem(*passed, listeners); !problem.empty())
+    return startup_failed(problem);
   p.shared->passed_listeners = match_passed_sockets(*passed, listeners);
   for (std::size_t i = 0; i < listeners.size(); ++i)
     if (const auto count = p.shared->passed_listeners[i].size(); count > 0)

@@ -77,7 +77,6 @@ Config read_config(const toml::table& root, DiagnosticSink& sink, const FileRead
   } else if (const auto* list = listeners->as_array()) {
     c.listeners = read_listeners(*list, c.tables, c.pools, sink);
     if (list->empty()) sink.error(listeners->source(), "at least one [[listener]] is required");
-    check_quic_under_master(c, sink);
   } else {
     top.report_type("listener", *listeners, "an array of tables (write [[listener]])");
   }

@@ -148,15 +148,4 @@ bool check_quic_listener(const toml::table& listener_table, const Listener& list
   return ok;
 }
 
-void check_quic_under_master(const Config& config, DiagnosticSink& sink) {
-  if (!config.process.master) return;
-  for (const Listener& l : config.listeners) {
-    if (l.protocol != Protocol::quic) continue;
-    sink.error(l.where, fmt::format("quic listener '{}' cannot run under [process] master = true "
-                                    "yet (the master passes TCP sockets only); run without the "
-                                    "master",
-                                    l.name));
-  }
-}
-
 }  // namespace sniproxy::config

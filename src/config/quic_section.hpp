@@ -29,8 +29,4 @@ bool check_quic_listener(const toml::table& listener_table, const Listener& list
                          const std::map<std::string, RouteTable>& tables,
                          const std::map<std::string, Pool>& pools, DiagnosticSink& sink);
 
-// With [process] master = true: a quic listener is refused (the master
-// passes stream sockets only in this version).
-void check_quic_under_master(const Config& config, DiagnosticSink& sink);
-
 }  // namespace sniproxy::config

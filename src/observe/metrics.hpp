@@ -91,6 +91,13 @@ struct QuicMetrics {
   Counter fast_path_packets_from_client{0};
   Counter fast_path_packets_from_backend{0};
   Counter fast_path_sessions{0};  // sessions whose entries were added
+  // The hand-over to a draining generation's worker (docs/quic.md): sent
+  // there by the new one, not sent (its channel full), and there delivered
+  // into a session or dropped for want of one.
+  Counter handover_handed{0};
+  Counter handover_send_failed{0};
+  Counter handover_delivered{0};
+  Counter handover_unplaced{0};
 
   Counter& drop(QuicDrop d) { return drops[static_cast<std::size_t>(d)]; }
   Counter& hello(QuicHelloOutcome o) { return hellos[static_cast<std::size_t>(o)]; }

@@ -226,6 +226,16 @@ void quic(Writer& w, const Metrics& m) {
   w.sample("sniproxy_quic_packets_total", "direction=\"from_client\"", read(q.packets_from_client));
   w.sample("sniproxy_quic_packets_total", "direction=\"from_backend\"",
            read(q.packets_from_backend));
+  w.family("sniproxy_quic_handover_datagrams_total", "counter",
+           "QUIC datagrams of a draining worker's sessions handed over to it by its successor "
+           "during an upgrade, by outcome.");
+  w.sample("sniproxy_quic_handover_datagrams_total", "outcome=\"handed\"", read(q.handover_handed));
+  w.sample("sniproxy_quic_handover_datagrams_total", "outcome=\"send_failed\"",
+           read(q.handover_send_failed));
+  w.sample("sniproxy_quic_handover_datagrams_total", "outcome=\"delivered\"",
+           read(q.handover_delivered));
+  w.sample("sniproxy_quic_handover_datagrams_total", "outcome=\"unplaced\"",
+           read(q.handover_unplaced));
   w.family("sniproxy_quic_fast_path_sessions_total", "counter",
            "QUIC sessions handed to the kernel fast path.");
   w.sample("sniproxy_quic_fast_path_sessions_total", "", read(q.fast_path_sessions));

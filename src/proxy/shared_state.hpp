@@ -53,6 +53,12 @@ struct SharedState {
   // socket activation, one; by the master process, one per worker thread),
   // or none: then each worker binds its own. Set before the workers exist.
   std::vector<std::vector<UniqueFd>> passed_listeners;
+  // Under a master with quic listeners: this generation's end of its QUIC
+  // hand-over channel (read once it drains with a successor), and the
+  // sending end of its predecessor's (docs/quic.md). Taken by the
+  // QuicService; invalid without.
+  UniqueFd quic_handover_in;
+  UniqueFd quic_handover_out;
   // Worker threads of this process (how the passed sockets are shared out).
   unsigned worker_count = 1;
   // The workers' event loop, chosen once before they exist; with `auto`, a

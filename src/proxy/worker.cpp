@@ -184,6 +184,7 @@ void Worker::run() {
       if (!drain_expired_ && now >= drain_deadline_) {
         for (auto& [id, c] : connections_)
           c->close(observe::Outcome::shutdown, false, "drain ended");
+        if (quic_) quic_->drain_expired();
         drain_expired_ = true;
       }
     }

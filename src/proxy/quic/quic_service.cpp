@@ -15,6 +15,7 @@
 #include "protocol/quic/quic_version.hpp"
 #include "protocol/quic/version_negotiation.hpp"
 #include "proxy/ending.hpp"
+#include "proxy/quic/listener_socket.hpp"
 #include "proxy/quic/quic_route.hpp"
 #include "proxy/quic/socket_buffers.hpp"
 #include "proxy/worker.hpp"
@@ -70,13 +71,13 @@ Result<std::unique_ptr<QuicService>> QuicService::create(Worker& worker) {
   for (std::size_t i = 0; i < cfg.listeners.size(); ++i) {
     const config::Listener& l = cfg.listeners[i];
     if (l.protocol != config::Protocol::quic) continue;
-    auto fd = open_udp_listen_socket(l.address, l.v6only);
-    if (!fd) return make_error(fmt::format("listener {}: {}", l.name, fd.error().message));
-    service->size_buffers(fd->get(), cfg.quic.socket_buffer, l.name);
+    auto opened = open_listener_socket(worker.shared(), i, l);
+    if (!opened) return opened.error();
+    service->size_buffers(opened->fd.get(), cfg.quic.socket_buffer, l.name);
     const bool wildcard = l.address.ip.is_unspecified();
     if (wildcard) {
       const int family = l.address.ip.family == Family::v4 ? AF_INET : AF_INET6;
-      if (const int err = reactor::request_packet_info(fd->get(), family); err != 0)
+      if (const int err = reactor::request_packet_info(opened->fd.get(), family); err != 0)
         return make_error(fmt::format("listener {}: IP_PKTINFO/IPV6_RECVPKTINFO: {}", l.name,
                                       std::strerror(err)));
     }
@@ -85,11 +86,13 @@ Result<std::unique_ptr<QuicService>> QuicService::create(Worker& worker) {
     socket->listener = i;
     socket->address = l.address;
     socket->wildcard = wildcard;
-    socket->fd = std::move(fd).value();
+    socket->fd = std::move(opened->fd);
+    socket->passed = opened->passed;
     service->by_listener_[i] = socket.get();
     service->sockets_.push_back(std::move(socket));
   }
   if (service->sockets_.empty()) return std::unique_ptr<QuicService>{};
+  service->take_handover_channel();
   return service;
 }
 
@@ -105,9 +108,9 @@ void QuicService::start() {
   const auto rt = worker_.shared().runtime.load();
   for (auto& socket : sockets_) {
     arm(*socket);
-    log::info("listening", "worker={} listener={} address={} protocol=quic socket=bound",
+    log::info("listening", "worker={} listener={} address={} protocol=quic socket={}",
               worker_.index(), log::quote(rt->config.listeners[socket->listener].name),
-              socket->address.to_string());
+              socket->address.to_string(), socket->passed ? "passed" : "bound");
   }
 }
 
@@ -162,7 +165,8 @@ void QuicService::on_listener_event(Socket& socket, const reactor::Event& event)
   if (event.buffer >= 0) worker_.buffers().recycle(static_cast<std::uint16_t>(event.buffer));
   if (socket.armed) return;
   if (socket.closing) {
-    socket.fd.reset();
+    // Kept while handing over: the sessions reply through it.
+    if (!handing_over_) socket.fd.reset();
     return;
   }
   if (event.res < 0 && event.res != -ECANCELED && event.res != -ENOBUFS)
@@ -227,6 +231,8 @@ void QuicService::new_flow(const FlowKey& key, std::span<const std::uint8_t> pay
   const auto rt = worker_.shared().runtime.load();
   auto start = protocol::quic::read_first_initial(payload, rt->config.quic.max_hello_size);
   if (!start.reader) {
+    // During an upgrade, likely a datagram of the draining worker's sessions.
+    if (start.error != QuicHelloError::unknown_version && hand_over(key, payload)) return;
     observe::bump(metrics.drop(drop_of(start.error)));
     if (start.error == QuicHelloError::unknown_version && rt->config.quic.version_negotiation)
       answer_unknown_version(key, payload);
@@ -559,23 +565,27 @@ void QuicService::sweep(Clock::time_point now) {
     if (active_in_kernel(id, now)) continue;
     end_session(id, observe::Outcome::idle_timeout, "no datagram either way");
   }
+  sweep_handover();
   publish_gauges();
 }
 
 void QuicService::begin_drain() {
   if (draining_) return;
   draining_ = true;
+  const bool successor = begin_handover_drain();
   for (auto& socket : sockets_) {
     socket->closing = true;
     if (socket->armed)
       worker_.reactor().cancel(socket.get());  // fd closed when the receive ends
-    else
+    else if (!successor)
       socket->fd.reset();
   }
-  // Without the listener no client datagram reaches a session any more.
+  // Without the listener (and no successor handing over) no client
+  // datagram reaches a session any more.
   std::vector<SessionId> ids;
   ids.reserve(sessions_.size());
-  for (const auto& entry : sessions_) ids.push_back(entry.first);
+  if (!successor)
+    for (const auto& entry : sessions_) ids.push_back(entry.first);
   for (SessionId id : ids) end_session(id, observe::Outcome::shutdown, "drain");
   pending_.expire(Clock::time_point::max());
   resolving_.clear();  // their answers find nothing
@@ -585,6 +595,7 @@ void QuicService::begin_drain() {
 bool QuicService::quiet() const {
   for (const auto& socket : sockets_)
     if (socket->fd) return false;
+  if (handover_in_ && handover_in_->busy()) return false;
   return sessions_.empty() && ending_.empty();
 }
 

@@ -13,6 +13,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include "dns/addresses.hpp"
 #include "observe/outcome.hpp"
 #include "observe/quic_drop.hpp"
+#include "proxy/quic/handover_channel.hpp"
 #include "proxy/quic/pending_flows.hpp"
 #include "proxy/quic/quic_route.hpp"
 #include "proxy/quic/quic_session.hpp"
@@ -50,6 +52,8 @@ class QuicService {
   void begin_drain();
   // Drained: no receive in flight, no session left.
   [[nodiscard]] bool quiet() const;
+  // The worker's drain deadline passed: sessions kept for a hand-over end.
+  void drain_expired();
 
   // From QuicSession: a completion of its backend receive.
   void on_backend_event(QuicSession& session, const reactor::Event& event);
@@ -61,6 +65,7 @@ class QuicService {
     Endpoint address;
     bool wildcard = false;  // 0.0.0.0 or [::]: each datagram names its local address
     UniqueFd fd;
+    bool passed = false;  // the master's or systemd's (this worker's copy)
     bool armed = false;
     bool closing = false;
     void on_complete(const reactor::Event& event) override;
@@ -101,6 +106,28 @@ class QuicService {
   void count_fast_path(const FastPathPoll& poll);
   void publish_gauges();
 
+  // The upgrade hand-over (docs/quic.md), in service_handover.cpp.
+  void take_handover_channel();
+  // New generation: a datagram no flow takes, handed to the draining
+  // worker; false when there is none to hand it to.
+  bool hand_over(const FlowKey& key, std::span<const std::uint8_t> payload);
+  // The same, and for a handed datagram not ours: on to the predecessor.
+  bool pass_on(const Endpoint& client, const Endpoint& local,
+               std::span<const std::uint8_t> payload);
+  // Draining generation, at the drain: whether a successor reads the
+  // listeners now (the master said so); then the sessions stay, fed with
+  // what the successor hands over, and reply through the listener sockets.
+  bool begin_handover_drain();
+  void on_handover_message(std::span<const std::uint8_t> bytes);
+  bool deliver_handed(std::size_t listener, const Endpoint& client, const IpAddress& local,
+                      std::span<const std::uint8_t> payload);
+  void end_handover(std::string_view reason);
+  // From the sweep: notices a predecessor gone; ends a hand-over whose
+  // sessions (and any older generation's it relays to) are gone.
+  void sweep_handover();
+  [[nodiscard]] bool relaying() const;
+  void log_successor_end();
+
   Worker& worker_;
   std::vector<std::unique_ptr<Socket>> sockets_;
   std::unordered_map<std::size_t, Socket*> by_listener_;
@@ -127,6 +154,12 @@ class QuicService {
   std::unordered_map<IpAddress, Clock::time_point, IpAddressHash> negotiated_;
   std::uint32_t vn_random_ = 0x9e3779b9;
   bool draining_ = false;
+  std::unique_ptr<HandoverOut> handover_out_;  // to the draining predecessor
+  std::unique_ptr<HandoverIn> handover_in_;    // from a successor, once draining
+  bool handing_over_ = false;                  // draining, sessions kept for a successor
+  std::uint64_t handed_ = 0;                   // for the log lines
+  std::uint64_t delivered_ = 0;
+  std::uint64_t unplaced_ = 0;
   bool force_buffers_ = true;  // SO_RCVBUFFORCE not refused yet
   bool session_buffer_logged_ = false;
 };

@@ -150,6 +150,57 @@ TEST(MasterSockets, SystemdsSocketIsTheListenersOnlyOne) {
   EXPECT_TRUE(sockets.take_unused_systemd().empty());
 }
 
+int socket_type(int fd) {
+  int type = 0;
+  socklen_t len = sizeof type;
+  ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len);
+  return type;
+}
+
+// A quic listener gets one UDP socket whatever the thread count (one worker
+// thread reads it), apart from the TCP sockets of a TLS listener on the same
+// address and port.
+TEST(MasterSockets, AQuicListenerHasOneUdpSocketBesideTheTcpOnes) {
+  config::Config c;
+  c.listeners = {listener_at(free_address("127.0.0.1"))};
+  c.listeners.push_back(c.listeners[0]);
+  c.listeners[1].protocol = config::Protocol::quic;
+  EXPECT_NE(listener_key(c.listeners[0]), listener_key(c.listeners[1]));
+  MasterSockets sockets;
+  auto prepared = sockets.prepare(c, 2);
+  ASSERT_TRUE(prepared) << prepared.error().message;
+  ASSERT_TRUE(sockets.prepare(c, 3));
+  const auto given = sockets.for_config(c);
+  ASSERT_EQ(given.size(), 4u);  // 3 TCP + 1 UDP
+  EXPECT_EQ(socket_type(given[0].fd), SOCK_STREAM);
+  EXPECT_EQ(socket_type(given[3].fd), SOCK_DGRAM);
+  EXPECT_EQ(given[3].name, "listener");
+  EXPECT_EQ(port_of(given[3].fd), c.listeners[1].address.port);
+}
+
+// systemd's ListenDatagram= socket is a quic listener's, not a TLS one's.
+TEST(MasterSockets, SystemdsDatagramSocketGoesToTheQuicListener) {
+  config::Config c;
+  c.listeners = {listener_at(free_address("127.0.0.1"))};
+  c.listeners[0].protocol = config::Protocol::quic;
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_storage ss{};
+  const auto len = c.listeners[0].address.to_sockaddr(ss);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&ss), len), 0);
+  std::vector<PassedSocket> passed(1);
+  passed[0].fd.reset(fd);
+  passed[0].address = c.listeners[0].address;
+  passed[0].name = "quic";
+  passed[0].type = SOCK_DGRAM;
+  MasterSockets sockets;
+  sockets.adopt(std::move(passed));
+  ASSERT_TRUE(sockets.prepare(c, 2));
+  const auto given = sockets.for_config(c);
+  ASSERT_EQ(given.size(), 1u);
+  EXPECT_EQ(given[0].fd, fd);
+  EXPECT_TRUE(sockets.take_unused_systemd().empty());
+}
+
 TEST(MasterSockets, ABindErrorNamesTheListener) {
   config::Config c;
   c.listeners = {listener_at("192.0.2.1:443")};  // not an address of this host
