@@ -8,7 +8,8 @@
 # target once, in an order rotated per round (targets: sniproxy splice,
 # sniproxy sockmap, and "before sockmap" with BASELINE=PATH to another
 # sniproxy binary). Per run: MB/s (proxy_load), whole-machine CPU-seconds
-# per GiB (/proc/stat, as run-modes.sh), and for sockmap the share of the
+# per GiB (less what processes outside the benchmark used, as
+# run-modes.sh), and for sockmap the share of the
 # bytes the kernel moved (sniproxy_sockmap_bytes_total from /metrics). The
 # summary gives medians and sockmap's ratios to splice over the rounds.
 #
@@ -36,7 +37,7 @@ trap 'stop_all; rm -rf "$work"' EXIT
 start_bg "$work/backend.log" "$LOAD" backend --mode count --threads 2 --timeout 7200
 COUNT_PORT=$(wait_port_line "$work/backend.log" "$STARTED_PID")
 
-declare -A ADDR=() ADMIN=()
+declare -A ADDR=() ADMIN=() PID_OF=()
 TARGETS=()
 # add TAG BINARY MODE: one sniproxy with an admin endpoint for /metrics.
 add() {
@@ -55,6 +56,7 @@ listen = "127.0.0.1:$admin"
 TOML
   } >"$work/$tag.toml"
   start_bg "$work/$tag.log" "$binary" --config "$work/$tag.toml"
+  PID_OF[$tag]=$STARTED_PID
   for _ in $(seq 100); do
     "$LOAD" bulk --to "127.0.0.1:$port" --bytes 1048576 --connections 1 --sni "$BULK_SNI" \
       --timeout 3 >/dev/null 2>&1 && break
@@ -68,8 +70,13 @@ add splice "$SNIPROXY" splice
 add sockmap "$SNIPROXY" sockmap
 [ -n "${BASELINE:-}" ] && add before-sockmap "$BASELINE" sockmap
 
-# busy_ticks: the whole machine's busy jiffies (user nice system irq softirq steal).
-busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+# busy_ticks TAG: the machine's busy jiffies less those of processes outside
+# the benchmark (proxy_load cpu-snapshot, as run-modes.sh): other work on a
+# shared machine must not count as the proxy's.
+busy_ticks() {
+  "$LOAD" cpu-snapshot --ours $$ --proxy "${PID_OF[$1]}" |
+    awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } print v["busy"] - v["others"] }'
+}
 # sockmap_bytes TAG PATH: the counter of bytes on PATH (kernel, userspace).
 sockmap_bytes() {
   curl -s "http://${ADMIN[$1]}/metrics" |
@@ -85,10 +92,10 @@ for round in $(seq "$ROUNDS"); do
     sleep 0.3
     k0=$(sockmap_bytes "$t" kernel)
     u0=$(sockmap_bytes "$t" userspace)
-    c0=$(busy_ticks)
+    c0=$(busy_ticks "$t")
     out=$("$LOAD" bulk --to "${ADDR[$t]}" --bytes "$BYTES" --connections "$BULK_CONNECTIONS" \
       --sni "$BULK_SNI" --timeout 300)
-    c1=$(busy_ticks)
+    c1=$(busy_ticks "$t")
     sleep 0.2 # the counters are added as the connections end
     k1=$(sockmap_bytes "$t" kernel)
     u1=$(sockmap_bytes "$t" userspace)
