@@ -7,6 +7,7 @@
 // what holds on any kernel (the bytes taken are the bytes held, the window
 // reopens) and prints how long the reopening took; bounded in bytes and
 // time.
+#include <linux/sockios.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
