@@ -11,12 +11,13 @@
 //  2. while the verdict passes bytes (state.over, or passed > consumed):
 //     send none before every redirected byte has left the psock queue for
 //     the peer's send queue (unflushed_bytes() == 0), since those come
-//     first in the stream; then MSG_PEEK passed bytes, send() them to the
-//     peer, add what was sent to `consumed` (set_control), and only then
-//     recv() that much off the source. Reported before the recv() frees
-//     receive memory and reopens the sender's window, the last chunk of a
-//     stalled sender leaves passed == consumed when the next skb arrives,
-//     and the verdict hands the direction back to the kernel.
+//     first in the stream; then MSG_PEEK the whole run of passed bytes,
+//     send() it to the peer, add it to `consumed` (set_control, raising
+//     the limit in the same write), and only then recv() it off the
+//     source. While the run is on the source its receive memory holds the
+//     sender's window shut, so when the recv()s reopen it the next skb
+//     finds passed == consumed and the verdict hands the direction back to
+//     the kernel (a run reported in parts let a fast sender keep it).
 #include <chrono>
 #include <cstdint>
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <memory>
 #include <optional>
 
 #include <fmt/format.h>
@@ -25,7 +26,7 @@ constexpr std::chrono::milliseconds kFirstRecheck{1};
 constexpr std::chrono::microseconds kFirstEofRecheck{25};
 constexpr std::chrono::milliseconds kMaxRecheck{100};
 constexpr std::size_t kPassedChunk = 64 * 1024;
-constexpr int kChunksPerStep = 16;
+constexpr int kRunsPerStep = 4;
 
 // What a zero-timeout poll shows on `fd` now (nothing if the poll fails).
 short poll_source(int fd) {
@@ -208,11 +209,11 @@ bool SockmapForwarder::untrimmed_overlap(const bpf::ForwardState& state) {
 }
 
 bool SockmapForwarder::move_passed_bytes(Look& look) {
-  // A bounded number of chunks per step so one connection cannot hold the
+  // A bounded number of runs per step so one connection cannot hold the
   // reactor.
-  for (int chunk = 0;
-       chunk < kChunksPerStep && look.counts.state.passed > look.counts.control.consumed; ++chunk) {
-    if (!move_passed_chunk(look.counts.state, look.counts.control)) return false;
+  for (int run = 0; run < kRunsPerStep && look.counts.state.passed > look.counts.control.consumed;
+       ++run) {
+    if (!move_passed_run(look.counts.state, look.counts.control)) return false;
     look.progressed = true;
     if (!read_counters(look)) return false;
   }
@@ -274,33 +275,66 @@ void SockmapForwarder::schedule_next_look(const Look& look) {
   look_later(look_delay_);
 }
 
-bool SockmapForwarder::move_passed_chunk(const bpf::ForwardState& state,
-                                         bpf::ForwardControl& control) {
+bool SockmapForwarder::move_passed_run(const bpf::ForwardState& state,
+                                       bpf::ForwardControl& control) {
   const auto readable = passed_readable();
   if (!readable) return false;
-  if (passed_.empty()) passed_.resize(kPassedChunk);
-  const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(
-      {passed_.size(), state.passed - control.consumed, static_cast<std::uint64_t>(*readable)}));
-  // Peek, send, report, and only then take the bytes off the source. The
-  // report must come before the recv(): the recv() frees receive memory and
-  // may reopen the sender's window, and the verdict hands the direction back
-  // to the kernel only if, when the next skb arrives, every passed byte is
-  // already reported as sent (passed == consumed). Reported first, the last
-  // chunk of a stalled sender ends the userspace run; reported after, a
-  // sender as fast as this loop would keep the direction here for good.
-  const auto peeked = peek_passed(want);
-  if (!peeked) return false;
-  const auto sent = send_to_peer(*peeked);
+  const std::uint64_t pending = state.passed - control.consumed;
+  const std::size_t want = static_cast<std::size_t>(
+      std::min<std::uint64_t>({pending, static_cast<std::uint64_t>(*readable), held_bound()}));
+  if (passed_size_ < want) {
+    // Not zeroed: only what a peek wrote is ever sent.
+    passed_ = std::make_unique_for_overwrite<std::uint8_t[]>(want);
+    passed_size_ = want;
+    held_peeked_ = 0;  // the new buffer holds nothing yet
+  }
+  // The whole run is peeked and sent while it stays on the source, charged
+  // to its receive memory: the sender's window stays shut until every
+  // passed byte is reported, so the next skb finds passed == consumed and
+  // goes to the kernel (the run ends here, not when the sender slows down).
+  // Nothing is taken off the source until the run ends, so what an earlier
+  // step peeked (the peer was full) is still its head: peek again only for
+  // more.
+  if (held_peeked_ < want) {
+    const auto peeked = peek_passed(want);
+    if (!peeked) return false;
+    if (*peeked < held_peeked_) {
+      host_.abort(fmt::format("sockmap: {} passed bytes peeked, {} before", *peeked, held_peeked_));
+      return false;
+    }
+    held_peeked_ = *peeked;
+  }
+  const auto sent = send_to_peer(held_sent_, held_peeked_);
   if (!sent) return false;
-  if (*sent == 0) {
-    // The peer is full: wait for room; the bytes stay on the source.
+  held_sent_ += *sent;
+  if (held_sent_ < held_peeked_) {
+    // The peer is full: wait for room, the sender's window held shut.
     peer_full_ = true;
     host_.reactor().poll(to_, POLLOUT, host_.begin(Side::peer));
     return false;
   }
-  if (!report_and_take(control, *sent)) return false;
-  passed_bytes_ += *sent;
+  if (held_sent_ < pending && held_sent_ < held_bound()) {
+    // Passed skbs still in the source's psock backlog: they join this run.
+    recheck_later();
+    return false;
+  }
+  const std::size_t run = held_sent_;
+  held_sent_ = 0;
+  held_peeked_ = 0;
+  if (!report_and_take(state, control, run)) return false;
+  passed_bytes_ += run;
+  // A run can take a quarter of the cap; many connections that once went
+  // over must not keep that much each.
+  passed_.reset();
+  passed_size_ = 0;
   return true;
+}
+
+std::uint64_t SockmapForwarder::held_bound() const {
+  // The source's receive memory bounds a run (its window closes), so this
+  // caps only the buffer it takes: a run longer than the cap is moved in
+  // cap-sized parts, each reported and taken as it goes.
+  return std::max<std::uint64_t>(queue_cap_, kPassedChunk);
 }
 
 std::optional<std::size_t> SockmapForwarder::passed_readable() {
@@ -330,7 +364,7 @@ std::optional<std::size_t> SockmapForwarder::passed_readable() {
 std::optional<std::size_t> SockmapForwarder::peek_passed(std::size_t want) {
   ssize_t peeked = 0;
   do {
-    peeked = ::recv(from_, passed_.data(), want, MSG_PEEK | MSG_DONTWAIT);
+    peeked = ::recv(from_, passed_.get(), want, MSG_PEEK | MSG_DONTWAIT);
   } while (peeked < 0 && errno == EINTR);
   // Passed bytes may still sit in the source's psock backlog (the verdict
   // queues them there behind earlier skbs) and not be readable yet; a FIN
@@ -346,11 +380,11 @@ std::optional<std::size_t> SockmapForwarder::peek_passed(std::size_t want) {
   return static_cast<std::size_t>(peeked);
 }
 
-std::optional<std::size_t> SockmapForwarder::send_to_peer(std::size_t length) {
+std::optional<std::size_t> SockmapForwarder::send_to_peer(std::size_t from, std::size_t to) {
   std::size_t sent = 0;
-  while (sent < length) {
+  while (from + sent < to) {
     const ssize_t n =
-        ::send(to_, passed_.data() + sent, length - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+        ::send(to_, passed_.get() + from + sent, to - from - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) break;
     if (n <= 0) {
@@ -362,17 +396,33 @@ std::optional<std::size_t> SockmapForwarder::send_to_peer(std::size_t length) {
   return sent;
 }
 
-bool SockmapForwarder::report_and_take(bpf::ForwardControl& control, std::size_t sent) {
+bool SockmapForwarder::report_and_take(const bpf::ForwardState& state, bpf::ForwardControl& control,
+                                       std::size_t sent) {
   control.consumed += sent;
+  // The last part of a run also raises the limit, in the same write: the
+  // recv() below may reopen the sender's window, and its next skb must find
+  // room to go to the kernel. The redirected run before these bytes has left
+  // the psock queue (passed_readable()) and the verdict redirects nothing
+  // while passed bytes are unreported, so the whole cap is free.
+  if (control.consumed == state.passed)
+    control.limit = std::max(control.limit, bpf::resume_limit(state.redirected, queue_cap_, 0));
   if (auto set = session_->map().set_control(session_->pair(), direction_, control); !set) {
     host_.abort(set.error().message);
     return false;
   }
-  ssize_t taken = 0;
-  do {
-    taken = ::recv(from_, passed_.data(), sent, MSG_DONTWAIT);
-  } while (taken < 0 && errno == EINTR);
-  if (taken != static_cast<ssize_t>(sent)) {
+  // Taken in chunks: each recv() that frees room sends the sender a window
+  // update, while one recv() of a whole run that had closed the window left
+  // the sender waiting for a delayed ACK or its persist timer (40 to 300 ms
+  // a run on loopback; SockmapWindowTest measures it).
+  std::size_t taken = 0;
+  while (taken < sent) {
+    const ssize_t n =
+        ::recv(from_, passed_.get(), std::min(sent - taken, kPassedChunk), MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    taken += static_cast<std::size_t>(n);
+  }
+  if (taken != sent) {
     // The bytes just peeked are at the head of the psock queue; anything
     // else means the stream is no longer what was sent.
     host_.abort(fmt::format("sockmap: took {} of {} passed bytes just sent", taken, sent));

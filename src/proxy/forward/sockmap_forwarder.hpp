@@ -27,7 +27,6 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <vector>
 
 #include "bpf/sockmap/sockmap_flow.hpp"
 #include "proxy/forward/forwarder.hpp"
@@ -73,15 +72,19 @@ class SockmapForwarder final : public Forwarder {
   bool source_failed(short revents);  // POLLERR with SO_ERROR set
   bool read_counters(Look& look);
   bool untrimmed_overlap(const bpf::ForwardState& state);
-  bool move_passed_bytes(Look& look);  // a bounded number of chunks
+  bool move_passed_bytes(Look& look);  // a bounded number of runs
   bool slide_limit(Look& look);
   void schedule_next_look(const Look& look);
-  // One chunk of passed bytes: peek, send, report, take.
-  bool move_passed_chunk(const bpf::ForwardState& state, bpf::ForwardControl& control);
+  // One run of passed bytes: peek, send (all of it, over as many steps as
+  // the peer needs), then report and take.
+  bool move_passed_run(const bpf::ForwardState& state, bpf::ForwardControl& control);
+  [[nodiscard]] std::uint64_t held_bound() const;
   std::optional<std::size_t> passed_readable();
   std::optional<std::size_t> peek_passed(std::size_t want);
-  std::optional<std::size_t> send_to_peer(std::size_t length);  // 0: the peer is full
-  bool report_and_take(bpf::ForwardControl& control, std::size_t sent);
+  // Sends passed_[from, to); what was sent (less: the peer is full).
+  std::optional<std::size_t> send_to_peer(std::size_t from, std::size_t to);
+  bool report_and_take(const bpf::ForwardState& state, bpf::ForwardControl& control,
+                       std::size_t sent);
   void finish(const Look& look);
   void cancel_timer();
 
@@ -103,8 +106,11 @@ class SockmapForwarder final : public Forwarder {
   std::chrono::microseconds look_delay_{10'000};  // between looks at the bound
   std::uint64_t redirected_seen_ = 0;             // state.redirected at the last look
   reactor::Clock::time_point last_look_{};
-  std::uint64_t kernel_seen_ = 0;  // state.redirected at the last moved_unseen()
-  std::vector<std::uint8_t> passed_;
+  std::uint64_t kernel_seen_ = 0;           // state.redirected at the last moved_unseen()
+  std::unique_ptr<std::uint8_t[]> passed_;  // one run of passed bytes, while it moves
+  std::size_t passed_size_ = 0;
+  std::size_t held_peeked_ = 0;     // of the run at the source's head: in passed_
+  std::size_t held_sent_ = 0;       // of those: already sent to the peer
   std::uint64_t passed_bytes_ = 0;  // moved through userspace
   std::uint64_t final_bytes_ = 0;   // forwarded: at the end of stream, or read at stop()
   bool stopped_ = false;

@@ -2,9 +2,61 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 #include <fmt/format.h>
 
 namespace sniproxy::proxy::forward {
+
+namespace {
+
+// Each socket's receive buffer, fixed: SO_RCVBUF an eighth of the cap,
+// which the kernel doubles (1 MiB at the default cap, nearly all of it
+// window on loopback). Past the cap the verdict passes what arrives to
+// userspace until the sender's window closes, and the proxy moves that run
+// whole before the kernel takes the direction back (sockmap_forwarder.cpp);
+// the kernel moves about the cap between two runs, so the window sets the
+// userspace share of a bulk stream. Autotuned, it grew to tcp_rmem's
+// maximum (32 MiB seen) and 97% of a bulk transfer took the userspace path;
+// fixed at 1 MiB, 75% took the kernel's. Smaller buffers stall the sender:
+// on loopback (64 KiB MSS) half of this made 1 GiB take 12 s instead of 1.
+// So where net.core.rmem_max would cut the value down (the kernel's
+// default is 208 KiB), the buffer is left to autotuning as before. A fixed
+// buffer also bounds a far client's upload window: the cap raises it.
+// Redirected skbs leave the receive queue as they arrive, so the kernel
+// path needs no more than this.
+constexpr std::uint64_t kBufferShareOfCap = 8;
+constexpr std::uint64_t kSmallestBuffer = 64 * 1024;
+constexpr std::uint64_t kLargestBuffer = 1U << 30;
+
+// net.core.rmem_max, read once (0 if unreadable: then nothing is fixed).
+std::uint64_t receive_buffer_max() {
+  static const std::uint64_t max = [] {
+    std::uint64_t value = 0;
+    if (std::FILE* file = std::fopen("/proc/sys/net/core/rmem_max", "re")) {
+      unsigned long long read = 0;
+      if (std::fscanf(file, "%llu", &read) == 1) value = read;
+      std::fclose(file);
+    }
+    return value;
+  }();
+  return max;
+}
+
+std::string fix_receive_buffer(int fd, std::uint64_t queue_cap) {
+  const std::uint64_t wanted =
+      std::clamp(queue_cap / kBufferShareOfCap, kSmallestBuffer, kLargestBuffer);
+  if (wanted > receive_buffer_max()) return {};
+  const int size = static_cast<int>(wanted);
+  if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) != 0)
+    return fmt::format("SO_RCVBUF {}: {}", size, std::strerror(errno));
+  return {};
+}
+
+}  // namespace
 
 std::variant<std::shared_ptr<SockmapSession>, std::string> SockmapSession::open(
     bpf::Sockmap& map, observe::SockmapMetrics& counted, int client_fd, int backend_fd,
@@ -17,6 +69,8 @@ std::variant<std::shared_ptr<SockmapSession>, std::string> SockmapSession::open(
     if (sent > 0) preamble.erase(preamble.begin(), preamble.begin() + sent);
     if (!preamble.empty()) return std::string("PROXY header not sent at once");
   }
+  for (const int fd : {client_fd, backend_fd})
+    if (auto failed = fix_receive_buffer(fd, queue_cap); !failed.empty()) return failed;
   auto inserted = map.insert(client_fd, backend_fd, queue_cap);
   if (!inserted)
     return fmt::format("{}: {}", bpf::to_string(inserted.error().kind), inserted.error().message);

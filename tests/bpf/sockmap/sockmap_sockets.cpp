@@ -10,12 +10,22 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 namespace sniproxy::bpf::testing {
+
+Sockmap* shared_sockmap() {
+  static std::unique_ptr<Sockmap> map = [] {
+    auto created = Sockmap::create(SockmapOptions{1024, {}});
+    EXPECT_TRUE(created.ok()) << created.error().message;
+    return created.ok() ? std::move(*created) : nullptr;
+  }();
+  return map.get();
+}
 namespace {
 
 sockaddr_in loopback(std::uint16_t port) {

@@ -30,22 +30,13 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using testing::make_proxied_sockets;
 using testing::ProxiedSockets;
+using testing::shared_sockmap;
 using testing::wait_for;
 
 constexpr std::uint64_t kMiB = 1 << 20;
 constexpr std::uint64_t kUnlimited = std::uint64_t{1} << 62;
 constexpr std::uint32_t kClientStream = 1;  // pattern of what the client sends
 constexpr std::uint32_t kBackendStream = 2;
-
-// One Sockmap for the suite: each compile costs ~0.5 s and ~60 MB of RSS.
-Sockmap* shared_sockmap() {
-  static std::unique_ptr<Sockmap> map = [] {
-    auto created = Sockmap::create(SockmapOptions{1024, {}});
-    EXPECT_TRUE(created.ok()) << created.error().message;
-    return created.ok() ? std::move(*created) : nullptr;
-  }();
-  return map.get();
-}
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
