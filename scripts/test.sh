@@ -82,6 +82,10 @@ done
 sanitize_filter+="Auto/AutoModeTest.LongStreamMovesToSpliceAlsoWhenAutoMayUseSockmap/*:"
 sanitize_filter+="Auto/AutoSockmapTest.ChattyConnectionMovesToSockmapIntactAndClosesCleanly/*:"
 sanitize_filter+="Auto/AutoSockmapTest.BackendEndingFirstAfterTheMoveClosesCleanly/*:"
+# - the sockmap bulk suite (two more BPF compiles): its share of bytes on the
+#   kernel path is the plain build's to show, and the moves of passed runs
+#   it makes run here in the slow-reader suite's sockmap instances.
+sanitize_filter+="Sockmap/SockmapBulkTest.*:"
 sanitize_filter=${sanitize_filter%:}
 # The epoll backend under the sanitizers: its reactor unit tests, the abuse
 # suite's copy instances (descriptor exhaustion, resets, churn, backpressure;

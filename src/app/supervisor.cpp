@@ -366,6 +366,7 @@ bool prepare_kernel_features(Proxy& p) {
     }
   }
   announce_forwarding(config, p.shared->sockmap != nullptr);
+  announce_sockmap_buffers(config, p.shared->sockmap != nullptr);
   if (!start_quic_fast_path(p)) return false;
   p.worker_count = worker_threads(config);
   p.shared->worker_count = p.worker_count;

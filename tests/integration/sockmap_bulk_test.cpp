@@ -4,6 +4,7 @@
 // so the kernel carries about the cap between two such runs (before, every
 // run lasted as long as the sender kept pace, and 97% of a bulk transfer
 // went through userspace). Every byte still arrives, in order.
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "support/admin_client.hpp"
+#include "support/backend_behaviours.hpp"
 #include "support/pattern.hpp"
 #include "support/pattern_sender.hpp"
 #include "support/proxy_fixture.hpp"
@@ -51,20 +53,39 @@ BackendHandler slow_steady_reader(std::size_t hello_size, std::shared_ptr<BulkRe
   };
 }
 
-// net.core.rmem_max: below cap/8 the proxy leaves receive buffers to
-// autotuning (sockmap_session.cpp) and this test has nothing to show.
+constexpr const char* kRmemMax = "/proc/sys/net/core/rmem_max";
+
 std::uint64_t receive_buffer_max() {
-  std::ifstream file("/proc/sys/net/core/rmem_max");
+  std::ifstream file(kRmemMax);
   std::uint64_t value = 0;
   file >> value;
   return value;
 }
 
+// net.core.rmem_max set for one test and put back after (the integration
+// suites run alone, not beside other tests): below cap/8 the proxy leaves
+// receive buffers to autotuning (sockmap_session.cpp), as on a kernel with
+// the default 208 KiB.
+class RmemMaxFor {
+ public:
+  explicit RmemMaxFor(std::uint64_t value) : before_(receive_buffer_max()) {
+    if (before_ != 0) std::ofstream(kRmemMax) << value;
+  }
+  ~RmemMaxFor() {
+    if (before_ != 0) std::ofstream(kRmemMax) << before_;
+  }
+  RmemMaxFor(const RmemMaxFor&) = delete;
+  RmemMaxFor& operator=(const RmemMaxFor&) = delete;
+
+ private:
+  std::uint64_t before_;
+};
+
 class SockmapBulkTest : public ProxyTest {};
 
 TEST_P(SockmapBulkTest, AStreamPastTheCapStaysMostlyOnTheKernelPathAndArrivesWhole) {
-  if (receive_buffer_max() < kCap / 8)
-    GTEST_SKIP() << "net.core.rmem_max is below cap/8: receive buffers stay autotuned";
+  const RmemMaxFor room(std::max<std::uint64_t>(receive_buffer_max(), kCap / 8));
+  ASSERT_GE(receive_buffer_max(), kCap / 8) << "could not raise " << kRmemMax;
   auto result = std::make_shared<BulkResult>();
   const auto hello = hello_for("bulk.test");
   Backend backend(slow_steady_reader(hello.size(), result));
@@ -104,6 +125,21 @@ TEST_P(SockmapBulkTest, AStreamPastTheCapStaysMostlyOnTheKernelPathAndArrivesWho
   EXPECT_EQ(kernel + userspace, static_cast<double>(kStream + hello.size()));
   EXPECT_GT(userspace, 0) << "the stream never reached the cap: nothing was tested";
   EXPECT_GT(kernel, 2 * userspace);
+}
+
+// Where rmem_max keeps the buffers from being fixed, the start says so and
+// what to raise: bulk past the cap then mostly takes the userspace path.
+TEST_P(SockmapBulkTest, ATooSmallRmemMaxIsNamedAtStart) {
+  const RmemMaxFor small(212992);  // the kernel's default
+  ASSERT_EQ(receive_buffer_max(), 212992u);
+  Backend backend(echo_handler());
+  ConfigSpec spec = base_config();
+  spec.forwarding_extra = fmt::format("sockmap_queue_cap = {}\n", kCap);
+  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("bulk.test", backend)}));
+  EXPECT_TRUE(proxy_->wait_for_log("event=sockmap_receive_buffer rmem_max=212992 wanted=524288",
+                                   Deadline::in(milliseconds(3000))))
+      << proxy_->log();
+  EXPECT_NE(proxy_->log().find("sysctl -w net.core.rmem_max=524288"), std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(Sockmap, SockmapBulkTest, ::testing::Values("sockmap"), mode_name);

@@ -29,11 +29,24 @@ namespace {
 // Redirected skbs leave the receive queue as they arrive, so the kernel
 // path needs no more than this.
 constexpr std::uint64_t kBufferShareOfCap = 8;
-constexpr std::uint64_t kSmallestBuffer = 64 * 1024;
+// Not below the default cap's: smaller buffers stall the sender (above), so
+// a cap under 4 MiB keeps the 512 KiB (1 MiB doubled) of the default.
+constexpr std::uint64_t kSmallestBuffer = 512 * 1024;
 constexpr std::uint64_t kLargestBuffer = 1U << 30;
 
-// net.core.rmem_max, read once (0 if unreadable: then nothing is fixed).
+std::string fix_receive_buffer(int fd, std::uint64_t queue_cap) {
+  const std::uint64_t wanted = sockmap_receive_buffer(queue_cap);
+  if (wanted == 0) return {};
+  const int size = static_cast<int>(wanted);
+  if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) != 0)
+    return fmt::format("SO_RCVBUF {}: {}", size, std::strerror(errno));
+  return {};
+}
+
+}  // namespace
+
 std::uint64_t receive_buffer_max() {
+  // Read once (0 if unreadable: then nothing is fixed).
   static const std::uint64_t max = [] {
     std::uint64_t value = 0;
     if (std::FILE* file = std::fopen("/proc/sys/net/core/rmem_max", "re")) {
@@ -46,17 +59,14 @@ std::uint64_t receive_buffer_max() {
   return max;
 }
 
-std::string fix_receive_buffer(int fd, std::uint64_t queue_cap) {
-  const std::uint64_t wanted =
-      std::clamp(queue_cap / kBufferShareOfCap, kSmallestBuffer, kLargestBuffer);
-  if (wanted > receive_buffer_max()) return {};
-  const int size = static_cast<int>(wanted);
-  if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) != 0)
-    return fmt::format("SO_RCVBUF {}: {}", size, std::strerror(errno));
-  return {};
+std::uint64_t sockmap_receive_buffer_wanted(std::uint64_t queue_cap) {
+  return std::clamp(queue_cap / kBufferShareOfCap, kSmallestBuffer, kLargestBuffer);
 }
 
-}  // namespace
+std::uint64_t sockmap_receive_buffer(std::uint64_t queue_cap) {
+  const std::uint64_t wanted = sockmap_receive_buffer_wanted(queue_cap);
+  return wanted > receive_buffer_max() ? 0 : wanted;
+}
 
 std::variant<std::shared_ptr<SockmapSession>, std::string> SockmapSession::open(
     bpf::Sockmap& map, observe::SockmapMetrics& counted, int client_fd, int backend_fd,

@@ -13,6 +13,14 @@
 
 namespace sniproxy::proxy::forward {
 
+// The receive buffer (SO_RCVBUF) each sockmap socket gets for `queue_cap`
+// (sockmap_session.cpp says why); sockmap_receive_buffer() is that, or 0
+// where net.core.rmem_max (receive_buffer_max()) is below it and the
+// buffers stay autotuned.
+std::uint64_t sockmap_receive_buffer_wanted(std::uint64_t queue_cap);
+std::uint64_t sockmap_receive_buffer(std::uint64_t queue_cap);
+std::uint64_t receive_buffer_max();
+
 class SockmapSession {
  public:
   // Sends `preamble` (a PROXY header) to the backend first, taking off what
