@@ -14,6 +14,11 @@
 // counts (until all arrived or 250 ms pass without one). The proxy is
 // started afresh for each of its targets, so the classifier is attached
 // only while fast_path runs. The order of the targets rotates per round.
+// userspace runs the proxy with workers = 1, userspace_2w with workers = 2
+// (each thread serves its share of the listener's SO_REUSEPORT group). With
+// $FLOWS > 1 (at most 64) that many clients each open a session and the
+// datagrams go round-robin over them, each way: one 4-tuple is one
+// thread's, so only several flows can use a second thread.
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -69,23 +74,33 @@ std::string text(const Bytes& b) {
   return {b.begin(), b.end()};
 }
 
+// Flow `k`'s server connection ID.
+Bytes server_cid(std::size_t k) {
+  Bytes cid = kServerCid;
+  cid.back() = static_cast<std::uint8_t>(cid.back() + k);
+  return cid;
+}
+
 // The backend's first answer: a Handshake long header carrying the server's
 // connection ID as its SCID (what the proxy learns), padded.
-std::string backend_answer() {
-  Bytes p{0xe0, 0, 0, 0, 1, 4, 1, 2, 3, 4, static_cast<std::uint8_t>(kServerCid.size())};
-  p.insert(p.end(), kServerCid.begin(), kServerCid.end());
+std::string backend_answer(const Bytes& cid) {
+  Bytes p{0xe0, 0, 0, 0, 1, 4, 1, 2, 3, 4, static_cast<std::uint8_t>(cid.size())};
+  p.insert(p.end(), cid.begin(), cid.end());
   p.resize(kDatagramSize, 0x42);
   return text(p);
 }
 
-enum class Target { direct, userspace, fast_path };
-constexpr Target kTargets[] = {Target::direct, Target::userspace, Target::fast_path};
+enum class Target { direct, userspace, userspace_2w, fast_path };
+constexpr Target kTargets[] = {Target::direct, Target::userspace, Target::userspace_2w,
+                               Target::fast_path};
 const char* name_of(Target t) {
   switch (t) {
     case Target::direct:
       return "direct";
     case Target::userspace:
       return "userspace";
+    case Target::userspace_2w:
+      return "userspace_2w";
     case Target::fast_path:
       return "fast_path";
   }
@@ -122,10 +137,13 @@ struct Sample {
   }
 };
 
-// The number after the last `key` in `text`; 0 when there is none.
-double count_after(const std::string& text, const std::string& key) {
-  const std::size_t at = text.rfind(key);
-  return at == std::string::npos ? 0 : std::strtod(text.c_str() + at + key.size(), nullptr);
+// The numbers after each `key` in `text`, summed (one per session's
+// access-log line); 0 when there is none.
+double sum_after(const std::string& text, const std::string& key) {
+  double sum = 0;
+  for (std::size_t at = text.find(key); at != std::string::npos; at = text.find(key, at + 1))
+    sum += std::strtod(text.c_str() + at + key.size(), nullptr);
+  return sum;
 }
 
 void drain(int fd) {
@@ -135,37 +153,51 @@ void drain(int fd) {
   }
 }
 
-// Sends `count` copies of `payload` from `from` to `to` as fast as the
-// socket takes them, while a thread counts what `sink` receives.
-Leg blast(int from, const Endpoint& to, int sink, const std::string& payload, std::uint64_t count) {
-  drain(sink);
+// One sending socket, where it sends, and what.
+struct Sender {
+  int fd = -1;
+  Endpoint to;
+  std::string payload;
+};
+
+// Sends `count` datagrams round-robin over `senders` as fast as the sockets
+// take them, while a thread counts what the `sinks` receive.
+Leg blast(const std::vector<Sender>& senders, const std::vector<int>& sinks, std::uint64_t count) {
+  for (int sink : sinks) drain(sink);
   std::atomic<std::uint64_t> received{0};
   std::atomic<bool> ready{false};
   Clock::time_point last_receipt;
   std::thread receiver([&] {
     std::string buffer(65536, '\0');
+    std::vector<pollfd> polls;
+    for (int sink : sinks) polls.push_back({sink, POLLIN, 0});
     ready = true;
     while (received < count) {
-      pollfd p{sink, POLLIN, 0};
       // 250 ms without a datagram: the rest were lost. Short, because the
       // whole machine's CPU is read over this wait too.
-      if (::poll(&p, 1, 250) != 1) break;
-      for (int burst = 0; burst < 64; ++burst) {
-        if (::recv(sink, buffer.data(), buffer.size(), MSG_DONTWAIT) < 0) break;
-        ++received;
+      if (::poll(polls.data(), polls.size(), 250) < 1) break;
+      for (const pollfd& p : polls) {
+        if ((p.revents & POLLIN) == 0) continue;
+        for (int burst = 0; burst < 64; ++burst) {
+          if (::recv(p.fd, buffer.data(), buffer.size(), MSG_DONTWAIT) < 0) break;
+          ++received;
+        }
       }
       last_receipt = Clock::now();
     }
   });
   while (!ready) std::this_thread::yield();
-  sockaddr_storage storage{};
-  const unsigned length = to.to_sockaddr(storage);
+  std::vector<std::pair<sockaddr_storage, unsigned>> to(senders.size());
+  for (std::size_t i = 0; i < senders.size(); ++i)
+    to[i].second = senders[i].to.to_sockaddr(to[i].first);
   const auto start = Clock::now();
   Leg leg;
   for (; leg.sent < count && !g_stop; ++leg.sent) {
+    const std::size_t i = leg.sent % senders.size();
+    const Sender& s = senders[i];
     for (int tries = 0; tries < 1000; ++tries) {
-      if (::sendto(from, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&storage),
-                   length) >= 0) {
+      if (::sendto(s.fd, s.payload.data(), s.payload.size(), 0,
+                   reinterpret_cast<sockaddr*>(&to[i].first), to[i].second) >= 0) {
         break;
       }
       std::this_thread::sleep_for(50us);  // ENOBUFS: let the device queue drain
@@ -179,8 +211,8 @@ Leg blast(int from, const Endpoint& to, int sink, const std::string& payload, st
 
 class Bench {
  public:
-  Bench(std::string sniproxy, std::uint64_t datagrams)
-      : sniproxy_(std::move(sniproxy)), datagrams_(datagrams) {}
+  Bench(std::string sniproxy, std::uint64_t datagrams, std::size_t flows)
+      : sniproxy_(std::move(sniproxy)), datagrams_(datagrams), clients_(flows) {}
 
   // The namespaces, routes for direct, and one socket at each end. "" or
   // what failed.
@@ -198,7 +230,8 @@ class Bench {
     }
     if (auto error = run_in(topology_.client_ns(),
                             [&] {
-                              client_ = bound_udp_socket({Topology::client(Family::v4), 0});
+                              for (UniqueFd& c : clients_)
+                                c = bound_udp_socket({Topology::client(Family::v4), 0});
                             });
         !error.empty()) {
       return error;
@@ -210,13 +243,14 @@ class Bench {
         !error.empty()) {
       return error;
     }
-    for (const UniqueFd* fd : {&client_, &backend_}) {
+    std::vector<const UniqueFd*> fds{&backend_};
+    for (const UniqueFd& c : clients_) fds.push_back(&c);
+    for (const UniqueFd* fd : fds) {
       if (!fd->valid()) return "a socket could not be opened";
       int bytes = 64 << 20;
       ::setsockopt(fd->get(), SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes));
       ::setsockopt(fd->get(), SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof(bytes));
     }
-    client_at_ = local_endpoint(client_.get());
     backend_at_ = local_endpoint(backend_.get());
     listener_at_ = Endpoint{Topology::proxy_client_side(Family::v4), kListenPort};
     return "";
@@ -225,48 +259,65 @@ class Bench {
   // One target's run; "" in `error` or what went wrong.
   Sample run(Target target, std::string& error) {
     std::unique_ptr<integration::ProxyProcess> proxy;
-    Endpoint client_to = backend_at_, backend_to = client_at_;
+    Endpoint client_to = backend_at_;
     if (target != Target::direct) {
-      proxy = start_proxy(target == Target::fast_path, error);
+      proxy =
+          start_proxy(target == Target::fast_path, target == Target::userspace_2w ? 2 : 1, error);
       if (!error.empty()) return {};
       client_to = listener_at_;
     }
-    // The session: a real client Initial, and the backend's answer.
-    protocol::test::InitialSpec spec;
-    spec.dcid = {0xf0, 1, 2, 3, 4, 5, 6, static_cast<std::uint8_t>(++sessions_)};
-    spec.frames = protocol::test::crypto_frame(0, protocol::test::quic_client_hello(kName, 30'000));
     drain(backend_.get());
-    drain(client_.get());
-    if (!quic_tc_test::send_to(client_.get(), client_to,
-                               text(protocol::test::padded_initial(spec, kDatagramSize)))) {
-      error = "the Initial could not be sent";
-      return {};
-    }
-    auto first = quic_tc_test::receive(backend_.get(), kArrival);
-    if (!first) {
-      error = "the Initial did not reach the backend" + (proxy ? "\n" + proxy->log() : "");
-      return {};
-    }
-    backend_to = first->from;  // the session's socket when proxied
-    if (!quic_tc_test::send_to(backend_.get(), backend_to, backend_answer()) ||
-        !quic_tc_test::receive(client_.get(), kArrival)) {
-      error = "the backend's answer did not reach the client";
-      return {};
+    // Each flow's session: a real client Initial, and the backend's answer.
+    std::vector<Sender> up, down;
+    std::vector<int> client_fds;
+    const std::string down_payload = quic_tc_test::pattern(kDatagramSize, 7);
+    for (std::size_t k = 0; k < clients_.size(); ++k) {
+      const int client = clients_[k].get();
+      client_fds.push_back(client);
+      protocol::test::InitialSpec spec;
+      spec.dcid = {0xf0,
+                   1,
+                   2,
+                   3,
+                   4,
+                   5,
+                   static_cast<std::uint8_t>(k),
+                   static_cast<std::uint8_t>(++sessions_)};
+      spec.frames =
+          protocol::test::crypto_frame(0, protocol::test::quic_client_hello(kName, 30'000));
+      drain(client);
+      if (!quic_tc_test::send_to(client, client_to,
+                                 text(protocol::test::padded_initial(spec, kDatagramSize)))) {
+        error = "the Initial could not be sent";
+        return {};
+      }
+      auto first = quic_tc_test::receive(backend_.get(), kArrival);
+      if (!first) {
+        error = "the Initial did not reach the backend" + (proxy ? "\n" + proxy->log() : "");
+        return {};
+      }
+      // The session's socket when proxied.
+      if (!quic_tc_test::send_to(backend_.get(), first->from, backend_answer(server_cid(k))) ||
+          !quic_tc_test::receive(client, kArrival)) {
+        error = "the backend's answer did not reach the client";
+        return {};
+      }
+      const Bytes cid = server_cid(k);
+      up.push_back({client, client_to,
+                    text(integration::short_header_packet(cid, kDatagramSize - 1 - cid.size()))});
+      down.push_back({backend_.get(), first->from, down_payload});
     }
     if (target == Target::fast_path && metric(kFastPathSessions, 1) < 1) {
       error = "the session did not enter the fast path\n" + proxy->log();
       return {};
     }
 
-    const std::string up =
-        text(integration::short_header_packet(kServerCid, kDatagramSize - 1 - kServerCid.size()));
-    const std::string down = quic_tc_test::pattern(kDatagramSize, 7);
     const pid_t pid = proxy ? proxy->pid() : 0;
     Sample s;
     const double machine0 = machine_busy_seconds();
     const double proxy0 = pid ? process_cpu_seconds(pid) : 0;
-    s.up = blast(client_.get(), client_to, backend_.get(), up, datagrams_);
-    s.down = blast(backend_.get(), backend_to, client_.get(), down, datagrams_);
+    s.up = blast(up, {backend_.get()}, datagrams_);
+    s.down = blast(down, client_fds, datagrams_);
     s.machine_cpu = machine_busy_seconds() - machine0;
     s.proxy_cpu = pid ? process_cpu_seconds(pid) - proxy0 : 0;
     if (proxy) {
@@ -275,7 +326,7 @@ class Bench {
       // stops: the kernel's counts are read into it at the session's end.
       const std::string log = proxy->log();
       s.kernel_packets =
-          count_after(log, "fast_path_packets_in=") + count_after(log, "fast_path_packets_out=");
+          sum_after(log, "fast_path_packets_in=") + sum_after(log, "fast_path_packets_out=");
     }
     return s;
   }
@@ -291,11 +342,12 @@ class Bench {
     return "";
   }
 
-  std::unique_ptr<integration::ProxyProcess> start_proxy(bool fast_path, std::string& error) {
+  std::unique_ptr<integration::ProxyProcess> start_proxy(bool fast_path, int workers,
+                                                         std::string& error) {
     std::string config = fmt::format(
-        "[process]\nallow_root = true\n\n[admin]\nlisten = \"127.0.0.1:{}\"\n\n"
+        "workers = {}\n[process]\nallow_root = true\n\n[admin]\nlisten = \"127.0.0.1:{}\"\n\n"
         "[quic]\nidle_timeout = \"30s\"\nfast_path = {}\n",
-        kAdminPort, fast_path ? "true" : "false");
+        workers, kAdminPort, fast_path ? "true" : "false");
     // The proxy's socket buffers ([quic] socket_buffer), to compare sizes:
     // 106496 gives the kernel's usual default (208 KiB once doubled).
     if (const char* bytes = std::getenv("SOCKET_BUFFER"); bytes != nullptr && *bytes != 0)
@@ -348,8 +400,9 @@ class Bench {
   std::uint64_t datagrams_;
   Topology topology_;
   integration::TempDir dir_;
-  UniqueFd client_, backend_;
-  Endpoint client_at_, backend_at_, listener_at_;
+  std::vector<UniqueFd> clients_;  // one per flow
+  UniqueFd backend_;
+  Endpoint backend_at_, listener_at_;
   int sessions_ = 0;
 };
 
@@ -385,7 +438,13 @@ int main(int argc, char** argv) {
   }
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
-  Bench bench(argv[1], datagrams);
+  const char* flows_env = std::getenv("FLOWS");
+  const long flows = flows_env != nullptr && *flows_env != 0 ? std::atol(flows_env) : 1;
+  if (flows < 1 || flows > 64) {
+    std::fprintf(stderr, "FLOWS must be 1..64\n");
+    return 2;
+  }
+  Bench bench(argv[1], datagrams, static_cast<std::size_t>(flows));
   if (auto error = bench.setup(); !error.empty()) {
     std::fprintf(stderr, "setup: %s\n", error.c_str());
     return 1;

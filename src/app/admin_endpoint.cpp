@@ -1,10 +1,12 @@
 #include "app/admin_endpoint.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <iterator>
+#include <vector>
 
 #include "bpf/loader/xdp_device.hpp"
 #include "bpf/quic_fast_path/quic_fast_path.hpp"
@@ -117,8 +119,12 @@ std::string status_body(const AdminContext& ctx) {
                    json_string(config::to_string(l.protocol)), json_string(listener_mode(cfg, l)));
   }
   out += "],";
-  fmt::format_to(o, "\"quic\":{{\"sessions\":{},\"pending_flows\":{}}},",
-                 observe::read(m.quic.sessions), observe::read(m.quic.pending_flows));
+  // Each serving thread's sessions (one entry when one thread serves quic).
+  std::vector<std::uint64_t> per_thread;
+  if (ctx.shared->quic_threads) per_thread = ctx.shared->quic_threads->thread_sessions();
+  fmt::format_to(o, "\"quic\":{{\"sessions\":{},\"pending_flows\":{},\"thread_sessions\":[{}]}},",
+                 observe::read(m.quic.sessions), observe::read(m.quic.pending_flows),
+                 fmt::join(per_thread, ","));
   out += "\"pools\":[";
   bool first_pool = true;
   for (const auto& [name, pool] : rt->pools) {

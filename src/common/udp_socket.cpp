@@ -17,13 +17,16 @@ int family_of(const Endpoint& e) {
 }
 }  // namespace
 
-Result<UniqueFd> open_udp_listen_socket(const Endpoint& address, bool v6only) {
+Result<UniqueFd> open_udp_listen_socket(const Endpoint& address, bool v6only, bool reuse_port) {
   UniqueFd fd(::socket(family_of(address), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP));
   if (!fd) return make_error(fmt::format("socket: {}", std::strerror(errno)));
   if (address.ip.family == Family::v6) {
     const int only = v6only ? 1 : 0;
     setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &only, sizeof only);
   }
+  const int on = 1;
+  if (reuse_port && setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0)
+    return make_error(fmt::format("SO_REUSEPORT: {}", std::strerror(errno)));
   sockaddr_storage ss{};
   const unsigned len = address.to_sockaddr(ss);
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0)

@@ -98,6 +98,12 @@ struct QuicMetrics {
   Counter handover_send_failed{0};
   Counter handover_delivered{0};
   Counter handover_unplaced{0};
+  // Between the threads of one process (docs/quic.md, every worker thread):
+  // a datagram another thread's session owns, passed to it, refused by its
+  // full inbox, or finding no session there any more.
+  Counter thread_passed{0};
+  Counter thread_inbox_full{0};
+  Counter thread_unplaced{0};
 
   Counter& drop(QuicDrop d) { return drops[static_cast<std::size_t>(d)]; }
   Counter& hello(QuicHelloOutcome o) { return hellos[static_cast<std::size_t>(o)]; }

@@ -236,6 +236,12 @@ void quic(Writer& w, const Metrics& m) {
            read(q.handover_delivered));
   w.sample("sniproxy_quic_handover_datagrams_total", "outcome=\"unplaced\"",
            read(q.handover_unplaced));
+  w.family("sniproxy_quic_thread_datagrams_total", "counter",
+           "QUIC datagrams received by one worker thread for a session of another.");
+  w.sample("sniproxy_quic_thread_datagrams_total", "outcome=\"passed\"", read(q.thread_passed));
+  w.sample("sniproxy_quic_thread_datagrams_total", "outcome=\"inbox_full\"",
+           read(q.thread_inbox_full));
+  w.sample("sniproxy_quic_thread_datagrams_total", "outcome=\"unplaced\"", read(q.thread_unplaced));
   w.family("sniproxy_quic_fast_path_sessions_total", "counter",
            "QUIC sessions handed to the kernel fast path.");
   w.sample("sniproxy_quic_fast_path_sessions_total", "", read(q.fast_path_sessions));

@@ -13,6 +13,7 @@
 #include "observe/metrics.hpp"
 #include "observe/socket_index.hpp"
 #include "proxy/connection_limits.hpp"
+#include "proxy/quic/quic_threads.hpp"
 #include "proxy/runtime.hpp"
 #include "reactor/backend.hpp"
 #include "upstream/health_table.hpp"
@@ -46,8 +47,8 @@ struct SharedState {
   // owned by the supervisor, thread-safe (bpf/sockmap.hpp).
   bpf::Sockmap* sockmap = nullptr;
   // Loaded before the workers start with [quic] fast_path = true; owned by
-  // the supervisor. Not thread-safe: only the QuicService (worker 0, the one
-  // thread with quic listeners) uses it.
+  // the supervisor. Not thread-safe: with it only worker 0 serves the quic
+  // listeners (quic_threads has one thread).
   bpf::QuicFastPath* quic_fast_path = nullptr;
   // Per config listener, the listening sockets passed in (by systemd's
   // socket activation, one; by the master process, one per worker thread),
@@ -59,6 +60,9 @@ struct SharedState {
   // QuicService; invalid without.
   UniqueFd quic_handover_in;
   UniqueFd quic_handover_out;
+  // The threads serving quic listeners and what they share; made by worker
+  // 0's QuicService as the workers are created (before any runs).
+  std::unique_ptr<quic::QuicThreads> quic_threads;
   // Worker threads of this process (how the passed sockets are shared out).
   unsigned worker_count = 1;
   // The workers' event loop, chosen once before they exist; with `auto`, a

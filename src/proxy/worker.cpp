@@ -97,12 +97,10 @@ Result<std::unique_ptr<Worker>> Worker::create(unsigned index, SharedState& shar
       w->listeners_.push_back(std::move(slot));
     }
   }
-  if (index == 0) {
-    // One socket per quic listener, on one thread: see quic_service.hpp.
-    auto quic = quic::QuicService::create(*w);
-    if (!quic) return quic.error();
-    w->quic_ = std::move(quic).value();
-  }
+  // Null when this worker serves no quic listener (see quic_service.hpp).
+  auto quic = quic::QuicService::create(*w);
+  if (!quic) return quic.error();
+  w->quic_ = std::move(quic).value();
   w->wake_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!w->wake_fd_) return make_error(fmt::format("eventfd: {}", std::strerror(errno)));
   w->wake_op_.worker = w.get();
@@ -121,6 +119,10 @@ Worker::~Worker() {
 }
 
 void Worker::stop() {
+  wake();
+}
+
+void Worker::wake() {
   std::uint64_t one = 1;
   // An eventfd write fails only when the counter would overflow, and then
   // the worker is woken already. (A (void) cast does not silence
@@ -139,6 +141,7 @@ void Worker::WakeOp::on_complete(const reactor::Event&) {
     worker->begin_drain();
     return;
   }
+  if (worker->quic_) worker->quic_->take_inbox();
   worker->arm_wake();
 }
 

@@ -52,6 +52,8 @@ class Worker final : public dns::IoDriver {
   void run();
   // From any thread: begin the shutdown drain.
   void stop();
+  // From any thread: the loop wakes (for the quic inbox, or stopping).
+  void wake();
   // Before run(): this worker's reactor also serves the [admin] endpoint.
   void serve_admin(std::unique_ptr<observe::AdminServer> admin) { admin_ = std::move(admin); }
 
@@ -63,8 +65,9 @@ class Worker final : public dns::IoDriver {
   SharedState& shared() { return shared_; }
   WorkerPools& pools() { return pools_; }
   SpareConnections& spares() { return *spares_; }
-  // The quic listeners' service (worker 0), or nullptr (none, or torn down:
-  // a late DNS answer finds nothing).
+  // The quic listeners' service (every worker, or worker 0 only: see
+  // docs/quic.md), or nullptr (none, or torn down: a late DNS answer finds
+  // nothing).
   quic::QuicService* quic() { return quic_.get(); }
   [[nodiscard]] unsigned index() const { return index_; }
   Connection* find(std::uint64_t id);
@@ -139,7 +142,7 @@ class Worker final : public dns::IoDriver {
   bool fd_exhaustion_logged_ = false;
   std::unique_ptr<observe::AdminServer> admin_;  // worker 0 only, when [admin] is set
   WorkerPools pools_{index_ + 1};
-  // The quic listeners and their sessions (worker 0 only; null without).
+  // This thread's quic listener sockets and their sessions (null without).
   std::unique_ptr<quic::QuicService> quic_;
 };
 

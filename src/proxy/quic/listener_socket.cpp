@@ -11,7 +11,7 @@
 namespace sniproxy::proxy::quic {
 
 Result<ListenerSocket> open_listener_socket(const SharedState& shared, std::size_t index,
-                                            const config::Listener& listener) {
+                                            const config::Listener& listener, bool reuse_port) {
   ListenerSocket out;
   if (index < shared.passed_listeners.size() && !shared.passed_listeners[index].empty()) {
     // One socket per quic listener is passed; one thread reads it.
@@ -22,7 +22,7 @@ Result<ListenerSocket> open_listener_socket(const SharedState& shared, std::size
     out.passed = true;
     return out;
   }
-  auto fd = open_udp_listen_socket(listener.address, listener.v6only);
+  auto fd = open_udp_listen_socket(listener.address, listener.v6only, reuse_port);
   if (!fd) return make_error(fmt::format("listener {}: {}", listener.name, fd.error().message));
   out.fd = std::move(fd).value();
   return out;

@@ -57,21 +57,55 @@ IpAddress as_mapped(const IpAddress& ip) {
   return mapped;
 }
 
-PendingLimits limits_of(const config::Quic& q) {
-  return PendingLimits{q.max_pending_flows, q.max_pending_per_source, q.max_held_datagrams,
-                       q.max_held_bytes};
+// The process-wide bounds, shared out: each serving thread holds its part
+// (a flow is one thread's, by the kernel's hash of its 4-tuple), so the
+// operator's maximum is never passed whatever the thread count.
+PendingLimits limits_of(const config::Quic& q, unsigned threads) {
+  const auto share = [threads](std::size_t n) { return std::max<std::size_t>(1, n / threads); };
+  return PendingLimits{share(q.max_pending_flows), share(q.max_pending_per_source),
+                       q.max_held_datagrams, q.max_held_bytes};
+}
+
+// Why the quic listeners have one thread, or "" when every worker serves
+// them.
+std::string_view one_thread_reason(const SharedState& shared, const config::Config& cfg) {
+  if (shared.worker_count <= 1) return "one_worker";
+  if (shared.quic_fast_path != nullptr) return "fast_path";
+  for (std::size_t i = 0; i < cfg.listeners.size(); ++i)
+    if (cfg.listeners[i].protocol == config::Protocol::quic && i < shared.passed_listeners.size() &&
+        !shared.passed_listeners[i].empty())
+      return "passed_socket";
+  return "";
 }
 
 }  // namespace
 
 Result<std::unique_ptr<QuicService>> QuicService::create(Worker& worker) {
-  const auto rt = worker.shared().runtime.load();
+  SharedState& shared = worker.shared();
+  const auto rt = shared.runtime.load();
   const auto& cfg = rt->config;
-  std::unique_ptr<QuicService> service(new QuicService(worker));
+  const bool any = std::any_of(cfg.listeners.begin(), cfg.listeners.end(),
+                               [](const auto& l) { return l.protocol == config::Protocol::quic; });
+  if (!any) return std::unique_ptr<QuicService>{};
+  if (!shared.quic_threads) {
+    // Worker 0, created first: the workers are made one after another
+    // before any runs, so the others find this.
+    const std::string_view reason = one_thread_reason(shared, cfg);
+    const unsigned threads = reason.empty() ? shared.worker_count : 1;
+    shared.quic_threads = std::make_unique<QuicThreads>(threads);
+    if (reason.empty())
+      log::info("quic_threads", "threads={} socket=reuseport_group", threads);
+    else
+      log::info("quic_threads", "threads=1 worker=0 reason={}", reason);
+  }
+  QuicThreads& threads = *shared.quic_threads;
+  if (worker.index() >= threads.threads()) return std::unique_ptr<QuicService>{};
+  const bool group = threads.threads() > 1;
+  std::unique_ptr<QuicService> service(new QuicService(worker, threads));
   for (std::size_t i = 0; i < cfg.listeners.size(); ++i) {
     const config::Listener& l = cfg.listeners[i];
     if (l.protocol != config::Protocol::quic) continue;
-    auto opened = open_listener_socket(worker.shared(), i, l);
+    auto opened = open_listener_socket(shared, i, l, group);
     if (!opened) return opened.error();
     service->size_buffers(opened->fd.get(), cfg.quic.socket_buffer, l.name);
     const bool wildcard = l.address.ip.is_unspecified();
@@ -92,15 +126,32 @@ Result<std::unique_ptr<QuicService>> QuicService::create(Worker& worker) {
     service->sockets_.push_back(std::move(socket));
   }
   if (service->sockets_.empty()) return std::unique_ptr<QuicService>{};
-  service->take_handover_channel();
+  // The hand-over channel is one thread's: under the master the listener
+  // is one passed socket, so this is worker 0.
+  if (!group) service->take_handover_channel();
+  if (group) service->table_.set_observer(&service->publisher_);
+  Worker* w = &worker;
+  threads.set_waker(worker.index(), [w] { w->wake(); });
   return service;
 }
 
-QuicService::QuicService(Worker& worker)
+QuicService::QuicService(Worker& worker, QuicThreads& threads)
     : worker_(worker),
-      pending_(limits_of(worker.shared().runtime.load()->config.quic)),
+      threads_(threads),
+      pending_(limits_of(worker.shared().runtime.load()->config.quic, threads.threads())),
       table_(worker.shared().runtime.load()->config.quic.max_sessions),
-      fast_path_(worker.shared().quic_fast_path) {}
+      fast_path_(threads.threads() == 1 ? worker.shared().quic_fast_path : nullptr) {
+  publisher_.directory = &threads.cids();
+  publisher_.worker = worker.index();
+}
+
+void QuicService::CidPublisher::learnt(std::size_t listener, const std::string& cid) {
+  directory->publish(listener, cid, worker);
+}
+
+void QuicService::CidPublisher::forgotten(std::size_t listener, const std::string& cid) {
+  directory->withdraw(listener, cid, worker);
+}
 
 QuicService::~QuicService() = default;
 
@@ -121,9 +172,11 @@ void QuicService::size_buffers(int fd, std::uint32_t bytes, const std::string& l
   force_buffers_ = grant.forced;
   const std::string shortfall = socket_buffer_shortfall(grant, bytes);
   if (shortfall.empty()) return;
-  // Each listener at start-up, and the first session socket short of it.
-  if (listener.empty() && session_buffer_logged_) return;
-  if (listener.empty()) session_buffer_logged_ = true;
+  // Each listener at start-up (by the first thread: the others' sockets of
+  // the group are sized alike), and the first session socket short of it,
+  // of all threads.
+  if (!listener.empty() && worker_.index() != 0) return;
+  if (listener.empty() && !threads_.first_short_session_socket()) return;
   log::warn("quic_socket_buffer", "socket={} asked={} receive={} send={} detail={}",
             listener.empty() ? "session" : "listener:" + listener, bytes, grant.receive, grant.send,
             log::quote(shortfall));
@@ -207,23 +260,53 @@ void QuicService::on_client_datagram(Socket& socket, const Endpoint& client, con
       observe::bump(worker_.shared().metrics.quic.drop(QuicDrop::held_limit));
     return;
   }
-  if (auto id = table_.match_cid(socket.listener, payload)) {
-    // NAT rebinding (RFC 9000 9.3): the session's client, from a new address.
-    const FlowKey* old = table_.key_of(*id);
-    const std::string from = old != nullptr ? old->client.to_string() : "-";
-    if (table_.rebind(*id, client, local)) {
-      log::info("quic_rebind", "listener={} from={} to={}",
-                log::quote(worker_.shared().runtime.load()->config.listeners[socket.listener].name),
-                from, client.to_string());
-      // The kernel entries name the old address: replaced by the new one's
-      // (the session keeps what the old ones carried).
-      if (fast_paths_.contains(*id))
-        if (auto s = sessions_.find(*id); s != sessions_.end()) enter_fast_path(*s->second, key);
-      forward_to_backend(*id, payload);
-      return;
-    }
+  if (auto id = table_.match_cid(socket.listener, payload); id && rebind_session(*id, key)) {
+    forward_to_backend(*id, payload);
+    return;
   }
+  // The same after a rebinding onto this thread's share of the group: the
+  // session is another thread's.
+  if (threads_.threads() > 1 && pass_to_owner(key, payload)) return;
   new_flow(key, payload);
+}
+
+bool QuicService::rebind_session(SessionId id, const FlowKey& key) {
+  const FlowKey* old = table_.key_of(id);
+  const std::string from = old != nullptr ? old->client.to_string() : "-";
+  if (!table_.rebind(id, key.client, key.local)) return false;
+  log::info("quic_rebind", "worker={} listener={} from={} to={}", worker_.index(),
+            log::quote(worker_.shared().runtime.load()->config.listeners[key.listener].name), from,
+            key.client.to_string());
+  // The kernel entries name the old address: replaced by the new one's
+  // (the session keeps what the old ones carried).
+  if (fast_paths_.contains(id))
+    if (auto s = sessions_.find(id); s != sessions_.end()) enter_fast_path(*s->second, key);
+  return true;
+}
+
+bool QuicService::pass_to_owner(const FlowKey& key, std::span<const std::uint8_t> payload) {
+  const auto owner = threads_.cids().owner(key.listener, payload);
+  if (!owner || *owner == worker_.index()) return false;
+  auto& metrics = worker_.shared().metrics.quic;
+  const auto pushed = threads_.inbox(*owner).push(key.listener, key.client, key.local, payload);
+  if (!pushed.queued) {
+    observe::bump(metrics.thread_inbox_full);
+    return true;
+  }
+  observe::bump(metrics.thread_passed);
+  // The owner empties its inbox when woken: one wake per batch.
+  if (pushed.was_empty) threads_.wake(*owner);
+  return true;
+}
+
+void QuicService::take_inbox() {
+  auto& metrics = worker_.shared().metrics.quic;
+  for (const InboxDatagram& d : threads_.inbox(worker_.index()).take_all()) {
+    // The owner keeps the session: it forwards, and replies from its own
+    // socket of the group (the same address and port).
+    if (draining_ || !deliver_handed(d.listener, d.client, d.local, d.payload))
+      observe::bump(metrics.thread_unplaced);
+  }
 }
 
 void QuicService::new_flow(const FlowKey& key, std::span<const std::uint8_t> payload) {
@@ -294,13 +377,14 @@ void QuicService::route_flow(const FlowKey& key) {
     refuse_flow(dest.drop);
     return;
   }
-  // Flows waiting for DNS count against the sessions they are to become.
-  if (table_.size() + resolving_.size() >= rt->config.quic.max_sessions) {
+  // Flows waiting for DNS count against the sessions they are to become;
+  // all threads' together.
+  if (!threads_.take_session_slot(rt->config.quic.max_sessions)) {
     refuse_flow(QuicDrop::session_limit);
     return;
   }
   if (dest.backend) {
-    open_session(key, *flow, dest, std::move(rt));
+    if (!open_session(key, *flow, dest, std::move(rt))) threads_.give_session_slots();
     return;
   }
   // A name to resolve first; the flow waits (its datagrams still held).
@@ -323,6 +407,7 @@ void QuicService::on_resolved(const FlowKey& key, std::uint64_t token,
   resolving_.erase(it);
   QuicDestination& dest = waiting->dest;
   if (!answer) {
+    threads_.give_session_slots();
     refuse_flow(QuicDrop::dns_failed);
     return;
   }
@@ -332,13 +417,15 @@ void QuicService::on_resolved(const FlowKey& key, std::uint64_t token,
     break;
   }
   if (!dest.backend) {
+    threads_.give_session_slots();
     refuse_flow(QuicDrop::guard_refused);
     return;
   }
-  open_session(key, waiting->flow, dest, std::move(waiting->runtime));
+  if (!open_session(key, waiting->flow, dest, std::move(waiting->runtime)))
+    threads_.give_session_slots();
 }
 
-void QuicService::open_session(const FlowKey& key, PendingFlow& flow, const QuicDestination& dest,
+bool QuicService::open_session(const FlowKey& key, PendingFlow& flow, const QuicDestination& dest,
                                std::shared_ptr<const Runtime> rt) {
   auto& metrics = worker_.shared().metrics.quic;
   table_.set_max_sessions(rt->config.quic.max_sessions);
@@ -348,7 +435,7 @@ void QuicService::open_session(const FlowKey& key, PendingFlow& flow, const Quic
     log::warn("quic_backend_failed", "server_name={} backend={} error={}",
               dest.server_name.empty() ? "-" : log::quote(dest.server_name),
               dest.backend->to_string(), log::quote(fd.error().message));
-    return;
+    return false;
   }
   size_buffers(fd->get(), rt->config.quic.socket_buffer, "");
   const SessionId id = next_id_++;
@@ -358,7 +445,7 @@ void QuicService::open_session(const FlowKey& key, PendingFlow& flow, const Quic
   // Full, or (a rebinding meanwhile) another session has the address.
   if (!table_.add(id, key, flow.reader.dcid(), idle, Clock::now())) {
     refuse_flow(QuicDrop::session_limit);
-    return;
+    return false;
   }
   auto session =
       std::make_unique<QuicSession>(*this, id, std::move(rt), key.listener, std::move(fd).value(),
@@ -374,6 +461,7 @@ void QuicService::open_session(const FlowKey& key, PendingFlow& flow, const Quic
   // The datagrams held go on unchanged and in order: the backend reads the
   // same Initials the client sent.
   for (const auto& datagram : flow.held) forward_to_backend(id, datagram);
+  return true;
 }
 
 void QuicService::forward_to_backend(SessionId id, std::span<const std::uint8_t> payload) {
@@ -527,6 +615,7 @@ void QuicService::end_session(SessionId id, observe::Outcome outcome, std::strin
   const FlowKey* key = table_.key_of(id);
   const FlowKey flow = key != nullptr ? *key : FlowKey{};
   table_.remove(id);
+  threads_.give_session_slots();
   observe::AccessRecord record =
       session->close(worker_.reactor(), flow.client, outcome, std::move(detail));
   if (key != nullptr)
@@ -554,7 +643,7 @@ void QuicService::end_session(SessionId id, observe::Outcome outcome, std::strin
 
 void QuicService::sweep(Clock::time_point now) {
   const auto rt = worker_.shared().runtime.load();
-  pending_.set_limits(limits_of(rt->config.quic));
+  pending_.set_limits(limits_of(rt->config.quic, threads_.threads()));
   auto& metrics = worker_.shared().metrics.quic;
   const auto late = pending_.expire(now);
   if (!late.empty()) {
@@ -588,6 +677,7 @@ void QuicService::begin_drain() {
     for (const auto& entry : sessions_) ids.push_back(entry.first);
   for (SessionId id : ids) end_session(id, observe::Outcome::shutdown, "drain");
   pending_.expire(Clock::time_point::max());
+  threads_.give_session_slots(resolving_.size());
   resolving_.clear();  // their answers find nothing
   publish_gauges();
 }
@@ -600,9 +690,14 @@ bool QuicService::quiet() const {
 }
 
 void QuicService::publish_gauges() {
+  // Each thread adds its change: the gauges are the process's sums
+  // (unsigned wrap-around makes a decrease a subtraction).
   auto& metrics = worker_.shared().metrics.quic;
-  metrics.pending_flows.store(pending_.size(), std::memory_order_relaxed);
-  metrics.sessions.store(sessions_.size(), std::memory_order_relaxed);
+  metrics.pending_flows.fetch_add(pending_.size() - published_pending_, std::memory_order_relaxed);
+  metrics.sessions.fetch_add(sessions_.size() - published_sessions_, std::memory_order_relaxed);
+  published_pending_ = pending_.size();
+  published_sessions_ = sessions_.size();
+  threads_.set_thread_sessions(worker_.index(), sessions_.size());
 }
 
 }  // namespace sniproxy::proxy::quic

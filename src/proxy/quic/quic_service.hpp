@@ -1,13 +1,12 @@
 #pragma once
-// The QUIC listeners of one worker (the first: a client whose NAT rebinds
-// must find its session, so one thread owns each listener's one socket) and
-// their flows: each client datagram goes to its session, or feeds its
-// pending flow, or opens a new flow if it is a verified Initial; a flow
-// whose ClientHello is complete is routed and becomes a session with its own
-// backend socket. Replies leave from the listener's socket, from the
-// address the client sent to (on a wildcard listener, named per datagram
-// with IP_PKTINFO / IPV6_PKTINFO). Idle sessions and late hellos are swept
-// periodically, not timed per datagram.
+// The QUIC listeners of one worker thread (each serving thread has its own
+// socket in each listener's SO_REUSEPORT group; one thread when a socket is
+// passed in or with the fast path) and their flows: each client datagram goes to its session, or
+// feeds its pending flow, or opens a new flow if it is a verified Initial; a flow whose ClientHello
+// is complete is routed and becomes a session with its own backend socket. Replies leave from the
+// listener's socket, from the address the client sent to (on a wildcard listener, named per
+// datagram with IP_PKTINFO / IPV6_PKTINFO). Idle sessions and late hellos are swept periodically,
+// not timed per datagram.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -28,6 +27,7 @@
 #include "proxy/quic/pending_flows.hpp"
 #include "proxy/quic/quic_route.hpp"
 #include "proxy/quic/quic_session.hpp"
+#include "proxy/quic/quic_threads.hpp"
 #include "proxy/quic/session_fast_path.hpp"
 #include "proxy/quic/session_table.hpp"
 #include "reactor/reactor.hpp"
@@ -40,7 +40,8 @@ namespace sniproxy::proxy::quic {
 
 class QuicService {
  public:
-  // Binds the config's quic listeners; nullptr when it has none.
+  // Binds the config's quic listeners; nullptr when it has none or this
+  // worker does not serve them.
   static Result<std::unique_ptr<QuicService>> create(Worker& worker);
   ~QuicService();
 
@@ -54,6 +55,9 @@ class QuicService {
   [[nodiscard]] bool quiet() const;
   // The worker's drain deadline passed: sessions kept for a hand-over end.
   void drain_expired();
+
+  // Woken: the datagrams other threads received for this one's sessions.
+  void take_inbox();
 
   // From QuicSession: a completion of its backend receive.
   void on_backend_event(QuicSession& session, const reactor::Event& event);
@@ -71,7 +75,15 @@ class QuicService {
     void on_complete(const reactor::Event& event) override;
   };
 
-  explicit QuicService(Worker& worker);
+  // Publishes this thread's connection IDs in the process-wide directory.
+  struct CidPublisher final : CidObserver {
+    CidDirectory* directory = nullptr;
+    unsigned worker = 0;
+    void learnt(std::size_t listener, const std::string& cid) override;
+    void forgotten(std::size_t listener, const std::string& cid) override;
+  };
+
+  QuicService(Worker& worker, QuicThreads& threads);
   // [quic] socket_buffer on a listener's (named) or a session's socket ("");
   // a shortfall is logged for each listener and for the first session.
   void size_buffers(int fd, std::uint32_t bytes, const std::string& listener);
@@ -87,9 +99,15 @@ class QuicService {
   void route_flow(const FlowKey& key);
   void refuse_flow(observe::QuicDrop drop);
   void on_resolved(const FlowKey& key, std::uint64_t token, const Result<dns::Addresses>& answer);
-  void open_session(const FlowKey& key, PendingFlow& flow, const QuicDestination& dest,
+  // False when it could not open (the caller gives its session slot back).
+  bool open_session(const FlowKey& key, PendingFlow& flow, const QuicDestination& dest,
                     std::shared_ptr<const Runtime> runtime);
   void forward_to_backend(SessionId id, std::span<const std::uint8_t> payload);
+  // NAT rebinding (RFC 9000 9.3): the session's client from a new address.
+  bool rebind_session(SessionId id, const FlowKey& key);
+  // A datagram whose connection ID another thread's session has: queued
+  // for that thread; false when none has it.
+  bool pass_to_owner(const FlowKey& key, std::span<const std::uint8_t> payload);
   // From the listener's socket, from the address `key` says the client
   // sent to.
   void send_to_client(const FlowKey& key, std::span<const std::uint8_t> payload);
@@ -129,6 +147,8 @@ class QuicService {
   void log_successor_end();
 
   Worker& worker_;
+  QuicThreads& threads_;
+  CidPublisher publisher_;
   std::vector<std::unique_ptr<Socket>> sockets_;
   std::unordered_map<std::size_t, Socket*> by_listener_;
   PendingFlows pending_;
@@ -160,8 +180,10 @@ class QuicService {
   std::uint64_t handed_ = 0;                   // for the log lines
   std::uint64_t delivered_ = 0;
   std::uint64_t unplaced_ = 0;
+  // What this thread last added to the process-wide gauges.
+  std::size_t published_pending_ = 0;
+  std::size_t published_sessions_ = 0;
   bool force_buffers_ = true;  // SO_RCVBUFFORCE not refused yet
-  bool session_buffer_logged_ = false;
 };
 
 }  // namespace sniproxy::proxy::quic

@@ -119,13 +119,14 @@ void QuicService::on_handover_message(std::span<const std::uint8_t> bytes) {
 
 bool QuicService::deliver_handed(std::size_t listener, const Endpoint& client,
                                  const IpAddress& local, std::span<const std::uint8_t> payload) {
-  if (auto id = table_.find(FlowKey{listener, client, local})) {
+  const FlowKey key{listener, client, local};
+  if (auto id = table_.find(key)) {
     forward_to_backend(*id, payload);
     return true;
   }
   // The session's connection ID from a new client address (NAT rebinding
-  // during the hand-over).
-  if (auto id = table_.match_cid(listener, payload); id && table_.rebind(*id, client, local)) {
+  // during the hand-over, or onto another thread's share of the group).
+  if (auto id = table_.match_cid(listener, payload); id && rebind_session(*id, key)) {
     forward_to_backend(*id, payload);
     return true;
   }

@@ -4,15 +4,9 @@
 #include <cstring>
 
 #include "protocol/quic/long_header.hpp"
+#include "proxy/quic/cid_lookup.hpp"
 
 namespace sniproxy::proxy::quic {
-
-std::string SessionTable::cid_key(std::size_t listener, std::span<const std::uint8_t> cid) {
-  std::string key(sizeof listener, '\0');
-  std::memcpy(key.data(), &listener, sizeof listener);
-  key.append(reinterpret_cast<const char*>(cid.data()), cid.size());
-  return key;
-}
 
 bool SessionTable::add(SessionId id, const FlowKey& key,
                        std::span<const std::uint8_t> original_dcid,
@@ -35,7 +29,10 @@ void SessionTable::remove(SessionId id) {
     auto k =
         cid_key(e.key.listener, {reinterpret_cast<const std::uint8_t*>(cid.data()), cid.size()});
     auto found = by_cid_.find(k);
-    if (found != by_cid_.end() && found->second == id) by_cid_.erase(found);
+    if (found != by_cid_.end() && found->second == id) {
+      by_cid_.erase(found);
+      if (observer_ != nullptr) observer_->forgotten(e.key.listener, cid);
+    }
     auto length = cid_lengths_.find({e.key.listener, cid.size()});
     if (length != cid_lengths_.end() && --length->second == 0) cid_lengths_.erase(length);
   }
@@ -63,6 +60,7 @@ void SessionTable::learn(SessionId id, Entry& e, std::span<const std::uint8_t> c
   if (!by_cid_.emplace(cid_key(e.key.listener, cid), id).second) return;
   e.cids.push_back(bytes);
   ++cid_lengths_[{e.key.listener, cid.size()}];
+  if (observer_ != nullptr) observer_->learnt(e.key.listener, bytes);
 }
 
 void SessionTable::learn_from_backend(SessionId id, std::span<const std::uint8_t> datagram) {
@@ -82,25 +80,12 @@ bool SessionTable::knows_cid(SessionId id, std::span<const std::uint8_t> dcid) c
 
 std::optional<SessionId> SessionTable::match_cid(std::size_t listener,
                                                  std::span<const std::uint8_t> datagram) const {
-  if (datagram.empty()) return std::nullopt;
-  if ((datagram[0] & protocol::quic::kLongHeaderBit) != 0) {
-    auto header = protocol::quic::read_long_header_ids(datagram);
-    if (!header) return std::nullopt;
-    auto it = by_cid_.find(cid_key(listener, header->dcid));
-    if (it == by_cid_.end()) return std::nullopt;
-    return it->second;
-  }
-  // A short header: 1 byte, then the DCID of a length only the endpoints
-  // know (RFC 9000 17.3); try each length learnt on this listener. Its
-  // fixed bit is not checked: peers that allow it grease it (RFC 9287).
-  for (auto it = cid_lengths_.lower_bound({listener, 0});
-       it != cid_lengths_.end() && it->first.first == listener; ++it) {
-    const std::size_t length = it->first.second;
-    if (datagram.size() < 1 + length) break;  // lengths ascend
-    auto found = by_cid_.find(cid_key(listener, datagram.subspan(1, length)));
-    if (found != by_cid_.end()) return found->second;
-  }
-  return std::nullopt;
+  return match_datagram_cid(listener, datagram, cid_lengths_,
+                            [this](const std::string& key) -> std::optional<SessionId> {
+                              auto it = by_cid_.find(key);
+                              if (it == by_cid_.end()) return std::nullopt;
+                              return it->second;
+                            });
 }
 
 bool SessionTable::rebind(SessionId id, const Endpoint& client, const IpAddress& local) {

@@ -16,11 +16,21 @@
 #include <unordered_map>
 #include <vector>
 
+#include "proxy/quic/cid_lookup.hpp"
 #include "proxy/quic/flow_key.hpp"
 
 namespace sniproxy::proxy::quic {
 
 using SessionId = std::uint64_t;
+
+// Told of each connection ID a table takes and lets go (as bytes), so that
+// other threads can find the session's owner (CidDirectory).
+class CidObserver {
+ public:
+  virtual ~CidObserver() = default;
+  virtual void learnt(std::size_t listener, const std::string& cid) = 0;
+  virtual void forgotten(std::size_t listener, const std::string& cid) = 0;
+};
 
 class SessionTable {
  public:
@@ -32,6 +42,8 @@ class SessionTable {
 
   explicit SessionTable(std::size_t max_sessions) : max_sessions_(max_sessions) {}
   void set_max_sessions(std::size_t max) { max_sessions_ = max; }
+  // Not owned; nullptr (the default) tells nobody.
+  void set_observer(CidObserver* observer) { observer_ = observer; }
 
   // False when the table is full or `key` has a session already.
   bool add(SessionId id, const FlowKey& key, std::span<const std::uint8_t> original_dcid,
@@ -72,16 +84,14 @@ class SessionTable {
     Clock::time_point last_active;
   };
   void learn(SessionId id, Entry& e, std::span<const std::uint8_t> cid);
-  // (listener, cid bytes) -> session
-  static std::string cid_key(std::size_t listener, std::span<const std::uint8_t> cid);
-
   std::size_t max_sessions_;
+  CidObserver* observer_ = nullptr;
   std::unordered_map<SessionId, Entry> sessions_;
   std::unordered_map<FlowKey, SessionId, FlowKeyHash> by_address_;
   std::unordered_map<std::string, SessionId> by_cid_;
   // Per listener: how many learnt IDs have each length (what a short header
   // is tried at).
-  std::map<std::pair<std::size_t, std::size_t>, std::size_t> cid_lengths_;
+  CidLengths cid_lengths_;
 };
 
 }  // namespace sniproxy::proxy::quic

@@ -8,34 +8,19 @@
 
 #include <vector>
 
+#include "quic_test_packets.hpp"
+
 namespace sniproxy::proxy::quic {
 namespace {
 
-using Bytes = std::vector<std::uint8_t>;
 using std::chrono::milliseconds;
+using test_packets::Bytes;
+using test_packets::long_header;
+using test_packets::short_header;
 
 FlowKey session_key(std::uint16_t port, std::size_t listener = 0,
                     IpAddress local = IpAddress::v4(127, 0, 0, 1)) {
   return FlowKey{listener, Endpoint{IpAddress::v4(127, 0, 0, 1), port}, local};
-}
-
-// A long header (Handshake type, v1) with these IDs and some payload.
-Bytes long_header(const Bytes& dcid, const Bytes& scid) {
-  Bytes p = {0xe0, 0x00, 0x00, 0x00, 0x01};
-  p.push_back(static_cast<std::uint8_t>(dcid.size()));
-  p.insert(p.end(), dcid.begin(), dcid.end());
-  p.push_back(static_cast<std::uint8_t>(scid.size()));
-  p.insert(p.end(), scid.begin(), scid.end());
-  p.resize(p.size() + 40, 0x55);
-  return p;
-}
-
-// A short header (1-RTT) whose DCID is `dcid`, then protected bytes.
-Bytes short_header(const Bytes& dcid) {
-  Bytes p = {0x41};
-  p.insert(p.end(), dcid.begin(), dcid.end());
-  p.resize(p.size() + 30, 0xaa);
-  return p;
 }
 
 const Bytes kOriginal = {1, 2, 3, 4, 5, 6, 7, 8};
