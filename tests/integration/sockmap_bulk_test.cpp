@@ -63,9 +63,9 @@ std::uint64_t receive_buffer_max() {
 }
 
 // net.core.rmem_max set for one test and put back after (the integration
-// suites run alone, not beside other tests): below cap/8 the proxy leaves
-// receive buffers to autotuning (sockmap_session.cpp), as on a kernel with
-// the default 208 KiB.
+// suites run alone, not beside other tests): below the buffer it wants
+// (cap/16, at least 512 KiB) the proxy leaves receive buffers to autotuning (sockmap_session.cpp),
+// as on a kernel with the default 208 KiB.
 class RmemMaxFor {
  public:
   explicit RmemMaxFor(std::uint64_t value) : before_(receive_buffer_max()) {
@@ -81,17 +81,29 @@ class RmemMaxFor {
   std::uint64_t before_;
 };
 
-class SockmapBulkTest : public ProxyTest {};
+struct PathBytes {
+  double kernel = 0;
+  double userspace = 0;
+};
 
-TEST_P(SockmapBulkTest, AStreamPastTheCapStaysMostlyOnTheKernelPathAndArrivesWhole) {
-  const RmemMaxFor room(std::max<std::uint64_t>(receive_buffer_max(), kCap / 8));
-  ASSERT_GE(receive_buffer_max(), kCap / 8) << "could not raise " << kRmemMax;
+class SockmapBulkTest : public ProxyTest {
+ protected:
+  // Sends `stream` pattern bytes through a proxy with `cap` to the slow
+  // reader and checks they all arrive in order; what each path carried.
+  void stream_past_the_cap(std::uint64_t cap, std::uint64_t stream, PathBytes& moved);
+};
+
+void SockmapBulkTest::stream_past_the_cap(std::uint64_t cap, std::uint64_t stream,
+                                          PathBytes& moved) {
+  const std::uint64_t buffer = std::max<std::uint64_t>(cap / 16, 512 * 1024);
+  const RmemMaxFor room(std::max<std::uint64_t>(receive_buffer_max(), buffer));
+  ASSERT_GE(receive_buffer_max(), buffer) << "could not raise " << kRmemMax;
   auto result = std::make_shared<BulkResult>();
   const auto hello = hello_for("bulk.test");
   Backend backend(slow_steady_reader(hello.size(), result));
   const std::uint16_t admin_port = free_port();
   ConfigSpec spec = base_config();
-  spec.forwarding_extra = fmt::format("sockmap_queue_cap = {}\n", kCap);
+  spec.forwarding_extra = fmt::format("sockmap_queue_cap = {}\n", cap);
   spec.extra += fmt::format("[admin]\nlisten = \"127.0.0.1:{}\"\n", admin_port);
   // The admin port is scraped only after the transfer, long after start-up.
   ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("bulk.test", backend)}));
@@ -100,12 +112,12 @@ TEST_P(SockmapBulkTest, AStreamPastTheCapStaysMostlyOnTheKernelPathAndArrivesWho
   ASSERT_TRUE(c.fd);
   ASSERT_EQ(send_all(c.fd.get(), hello, Deadline::in(milliseconds(3000))), IoStatus::ok);
   PatternSender sender(kSeed);
-  EXPECT_EQ(sender.send(c.fd.get(), kStream, milliseconds(30'000), milliseconds(60'000)), kStream);
+  EXPECT_EQ(sender.send(c.fd.get(), stream, milliseconds(30'000), milliseconds(60'000)), stream);
   shutdown_write(c.fd.get());
   const Deadline done = Deadline::in(milliseconds(60'000));
   while (!result->done && !done.expired()) std::this_thread::sleep_for(milliseconds(10));
   ASSERT_TRUE(result->done) << "the backend did not see the end of the stream";
-  EXPECT_EQ(result->bytes.load(), kStream);
+  EXPECT_EQ(result->bytes.load(), stream);
   EXPECT_TRUE(result->in_order);
   c.fd.reset();
 
@@ -116,15 +128,30 @@ TEST_P(SockmapBulkTest, AStreamPastTheCapStaysMostlyOnTheKernelPathAndArrivesWho
     const Scrape s = parse_exposition(http_get(admin_port, "/metrics").body);
     kernel = s.at("sniproxy_sockmap_bytes_total{path=\"kernel\"}");
     userspace = s.at("sniproxy_sockmap_bytes_total{path=\"userspace\"}");
-    if (kernel + userspace >= static_cast<double>(kStream + hello.size())) break;
+    if (kernel + userspace >= static_cast<double>(stream + hello.size())) break;
     std::this_thread::sleep_for(milliseconds(20));
   }
-  std::fprintf(stderr, "sockmap bulk: %.1f MiB in the kernel, %.1f MiB in userspace\n",
-               kernel / kMiB, userspace / kMiB);
+  std::fprintf(stderr, "sockmap bulk, cap %llu: %.1f MiB in the kernel, %.1f MiB in userspace\n",
+               static_cast<unsigned long long>(cap), kernel / kMiB, userspace / kMiB);
   // The hello was only peeked before the insert: the kernel carries it too.
-  EXPECT_EQ(kernel + userspace, static_cast<double>(kStream + hello.size()));
+  EXPECT_EQ(kernel + userspace, static_cast<double>(stream + hello.size()));
   EXPECT_GT(userspace, 0) << "the stream never reached the cap: nothing was tested";
-  EXPECT_GT(kernel, 2 * userspace);
+  moved = {kernel, userspace};
+}
+
+TEST_P(SockmapBulkTest, AStreamPastTheCapStaysMostlyOnTheKernelPathAndArrivesWhole) {
+  PathBytes moved;
+  ASSERT_NO_FATAL_FAILURE(stream_past_the_cap(kCap, kStream, moved));
+  EXPECT_GT(moved.kernel, 2 * moved.userspace);
+}
+
+// The receive buffer grows with the cap more slowly than the cap (cap/16),
+// so a larger cap keeps a larger share in the kernel: at cap/8 every cap
+// kept about 77%.
+TEST_P(SockmapBulkTest, ALargerCapKeepsALargerShareOnTheKernelPath) {
+  PathBytes moved;
+  ASSERT_NO_FATAL_FAILURE(stream_past_the_cap(4 * kCap, 2 * kStream, moved));
+  EXPECT_GT(moved.kernel, 5 * moved.userspace);
 }
 
 // Where rmem_max keeps the buffers from being fixed, the start says so and

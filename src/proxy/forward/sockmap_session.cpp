@@ -13,24 +13,24 @@ namespace sniproxy::proxy::forward {
 
 namespace {
 
-// Each socket's receive buffer, fixed: SO_RCVBUF an eighth of the cap,
-// which the kernel doubles (1 MiB at the default cap, nearly all of it
-// window on loopback). Past the cap the verdict passes what arrives to
-// userspace until the sender's window closes, and the proxy moves that run
-// whole before the kernel takes the direction back (sockmap_forwarder.cpp);
-// the kernel moves about the cap between two runs, so the window sets the
-// userspace share of a bulk stream. Autotuned, it grew to tcp_rmem's
-// maximum (32 MiB seen) and 97% of a bulk transfer took the userspace path;
-// fixed at 1 MiB, 75% took the kernel's. Smaller buffers stall the sender:
-// on loopback (64 KiB MSS) half of this made 1 GiB take 12 s instead of 1.
-// So where net.core.rmem_max would cut the value down (the kernel's
-// default is 208 KiB), the buffer is left to autotuning as before. A fixed
-// buffer also bounds a far client's upload window: the cap raises it.
-// Redirected skbs leave the receive queue as they arrive, so the kernel
-// path needs no more than this.
-constexpr std::uint64_t kBufferShareOfCap = 8;
+// Each socket's receive buffer, fixed: SO_RCVBUF a sixteenth of the cap
+// and at least 512 KiB, which the kernel doubles (1 MiB at the default
+// cap, nearly all of it window on loopback). Past the cap the verdict
+// passes what arrives to userspace until the sender's window closes, and
+// the proxy moves that run whole before the kernel takes the direction
+// back (sockmap_forwarder.cpp); the kernel moves about the cap between two runs, so the window sets
+// the userspace share of a bulk stream. Autotuned, it grew to tcp_rmem's maximum (32 MiB seen) and
+// 97% of a bulk transfer took the userspace path; fixed at 1 MiB, 75% took the kernel's. Smaller
+// buffers stall the sender: on loopback (64 KiB MSS) half of this made 1 GiB take 12 s instead
+// of 1. So where net.core.rmem_max would cut the value down (the kernel's default is 208 KiB), the
+// buffer is left to autotuning as before. A fixed buffer also bounds a far client's upload window:
+// the cap raises it. The share is about cap / (cap + 2 x SO_RCVBUF): at cap/8 every cap kept 77%
+// (16 MiB too); at cap/16 a 16 MiB cap keeps 89.5%, at the MB/s and with less CPU than cap/8 in the
+// same rounds (docs/kernel.md), while the default cap keeps the floor's buffer below. Redirected
+// skbs leave the receive queue as they arrive, so the kernel path needs no more than this.
+constexpr std::uint64_t kBufferShareOfCap = 16;
 // Not below the default cap's: smaller buffers stall the sender (above), so
-// a cap under 4 MiB keeps the 512 KiB (1 MiB doubled) of the default.
+// a cap under 8 MiB keeps the 512 KiB (1 MiB doubled) of the default.
 constexpr std::uint64_t kSmallestBuffer = 512 * 1024;
 constexpr std::uint64_t kLargestBuffer = 1U << 30;
 
