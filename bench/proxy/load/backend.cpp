@@ -113,7 +113,7 @@ class Loop {
       ::shutdown(c.fd.get(), SHUT_WR);
   }
 
-  void finish(Connection& c, bool clean_eof) const {
+  void finish(Connection& c, bool clean_eof) {
     if (!clean_eof || settings_.reply || settings_.echo) return;
     std::uint8_t count[8];
     for (int i = 0; i < 8; ++i) count[i] = static_cast<std::uint8_t>(c.received >> (8 * i));
