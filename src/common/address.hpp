@@ -35,6 +35,7 @@ struct IpAddress {
   [[nodiscard]] bool is_link_local() const;
   [[nodiscard]] bool is_non_public() const;
 
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 sees a 0 in the defaulted <=>
   friend auto operator<=>(const IpAddress&, const IpAddress&) = default;
 };
 
@@ -49,6 +50,7 @@ struct Endpoint {
   unsigned to_sockaddr(sockaddr_storage& storage) const;
   static std::optional<Endpoint> from_sockaddr(const sockaddr* sa);
 
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 sees a 0 in the defaulted <=>
   friend auto operator<=>(const Endpoint&, const Endpoint&) = default;
 };
 

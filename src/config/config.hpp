@@ -101,6 +101,7 @@ struct Prefix {
   IpAddress address;
   std::uint8_t length = 0;  // 0..32 for IPv4, 0..128 for IPv6
 
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 sees a 0 in the defaulted <=>
   friend auto operator<=>(const Prefix&, const Prefix&) = default;
 };
 
@@ -229,7 +230,7 @@ struct Forwarding {
   // Sockmap: bytes one direction may have queued in the kernel for a peer
   // that does not read (bpf_c/sockmap.bpf.c); above it TCP backpressure
   // stops the sender.
-  std::uint64_t sockmap_queue_cap = 4 * 1024 * 1024;
+  std::uint64_t sockmap_queue_cap = std::uint64_t{4} * 1024 * 1024;
   // Connections the sockmap holds at once (two sockets each); more fall
   // back to splice.
   std::uint32_t sockmap_connections = 32'768;

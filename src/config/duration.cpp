@@ -36,7 +36,7 @@ Result<Millis> parse_duration(std::string_view text) {
   if (unit == nullptr) return fail();
   std::uint64_t count = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + digits, count);
-  const std::uint64_t max_count = static_cast<std::uint64_t>(kMaxDuration.count() / unit->millis);
+  const auto max_count = static_cast<std::uint64_t>(kMaxDuration.count() / unit->millis);
   if (ec != std::errc() || end != text.data() + digits || count > max_count)
     return make_error("longer than the maximum of 168h (7 days)");
   return Millis{static_cast<std::int64_t>(count) * unit->millis};

@@ -36,7 +36,7 @@ void read_table_name(TableReader& r, const std::map<std::string, RouteTable>& ta
     ok = false;
     return;
   }
-  if (tables.count(*table) == 0) {
+  if (!tables.contains(*table)) {
     r.error_at("table",
                tables.empty()
                    ? fmt::format("no table '{}'; no [[tables.NAME]] routes are defined", *table)

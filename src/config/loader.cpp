@@ -27,7 +27,7 @@ namespace sniproxy::config {
 namespace {
 
 // Far beyond any real config; stops `--config /dev/zero` from eating memory.
-constexpr std::size_t kMaxFileSize = 16 * 1024 * 1024;
+constexpr std::size_t kMaxFileSize = std::size_t{16} * 1024 * 1024;
 
 // Reads all of `path` into `text`; returns "" or why it could not.
 std::string read_whole_file(const std::string& path, std::string& text) {

@@ -92,7 +92,7 @@ Result<Pattern> parse_pattern(std::string_view text) {
   if (text.find('*') != std::string_view::npos) return make_error(std::string(kWildcardHint));
   auto name = normalize_server_name(text);
   if (!name)
-    return make_error("not a valid server name (use \"*.name\" or \"~regex\" for patterns)");
+    return make_error(R"(not a valid server name (use "*.name" or "~regex" for patterns))");
   return Pattern{PatternKind::exact, std::move(*name)};
 }
 

@@ -22,6 +22,7 @@ std::string resolve_pool_reference(Target& target, bool own_proxy_protocol,
   }
   if (pools.empty()) return fmt::format("no pool '{}'; no [pools.NAME] are defined", target.pool);
   std::vector<std::string_view> names;
+  names.reserve(pools.size());
   for (const auto& [name, pool] : pools) names.push_back(name);
   if (auto close = closest_match(target.pool, names))
     return fmt::format("no pool '{}'; did you mean '{}'?", target.pool, *close);

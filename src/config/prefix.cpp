@@ -10,7 +10,7 @@ namespace sniproxy::config {
 namespace {
 
 constexpr std::string_view kForm =
-    "expected an IP address or ADDRESS/LENGTH, e.g. \"192.0.2.0/24\" or \"2001:db8::/32\"";
+    R"(expected an IP address or ADDRESS/LENGTH, e.g. "192.0.2.0/24" or "2001:db8::/32")";
 
 unsigned max_length(Family family) {
   return family == Family::v4 ? 32 : 128;

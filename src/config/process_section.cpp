@@ -18,8 +18,8 @@ std::optional<std::string> account_name(TableReader& r, std::string_view key) {
   const bool bad = v->empty() || v->size() > 256 ||
                    v->find_first_of(std::string_view(":/ \t\n\0", 6)) != std::string::npos;
   if (bad) {
-    r.error_at(
-        key, fmt::format("'{}' must be a {} name such as \"sniproxy\", got \"{}\"", key, key, *v));
+    r.error_at(key,
+               fmt::format(R"('{}' must be a {} name such as "sniproxy", got "{}")", key, key, *v));
     return std::nullopt;
   }
   return v;

@@ -11,7 +11,7 @@ namespace sniproxy::config {
 
 namespace {
 
-constexpr std::int64_t kMiB = 1024 * 1024;
+constexpr std::int64_t kMiB = std::int64_t{1024} * 1024;
 
 bool is_power_of_two(std::int64_t v) {
   return v > 0 && (v & (v - 1)) == 0;
@@ -142,7 +142,7 @@ Forwarding read_forwarding(const toml::table& table, DiagnosticSink& sink) {
   if (auto v = r.integer("pipes_per_worker", 2, 1'000'000))
     f.pipes_per_worker = static_cast<std::uint32_t>(*v);
   // Below 64 KiB every few skbs would take the slow path through userspace.
-  if (auto v = r.integer("sockmap_queue_cap", 64 * 1024, std::int64_t{1} << 34))
+  if (auto v = r.integer("sockmap_queue_cap", std::int64_t{64} * 1024, std::int64_t{1} << 34))
     f.sockmap_queue_cap = static_cast<std::uint64_t>(*v);
   if (auto v = r.integer("sockmap_connections", 1, 4'000'000))
     f.sockmap_connections = static_cast<std::uint32_t>(*v);

@@ -1,5 +1,7 @@
 #include "config/source_address.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace sniproxy::config {
@@ -29,9 +31,8 @@ bool uses_client_source(const Config& config) {
   for (const auto& [name, table] : config.tables)
     for (const Route& route : table.routes)
       if (is_client(route.target.source)) return true;
-  for (const auto& [name, pool] : config.pools)
-    if (is_client(pool.source)) return true;
-  return false;
+  return std::ranges::any_of(config.pools,
+                             [](const auto& entry) { return is_client(entry.second.source); });
 }
 
 }  // namespace sniproxy::config

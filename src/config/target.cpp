@@ -58,7 +58,7 @@ Result<Target> parse_fallback(std::string_view text) {
   }
   auto backend = parse_backend(text);
   if (!backend)
-    return make_error(backend.error().message + ", \"resolve:PORT\", \"pool:NAME\" or \"deny\"");
+    return make_error(backend.error().message + R"(, "resolve:PORT", "pool:NAME" or "deny")");
   return backend;
 }
 

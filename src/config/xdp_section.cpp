@@ -33,7 +33,7 @@ std::string read_prefix_file(TableReader& r, std::string_view key, const FileRea
     r.error_at(key, fmt::format("'{}' must be a file path", key));
     return "";
   }
-  const std::string resolved = resolve_path(r.sink().file(), *path);
+  std::string resolved = resolve_path(r.sink().file(), *path);
   auto text = read_file(resolved);
   if (!text.ok()) {
     r.error_at(key, fmt::format("cannot read {} '{}': {}", key, resolved, text.error().message));
@@ -97,7 +97,7 @@ Xdp read_xdp(const toml::table& table, DiagnosticSink& sink, const FileReader& r
   if (auto v = r.duration("log_interval", false)) {
     if (v->count() != 0 && *v < kMinLogInterval) {
       r.error_at("log_interval",
-                 fmt::format("'log_interval' must be \"0s\" (never) or at least \"{}ms\"",
+                 fmt::format(R"('log_interval' must be "0s" (never) or at least "{}ms")",
                              kMinLogInterval.count()));
     } else {
       x.log_interval = *v;

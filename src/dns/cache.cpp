@@ -7,7 +7,7 @@ namespace sniproxy::dns {
 CachedAnswer Cache::find(const std::string& name, TimePoint now, TimePoint* expires) {
   auto it = index_.find(name);
   if (it == index_.end()) return nullptr;
-  Order::iterator entry = it->second;
+  auto entry = it->second;
   if (entry->expires <= now) {
     if (observer_) observer_->removed(entry->name);
     index_.erase(it);
@@ -22,7 +22,7 @@ CachedAnswer Cache::find(const std::string& name, TimePoint now, TimePoint* expi
 void Cache::insert(const std::string& name, CachedAnswer answer, TimePoint expires) {
   if (capacity_ == 0) return;
   if (auto it = index_.find(name); it != index_.end()) {
-    Order::iterator entry = it->second;
+    auto entry = it->second;
     entry->answer = std::move(answer);
     entry->expires = expires;
     if (observer_) observer_->stored(entry->name, *entry->answer, expires);

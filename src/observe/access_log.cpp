@@ -49,10 +49,10 @@ std::string format_access_json(const AccessRecord& r, const std::string& timesta
       r.mode.empty() ? "null" : json_string(r.mode), to_string(r.outcome));
   if (r.ech) line += ",\"ech\":true";
   if (r.datagrams)
-    line += fmt::format(",\"packets_in\":{},\"packets_out\":{}", r.packets_in, r.packets_out);
+    line += fmt::format(R"(,"packets_in":{},"packets_out":{})", r.packets_in, r.packets_out);
   if (!r.local.empty()) line += ",\"local\":" + json_string(r.local);
   if (r.fast_path)
-    line += fmt::format(",\"fast_path_packets_in\":{},\"fast_path_packets_out\":{}",
+    line += fmt::format(R"(,"fast_path_packets_in":{},"fast_path_packets_out":{})",
                         r.fast_path_packets_in, r.fast_path_packets_out);
   if (!r.detail.empty()) line += ",\"detail\":" + json_string(r.detail);
   return line + "}\n";

@@ -196,10 +196,10 @@ void AdminServer::on_client(Client& c, int res) {
     arm_send(c);
     return;
   }
-  respond(c, std::move(reply));
+  respond(c, reply);
 }
 
-void AdminServer::respond(Client& c, AdminReply reply) {
+void AdminServer::respond(Client& c, const AdminReply& reply) {
   c.responding = true;
   c.buffer = http_response(reply);
   c.used = 0;

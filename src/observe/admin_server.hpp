@@ -82,7 +82,7 @@ class AdminServer {
   void on_accept(const reactor::Event& event);
   void on_client(Client& c, int res);
   void arm_recv(Client& c);
-  void respond(Client& c, AdminReply reply);
+  void respond(Client& c, const AdminReply& reply);
   void arm_send(Client& c);
   void end(Client& c);
   void release_if_done(Client& c);

@@ -40,7 +40,7 @@ struct ExpositionContext {
   bool quic = false;                           // a quic listener exists: its families are exported
 };
 
-std::string render_prometheus(const Metrics& metrics, const ExpositionContext& context);
+std::string render_prometheus(const Metrics& m, const ExpositionContext& ctx);
 
 // A label value with \, " and newline escaped as the format requires.
 std::string escape_label_value(std::string_view value);

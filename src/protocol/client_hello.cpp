@@ -83,7 +83,8 @@ std::size_t ClientHelloParser::handshake_target() const {
 std::size_t ClientHelloParser::take_payload(std::span<const std::uint8_t> bytes) {
   const std::size_t want = handshake_target() - handshake_.size();
   const std::size_t count = std::min({bytes.size(), record_remaining_, want});
-  handshake_.insert(handshake_.end(), bytes.begin(), bytes.begin() + count);
+  const auto taken = bytes.first(count);
+  handshake_.insert(handshake_.end(), taken.begin(), taken.end());
   record_remaining_ -= count;
   return count;
 }

@@ -22,7 +22,7 @@
 
 namespace sniproxy::proxy {
 
-inline constexpr std::uint64_t kAutoSpliceAfterBytes = 256 * 1024;
+inline constexpr std::uint64_t kAutoSpliceAfterBytes = std::uint64_t{256} * 1024;
 inline constexpr std::uint32_t kAutoStreamingReads = 4;
 
 // For the start-up log of a config using auto: what it will do and why

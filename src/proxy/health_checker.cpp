@@ -129,7 +129,7 @@ void HealthChecker::run() {
       // flight, unless what it checks changed); new keys are due at once.
       std::map<upstream::MemberKey, Slot> next;
       std::size_t added = 0;
-      const std::size_t new_count = static_cast<std::size_t>(std::count_if(
+      const auto new_count = static_cast<std::size_t>(std::count_if(
           fresh->begin(), fresh->end(), [&](const auto& t) { return !slots.contains(t.key); }));
       for (auto& target : *fresh) {
         if (!target.health || next.contains(target.key)) continue;

@@ -4,7 +4,7 @@
 
 namespace sniproxy::proxy {
 
-PublishedMembers::PublishedMembers(std::shared_ptr<const MemberSnapshot> first)
+PublishedMembers::PublishedMembers(const std::shared_ptr<const MemberSnapshot>& first)
     : current_(first), version_(first->version) {}
 
 void PublishedMembers::publish(std::shared_ptr<const MemberSnapshot> next) {

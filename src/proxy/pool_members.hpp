@@ -33,7 +33,7 @@ struct MemberSnapshot {
 // pointer copy.
 class PublishedMembers {
  public:
-  explicit PublishedMembers(std::shared_ptr<const MemberSnapshot> first);
+  explicit PublishedMembers(const std::shared_ptr<const MemberSnapshot>& first);
 
   [[nodiscard]] std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
   [[nodiscard]] std::shared_ptr<const MemberSnapshot> load() const { return current_.load(); }

@@ -107,7 +107,7 @@ upstream::ResolvedHosts PoolResolver::answers() const {
 }
 
 void PoolResolver::watch(int fd, bool readable, bool writable) {
-  const short events = static_cast<short>((readable ? POLLIN : 0) | (writable ? POLLOUT : 0));
+  const auto events = static_cast<short>((readable ? POLLIN : 0) | (writable ? POLLOUT : 0));
   if (events == 0)
     watched_.erase(fd);
   else

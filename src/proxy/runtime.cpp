@@ -128,9 +128,9 @@ std::string reload_ignored(const config::Config& running, const config::Config& 
 
 bool uses_auto_sockmap(const config::Config& config) {
   if (!config.forwarding.auto_sockmap) return false;
-  for (const auto& l : config.listeners)
-    if (l.mode.value_or(config.forwarding.mode) == config::ForwardingMode::automatic) return true;
-  return false;
+  return std::ranges::any_of(config.listeners, [&](const auto& l) {
+    return l.mode.value_or(config.forwarding.mode) == config::ForwardingMode::automatic;
+  });
 }
 
 bool uses_sockmap(const config::Config& config) {

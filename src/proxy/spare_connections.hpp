@@ -55,6 +55,7 @@ class SpareConnections {
   struct Key {
     Endpoint backend;
     std::optional<IpAddress> source;
+    // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 sees a 0 in the defaulted <=>
     friend auto operator<=>(const Key&, const Key&) = default;
   };
   struct Spare {

@@ -23,8 +23,7 @@ bool embeds_non_public_v4(const IpAddress& a) {
   if (b[0] == 0x20 && b[1] == 0x02) return IpAddress::v4(b[2], b[3], b[4], b[5]).is_non_public();
   // Deprecated IPv4-compatible ::a.b.c.d (RFC 4291 2.5.5.1); never a real
   // destination. (:: and ::1 are already non-public.)
-  if (zero(0, 12)) return true;
-  return false;
+  return zero(0, 12);
 }
 
 // Unmapped, and with a v4 address's unused bytes zeroed, so equal addresses
@@ -37,7 +36,7 @@ IpAddress canonical(const IpAddress& address) {
 
 }  // namespace
 
-DestinationGuard::DestinationGuard(std::vector<IpAddress> own_addresses) {
+DestinationGuard::DestinationGuard(const std::vector<IpAddress>& own_addresses) {
   own_.reserve(own_addresses.size());
   for (const auto& a : own_addresses) own_.insert(canonical(a));
 }

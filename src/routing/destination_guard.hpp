@@ -13,7 +13,7 @@ class DestinationGuard {
  public:
   // own_addresses: every local address of this host and every listener
   // address (gathered by the caller; routing does no I/O).
-  explicit DestinationGuard(std::vector<IpAddress> own_addresses);
+  explicit DestinationGuard(const std::vector<IpAddress>& own_addresses);
 
   // With allow_private everything is allowed. Otherwise refused: non-public
   // addresses (IpAddress::is_non_public, including v4-mapped forms), IPv6

@@ -22,7 +22,7 @@ std::optional<TimePoint> from_ticks(std::int64_t ticks) {
 MemberHealth::MemberHealth(HealthSettings settings) : MemberHealth(HealthState(settings)) {}
 
 MemberHealth::MemberHealth(HealthState initial)
-    : state_(std::move(initial)), retry_at_(kNever), up_since_(kNever) {
+    : state_(initial), retry_at_(kNever), up_since_(kNever) {
   publish();
 }
 

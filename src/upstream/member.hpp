@@ -23,6 +23,7 @@ struct MemberKey {
 
   // "web/web3.internal:443/10.0.0.3:443", for logs.
   [[nodiscard]] std::string to_string() const;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 sees a 0 in the defaulted <=>
   friend auto operator<=>(const MemberKey&, const MemberKey&) = default;
 };
 

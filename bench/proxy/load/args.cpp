@@ -36,7 +36,7 @@ std::uint64_t Args::number(const std::string& name, std::uint64_t fallback) cons
 
 void Args::reject_unused() const {
   for (const auto& [name, value] : values_)
-    if (!used_.count(name)) die("unknown option --" + name);
+    if (!used_.contains(name)) die("unknown option --" + name);
 }
 
 }  // namespace proxy_load

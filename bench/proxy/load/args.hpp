@@ -15,7 +15,7 @@ class Args {
   Args(int argc, char** argv, int first);
 
   std::string text(const std::string& name, const std::string& fallback) const;
-  bool has(const std::string& name) const { return values_.count(name) != 0; }
+  bool has(const std::string& name) const { return values_.contains(name); }
   std::uint64_t number(const std::string& name, std::uint64_t fallback) const;
   // Dies if an option was given that no accessor has asked about.
   void reject_unused() const;

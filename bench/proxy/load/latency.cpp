@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <numeric>
 #include <vector>
@@ -18,7 +19,8 @@ using Clock = std::chrono::steady_clock;
 
 // Nearest-rank percentile of sorted samples.
 double percentile(const std::vector<double>& sorted, double p) {
-  const auto rank = static_cast<std::size_t>(p / 100.0 * static_cast<double>(sorted.size()) + 0.5);
+  const auto rank =
+      static_cast<std::size_t>(std::llround(p / 100.0 * static_cast<double>(sorted.size())));
   return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
 }
 

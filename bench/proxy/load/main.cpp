@@ -14,8 +14,7 @@
 //   proxy_load free-port
 //
 // See each subcommand's header for its options and output.
-#include <signal.h>
-
+#include <csignal>
 #include <cstdio>
 #include <string>
 

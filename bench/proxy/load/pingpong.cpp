@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <barrier>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <numeric>
 #include <string>
@@ -23,7 +24,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double percentile(const std::vector<double>& sorted, double p) {
-  const auto rank = static_cast<std::size_t>(p / 100.0 * static_cast<double>(sorted.size()) + 0.5);
+  const auto rank =
+      static_cast<std::size_t>(std::llround(p / 100.0 * static_cast<double>(sorted.size())));
   return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
 }
 

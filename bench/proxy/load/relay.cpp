@@ -133,7 +133,7 @@ class Relay {
   sockaddr_in backend_;
   UniqueFd epoll_;
   std::unordered_map<RelayPair*, std::unique_ptr<RelayPair>> pairs_;
-  std::vector<std::uint8_t> buffer_ = std::vector<std::uint8_t>(64 * 1024);
+  std::vector<std::uint8_t> buffer_ = std::vector<std::uint8_t>(std::size_t{64} * 1024);
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <iostream>
@@ -54,10 +55,8 @@ bool is_verifier_noise(std::string_view line) {
       "HINT: ",
       "reg type unsupported for arg#",
   };
-  for (std::string_view prefix : kNoise) {
-    if (starts_with(line, prefix)) return true;
-  }
-  return false;
+  return std::ranges::any_of(kNoise,
+                             [line](std::string_view prefix) { return starts_with(line, prefix); });
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 #include <bcc/libbpf.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <fstream>
+#include <string>
 
 #include "bpf/loader/cgroup_mount.hpp"
 #include "bpf/loader/kernel_layout.hpp"
@@ -52,7 +54,13 @@ long resident_set_kib() {
   std::ifstream status("/proc/self/status");
   std::string line;
   while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+    if (!line.starts_with("VmRSS:")) continue;
+    // "VmRSS:	   12345 kB"; an unreadable figure counts as 0, like a missing line.
+    const std::size_t digits = line.find_first_not_of(" \t", 6);
+    long kib = 0;
+    if (digits != std::string::npos)
+      std::from_chars(line.data() + digits, line.data() + line.size(), kib);
+    return kib;
   }
   return 0;
 }

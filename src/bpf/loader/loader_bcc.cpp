@@ -250,7 +250,7 @@ Result<Attachment> Module::attach_tracepoint(std::string_view category_event,
   std::size_t colon = category_event.find(':');
   if (colon == std::string_view::npos) {
     return make_error(
-        fmt::format("BPF: tracepoint \"{}\" is not \"category:event\"", category_event));
+        fmt::format(R"(BPF: tracepoint "{}" is not "category:event")", category_event));
   }
   auto tracefs = ensure_tracefs();
   if (!tracefs.ok()) return tracefs.error();

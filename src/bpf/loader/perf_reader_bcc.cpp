@@ -6,8 +6,10 @@
 #include <sys/epoll.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
+#include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
@@ -53,6 +55,14 @@ void deliver_lost(void* cookie, std::uint64_t lost) {
   if (state->on_lost) state->on_lost(lost);
 }
 
+// The number a cpu list entry starts with ("3" of "3-7"); 0 when there is
+// none, as a malformed list read before.
+int leading_int(std::string_view text) {
+  int value = 0;
+  std::from_chars(text.data(), text.data() + text.size(), value);
+  return value;
+}
+
 // Parses /sys/devices/system/cpu/online ("0-3,6").
 std::vector<int> online_cpus() {
   std::vector<int> cpus;
@@ -65,8 +75,9 @@ std::vector<int> online_cpus() {
     if (comma == std::string::npos) comma = list.size();
     std::string range = list.substr(start, comma - start);
     std::size_t dash = range.find('-');
-    int first = std::atoi(range.c_str());
-    int last = dash == std::string::npos ? first : std::atoi(range.c_str() + dash + 1);
+    int first = leading_int(range);
+    int last =
+        dash == std::string::npos ? first : leading_int(std::string_view(range).substr(dash + 1));
     for (int cpu = first; cpu <= last; ++cpu) cpus.push_back(cpu);
     start = comma + 1;
   }

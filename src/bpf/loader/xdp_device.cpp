@@ -25,7 +25,7 @@
 namespace sniproxy::bpf {
 namespace {
 
-constexpr std::size_t kReceiveBuffer = 32 * 1024;
+constexpr std::size_t kReceiveBuffer = std::size_t{32} * 1024;
 
 // A netlink request under construction: header, ifinfomsg, attributes.
 class Request {

@@ -63,7 +63,7 @@ std::string tcp_state_name(int state) {
 }
 
 std::string format_wall_time(std::int64_t realtime_ns) {
-  std::time_t seconds = static_cast<std::time_t>(realtime_ns / 1'000'000'000);
+  auto seconds = static_cast<std::time_t>(realtime_ns / 1'000'000'000);
   long micros = static_cast<long>((realtime_ns % 1'000'000'000) / 1000);
   if (micros < 0) {
     micros += 1'000'000;

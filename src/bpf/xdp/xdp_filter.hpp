@@ -61,7 +61,8 @@ class XdpFilter {
 
  private:
   XdpFilter(std::unique_ptr<Module> module, XdpMaps maps);
-  Result<bool> attach(const std::string& ifname, config::XdpMode mode, std::optional<pid_t> master);
+  Result<bool> attach(const std::string& ifname, config::XdpMode requested,
+                      std::optional<pid_t> master);
 
   // Declared first so it is destroyed last: the attachments detach while
   // the program fd they name is still open.

@@ -85,7 +85,7 @@ Result<XdpMaps> XdpMaps::open(Module& module) {
 
 Result<bool> XdpMaps::add_missing(Map& map, const KeySet& wanted, const std::string& value) {
   for (const std::string& key : wanted) {
-    if (map.keys.count(key) != 0) continue;
+    if (map.keys.contains(key)) continue;
     if (bpf_update_elem(map.fd, const_cast<char*>(key.data()), const_cast<char*>(value.data()),
                         BPF_ANY) != 0) {
       return make_error(
@@ -98,7 +98,7 @@ Result<bool> XdpMaps::add_missing(Map& map, const KeySet& wanted, const std::str
 
 Result<bool> XdpMaps::remove_extra(Map& map, const KeySet& wanted) {
   for (auto it = map.keys.begin(); it != map.keys.end();) {
-    if (wanted.count(*it) != 0) {
+    if (wanted.contains(*it)) {
       ++it;
       continue;
     }

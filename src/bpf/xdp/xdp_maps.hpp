@@ -59,8 +59,8 @@ class XdpMaps {
     KeySet keys;  // what this object wrote and has not removed
   };
 
-  Result<bool> add_missing(Map& map, const KeySet& wanted, const std::string& value);
-  Result<bool> remove_extra(Map& map, const KeySet& wanted);
+  static Result<bool> add_missing(Map& map, const KeySet& wanted, const std::string& value);
+  static Result<bool> remove_extra(Map& map, const KeySet& wanted);
   Result<bool> write_settings(const XdpPolicy& policy);
 
   Map allow4_, deny4_, allow6_, deny6_, ports_;

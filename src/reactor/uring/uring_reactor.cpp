@@ -107,7 +107,7 @@ std::optional<Datagram> UringReactor::datagram(const Event& event) {
   Datagram d;
   d.peer_length = std::min<socklen_t>(out->namelen, sizeof d.peer);
   std::memcpy(&d.peer, io_uring_recvmsg_name(out), d.peer_length);
-  auto* payload =
+  const auto* payload =
       static_cast<const std::uint8_t*>(io_uring_recvmsg_payload(out, &datagram_layout_));
   d.payload = {payload, io_uring_recvmsg_payload_length(out, event.res, &datagram_layout_)};
   d.truncated = (out->flags & MSG_TRUNC) != 0;
