@@ -97,7 +97,7 @@ std::string status_body(const AdminContext& ctx) {
   const auto now = std::chrono::system_clock::now();
   std::string out;
   auto o = std::back_inserter(out);
-  fmt::format_to(o, "{{\"version\":{},\"pid\":{},\"uptime_seconds\":{:.3f},\"started_at\":{:.3f},",
+  fmt::format_to(o, R"({{"version":{},"pid":{},"uptime_seconds":{:.3f},"started_at":{:.3f},)",
                  json_string(SNIPROXY_VERSION), ::getpid(),
                  std::chrono::duration<double>(now - ctx.started).count(),
                  unix_seconds(ctx.started));
@@ -108,42 +108,42 @@ std::string status_body(const AdminContext& ctx) {
                  json_string(ctx.config_path),
                  static_cast<double>(ctx.config_loaded_ms.load()) / 1000.0,
                  observe::read(m.reloads_ok), observe::read(m.reloads_failed));
-  fmt::format_to(o, "\"workers\":{},\"connections_active\":{},\"forwarding_mode\":{},",
+  fmt::format_to(o, R"("workers":{},"connections_active":{},"forwarding_mode":{},)",
                  ctx.workers.size(), ctx.shared->limits.active(),
                  json_string(config::to_string(cfg.forwarding.mode)));
   out += "\"listeners\":[";
   for (std::size_t i = 0; i < cfg.listeners.size(); ++i) {
     const auto& l = cfg.listeners[i];
-    fmt::format_to(o, "{}{{\"name\":{},\"address\":{},\"protocol\":{},\"mode\":{}}}",
-                   i == 0 ? "" : ",", json_string(l.name), json_string(l.address.to_string()),
+    fmt::format_to(o, R"({}{{"name":{},"address":{},"protocol":{},"mode":{}}})", i == 0 ? "" : ",",
+                   json_string(l.name), json_string(l.address.to_string()),
                    json_string(config::to_string(l.protocol)), json_string(listener_mode(cfg, l)));
   }
   out += "],";
   // Each serving thread's sessions (one entry when one thread serves quic).
   std::vector<std::uint64_t> per_thread;
   if (ctx.shared->quic_threads) per_thread = ctx.shared->quic_threads->thread_sessions();
-  fmt::format_to(o, "\"quic\":{{\"sessions\":{},\"pending_flows\":{},\"thread_sessions\":[{}]}},",
+  fmt::format_to(o, R"("quic":{{"sessions":{},"pending_flows":{},"thread_sessions":[{}]}},)",
                  observe::read(m.quic.sessions), observe::read(m.quic.pending_flows),
                  fmt::join(per_thread, ","));
   out += "\"pools\":[";
   bool first_pool = true;
   for (const auto& [name, pool] : rt->pools) {
-    fmt::format_to(o, "{}{{\"name\":{},\"servers\":[", first_pool ? "" : ",", json_string(name));
+    fmt::format_to(o, R"({}{{"name":{},"servers":[)", first_pool ? "" : ",", json_string(name));
     first_pool = false;
     // One entry per member: "server" is the address it connects to (as
     // before names were allowed), "name" the server as written.
     const auto snapshot = pool.current->load();
     for (std::size_t i = 0; i < snapshot->members.size(); ++i) {
       const upstream::Member& m = snapshot->members[i];
-      fmt::format_to(o, "{}{{\"server\":{},\"backup\":{},\"up\":{},\"name\":{}}}",
-                     i == 0 ? "" : ",", json_string(m.key.address), json_bool(m.backup),
+      fmt::format_to(o, R"({}{{"server":{},"backup":{},"up":{},"name":{}}})", i == 0 ? "" : ",",
+                     json_string(m.key.address), json_bool(m.backup),
                      json_bool(snapshot->health[i]->up()), json_string(m.key.server));
     }
     out += "]}";
   }
   out += "],";
   const auto& u = ctx.io_uring;
-  fmt::format_to(o, "\"reactor\":{{\"backend\":{},\"fallback_reason\":{}}},",
+  fmt::format_to(o, R"("reactor":{{"backend":{},"fallback_reason":{}}},)",
                  json_string(reactor_backend(ctx)), json_string(ctx.reactor_fallback_reason));
   fmt::format_to(o,
                  "\"kernel\":{{\"release\":{},\"io_uring\":{{\"available\":{},\"splice\":{},"
@@ -152,20 +152,20 @@ std::string status_body(const AdminContext& ctx) {
                  json_bool(u.multishot_accept), json_bool(u.provided_buffer_ring),
                  json_bool(u.send_zc));
   // BPF objects this process holds: only what the config enabled.
-  out += "\"bpf\":{\"programs\":[";
+  out += R"("bpf":{"programs":[)";
   const bpf::XdpFilter* xdp = ctx.xdp != nullptr ? ctx.xdp->filter() : nullptr;
   if (xdp != nullptr) {
-    out += "{\"name\":\"xdp_filter\",\"type\":\"xdp\",\"attached\":[";
+    out += R"({"name":"xdp_filter","type":"xdp","attached":[)";
     bool first = true;
     for (const auto& i : xdp->interfaces()) {
-      fmt::format_to(o, "{}{{\"interface\":{},\"mode\":{}}}", first ? "" : ",", json_string(i.name),
+      fmt::format_to(o, R"({}{{"interface":{},"mode":{}}})", first ? "" : ",", json_string(i.name),
                      json_string(bpf::to_string(i.mode)));
       first = false;
     }
     out += "]}";
   }
   if (ctx.retrans) {
-    fmt::format_to(o, "{}{{\"name\":\"retrans\",\"type\":\"tracepoint\",\"attached\":[",
+    fmt::format_to(o, R"({}{{"name":"retrans","type":"tracepoint","attached":[)",
                    xdp != nullptr ? "," : "");
     for (std::size_t i = 0; i < ctx.retrans_hooks.size(); ++i)
       fmt::format_to(o, "{}{}", i == 0 ? "" : ",", json_string(ctx.retrans_hooks[i]));
@@ -173,12 +173,12 @@ std::string status_body(const AdminContext& ctx) {
   }
   const bpf::Sockmap* sockmap = ctx.shared->sockmap;
   if (sockmap != nullptr) {
-    fmt::format_to(o, "{}{{\"name\":\"sockmap\",\"type\":\"sk_skb_stream_verdict\"}}",
+    fmt::format_to(o, R"({}{{"name":"sockmap","type":"sk_skb_stream_verdict"}})",
                    xdp != nullptr || ctx.retrans ? "," : "");
   }
   // Its hooks are fixed at start-up; the session map is the quic thread's.
   if (const bpf::QuicFastPath* quic = ctx.shared->quic_fast_path; quic != nullptr) {
-    fmt::format_to(o, "{}{{\"name\":\"quic_fast_path\",\"type\":\"sched_cls\",\"attached\":[",
+    fmt::format_to(o, R"({}{{"name":"quic_fast_path","type":"sched_cls","attached":[)",
                    xdp != nullptr || ctx.retrans || sockmap != nullptr ? "," : "");
     const auto hooks = quic->attachments();
     for (std::size_t i = 0; i < hooks.size(); ++i)
@@ -188,7 +188,7 @@ std::string status_body(const AdminContext& ctx) {
   out += "],\"maps\":[";
   if (sockmap != nullptr) {
     // Two sockets per connection in the sockmap (proxy/sockmap_forwarding.cpp).
-    fmt::format_to(o, "{{\"name\":\"sock_pairs\",\"entries\":{},\"max_entries\":{}}}",
+    fmt::format_to(o, R"({{"name":"sock_pairs","entries":{},"max_entries":{}}})",
                    2 * observe::read(ctx.shared->metrics.sockmap.open), sockmap->max_sockets());
   }
   if (xdp != nullptr && cfg.xdp) {

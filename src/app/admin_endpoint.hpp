@@ -31,11 +31,11 @@ struct AdminContext {
   std::vector<std::string> retrans_hooks;  // what the tracer attached to
 };
 
-// `context` must outlive the handler.
-observe::AdminHandler make_admin_handler(const AdminContext& context);
+// `ctx` must outlive the handler.
+observe::AdminHandler make_admin_handler(const AdminContext& ctx);
 
 // The bodies, for tests and the handler.
-std::string metrics_body(const AdminContext& context);
-std::string status_body(const AdminContext& context);
+std::string metrics_body(const AdminContext& ctx);
+std::string status_body(const AdminContext& ctx);
 
 }  // namespace sniproxy::app

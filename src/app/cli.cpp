@@ -16,10 +16,12 @@ ParsedArgs parse_retrans(const std::vector<std::string>& args) {
     if (a == "--json") {
       o.json = true;
       continue;
-    } else if (a == "--help" || a == "-h") {
+    }
+    if (a == "--help" || a == "-h") {
       o.command = Options::Command::help;
       return {o, ""};
-    } else if (a == "--interval") {
+    }
+    if (a == "--interval") {
       if (i + 1 >= args.size()) return {std::nullopt, "--interval needs a number of seconds"};
       value = args[++i];
     } else if (a.rfind("--interval=", 0) == 0) {

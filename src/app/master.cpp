@@ -2,10 +2,10 @@
 
 #include <fmt/format.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <algorithm>
 #include <cerrno>
@@ -85,7 +85,7 @@ class Master {
         self_(std::move(self)),
         signals_(std::move(signals)) {}
 
-  int run(ConfigPtr first, std::vector<PassedSocket> systemd) {
+  int run(const ConfigPtr& first, std::vector<PassedSocket> systemd) {
     sockets_.adopt(std::move(systemd));
     config_ = first;
     log::info("master", "version={} pid={} binary={} config={}", SNIPROXY_VERSION, ::getpid(),
@@ -212,7 +212,7 @@ class Master {
                               config_->listeners.size()));
   }
 
-  void drain(Generation& g) {
+  static void drain(Generation& g) {
     if (g.state == Generation::State::draining) return;
     g.state = Generation::State::draining;
     g.deadline = Clock::now() + g.config->timeouts.shutdown + kKillMargin;

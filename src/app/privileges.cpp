@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <vector>
 
 #include "config/source_address.hpp"
@@ -50,7 +51,10 @@ bool bpf_commands_gated() {
   utsname name{};
   unsigned major = 0;
   unsigned minor = 0;
-  if (::uname(&name) != 0 || std::sscanf(name.release, "%u.%u", &major, &minor) != 2) return true;
+  if (::uname(&name) != 0) return true;
+  std::istringstream release(name.release);  // "6.18.44-...": major, '.', minor
+  char dot = 0;
+  if (!(release >> major >> dot >> minor) || dot != '.') return true;
   if (major > 6 || (major == 6 && minor >= 5)) return false;
   std::ifstream sysctl("/proc/sys/kernel/unprivileged_bpf_disabled");
   int disabled = 0;

@@ -1,9 +1,9 @@
 #include "app/retrans_command.hpp"
 
 #include <poll.h>
-#include <signal.h>
 #include <sys/signalfd.h>
-#include <time.h>
+#include <csignal>
+#include <ctime>
 
 #include <cerrno>
 #include <chrono>

@@ -1,8 +1,8 @@
 #include "app/systemd_notify.hpp"
 
 #include <systemd/sd-daemon.h>
-#include <time.h>
 #include <unistd.h>
+#include <ctime>
 
 #include <cstdint>
 #include <cstring>

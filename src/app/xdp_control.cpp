@@ -4,7 +4,10 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
+#include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "app/worker_launch.hpp"
@@ -65,7 +68,13 @@ Result<std::unique_ptr<XdpControl>> XdpControl::start(const config::Config& conf
   // A worker of a master takes the filter over from the generation it
   // replaces, in one step: the interface is never unfiltered.
   std::optional<pid_t> master;
-  if (const char* pid = std::getenv(kMasterPidVariable)) master = std::atoi(pid);
+  if (const char* text = std::getenv(kMasterPidVariable)) {
+    // Set by the master for its workers; anything else is not a pid.
+    const std::string_view digits(text);
+    pid_t pid = 0;
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
+    if (error == std::errc{} && end == digits.data() + digits.size() && pid > 0) master = pid;
+  }
   auto filter = bpf::XdpFilter::create(*config.xdp, ports, {}, master);
   if (!filter.ok()) {
     const std::string& why = filter.error().message;

@@ -15,12 +15,12 @@ namespace {
 constexpr std::int64_t kMaxFlows = 10'000'000;
 // A datagram is at most 64 KiB; holding more than this per flow is a memory
 // gift to whoever spoofs Initials.
-constexpr std::int64_t kMaxHeldBytes = 1024 * 1024;
+constexpr std::int64_t kMaxHeldBytes = std::int64_t{1024} * 1024;
 
 // A socket buffer: at least a few full datagrams; the kernel keeps the
 // value in an int and doubles it.
-constexpr std::int64_t kMinSocketBuffer = 64 * 1024;
-constexpr std::int64_t kMaxSocketBuffer = 256 * 1024 * 1024;
+constexpr std::int64_t kMinSocketBuffer = std::int64_t{64} * 1024;
+constexpr std::int64_t kMaxSocketBuffer = std::int64_t{256} * 1024 * 1024;
 
 // The listener keys that make sense for TCP only.
 constexpr std::array<std::string_view, 6> kTcpOnlyListenerKeys{

@@ -136,9 +136,8 @@ class Sockmap {
   // minus its base): what the access log reports for the direction.
   // `fin_queued`: whether the caller shut the peer's writing side down (see
   // stream_bytes_written; a socket that reached CLOSED needs it said).
-  [[nodiscard]] Result<std::uint64_t> forwarded_bytes(
-      const SockPair& pair, Direction direction,
-      std::optional<bool> fin_queued = std::nullopt) const;
+  [[nodiscard]] static Result<std::uint64_t> forwarded_bytes(
+      const SockPair& pair, Direction direction, std::optional<bool> fin_queued = std::nullopt);
   // Bytes of `direction` (redirected + control.consumed) not yet in the
   // peer's TCP stream, from TCP's own counters (sockmap_flow.hpp). 0 means:
   // userspace may send passed bytes to the peer without overtaking
@@ -180,8 +179,8 @@ class Sockmap {
   Sockmap() = default;
 
   // Deletes `keys` from `map_fd`, in one batch while the map takes them.
-  void delete_both(int map_fd, std::atomic<bool>& batch_works, std::uint64_t first,
-                   std::uint64_t second);
+  static void delete_both(int map_fd, std::atomic<bool>& batch_works, std::uint64_t first,
+                          std::uint64_t second);
 
   std::unique_ptr<Module> module_;
   Attachment verdict_;

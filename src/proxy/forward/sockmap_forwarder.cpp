@@ -25,7 +25,7 @@ constexpr std::chrono::milliseconds kFirstRecheck{1};
 // millisecond timer made short connections wait for it.
 constexpr std::chrono::microseconds kFirstEofRecheck{25};
 constexpr std::chrono::milliseconds kMaxRecheck{100};
-constexpr std::size_t kPassedChunk = 64 * 1024;
+constexpr std::size_t kPassedChunk = std::size_t{64} * 1024;
 constexpr int kRunsPerStep = 4;
 
 // What a zero-timeout poll shows on `fd` now (nothing if the poll fails).
@@ -236,7 +236,7 @@ bool SockmapForwarder::slide_limit(Look& look) {
                    look.counts.state.redirected + queue_cap_ / 2 > look.counts.control.limit;
   if (!due) return true;
   if (!look.forwarded_known) {
-    auto forwarded = session_->map().forwarded_bytes(session_->pair(), direction_);
+    auto forwarded = bpf::Sockmap::forwarded_bytes(session_->pair(), direction_);
     if (!forwarded) {
       host_.abort(forwarded.error().message);
       return false;
@@ -481,7 +481,7 @@ void SockmapForwarder::stop() {
   // direction that reached its end counted them then (finish()); one
   // stopped before never shut its peer down, so no FIN of ours is in them.
   if (!eof_) {
-    if (auto forwarded = map.forwarded_bytes(session_->pair(), direction_, false))
+    if (auto forwarded = bpf::Sockmap::forwarded_bytes(session_->pair(), direction_, false))
       final_bytes_ = *forwarded;
   }
   observe::SockmapMetrics& counted = session_->counted();

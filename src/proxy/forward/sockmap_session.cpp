@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -31,7 +31,7 @@ namespace {
 constexpr std::uint64_t kBufferShareOfCap = 16;
 // Not below the default cap's: smaller buffers stall the sender (above), so
 // a cap under 8 MiB keeps the 512 KiB (1 MiB doubled) of the default.
-constexpr std::uint64_t kSmallestBuffer = 512 * 1024;
+constexpr std::uint64_t kSmallestBuffer = std::uint64_t{512} * 1024;
 constexpr std::uint64_t kLargestBuffer = 1U << 30;
 
 std::string fix_receive_buffer(int fd, std::uint64_t queue_cap) {
@@ -49,11 +49,8 @@ std::uint64_t receive_buffer_max() {
   // Read once (0 if unreadable: then nothing is fixed).
   static const std::uint64_t max = [] {
     std::uint64_t value = 0;
-    if (std::FILE* file = std::fopen("/proc/sys/net/core/rmem_max", "re")) {
-      unsigned long long read = 0;
-      if (std::fscanf(file, "%llu", &read) == 1) value = read;
-      std::fclose(file);
-    }
+    std::ifstream file("/proc/sys/net/core/rmem_max");
+    if (!(file >> value)) value = 0;
     return value;
   }();
   return max;

@@ -60,7 +60,7 @@ bool PendingFlows::hold(PendingFlow& flow, std::span<const std::uint8_t> datagra
 std::optional<PendingFlow> PendingFlows::take(const FlowKey& key) {
   auto found = index_.find(key);
   if (found == index_.end()) return std::nullopt;
-  List::iterator it = found->second;
+  auto it = found->second;
   std::optional<PendingFlow> out(std::move(*it));
   erase(it);
   return out;

@@ -7,6 +7,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 #include "common/log.hpp"
 #include "common/udp_socket.hpp"
@@ -390,8 +391,8 @@ void QuicService::route_flow(const FlowKey& key) {
   // A name to resolve first; the flow waits (its datagrams still held).
   const std::uint64_t token = next_token_++;
   const std::string host = dest.resolve_host;
-  resolving_[key] = std::unique_ptr<Resolving>(
-      new Resolving{std::move(*flow), std::move(dest), std::move(rt), token});
+  resolving_[key] = std::make_unique<Resolving>(
+      Resolving{std::move(*flow), std::move(dest), std::move(rt), token});
   Worker* worker = &worker_;
   // A cache hit answers at once, from inside resolve().
   worker_.resolver().resolve(host, [worker, key, token](const Result<dns::Addresses>& answer) {

@@ -101,7 +101,7 @@ class QuicService {
   void on_resolved(const FlowKey& key, std::uint64_t token, const Result<dns::Addresses>& answer);
   // False when it could not open (the caller gives its session slot back).
   bool open_session(const FlowKey& key, PendingFlow& flow, const QuicDestination& dest,
-                    std::shared_ptr<const Runtime> runtime);
+                    std::shared_ptr<const Runtime> rt);
   void forward_to_backend(SessionId id, std::span<const std::uint8_t> payload);
   // NAT rebinding (RFC 9000 9.3): the session's client from a new address.
   bool rebind_session(SessionId id, const FlowKey& key);

@@ -11,7 +11,7 @@ namespace sniproxy::proxy::quic {
 bool SessionTable::add(SessionId id, const FlowKey& key,
                        std::span<const std::uint8_t> original_dcid,
                        std::chrono::milliseconds idle_timeout, Clock::time_point now) {
-  if (sessions_.size() >= max_sessions_ || by_address_.count(key) != 0) return false;
+  if (sessions_.size() >= max_sessions_ || by_address_.contains(key)) return false;
   Entry& e = sessions_[id];
   e.key = key;
   e.idle_timeout = idle_timeout;
@@ -92,7 +92,7 @@ bool SessionTable::rebind(SessionId id, const Endpoint& client, const IpAddress&
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return false;
   FlowKey next{it->second.key.listener, client, local};
-  if (by_address_.count(next) != 0) return false;
+  if (by_address_.contains(next)) return false;
   by_address_.erase(it->second.key);
   it->second.key = next;
   by_address_.emplace(next, id);
