@@ -25,7 +25,7 @@ void CidDirectory::withdraw(std::size_t listener, const std::string& cid, unsign
 
 std::optional<unsigned> CidDirectory::owner(std::size_t listener,
                                             std::span<const std::uint8_t> datagram) const {
-  std::lock_guard lock(mutex_);
+  std::shared_lock lock(mutex_);
   return match_datagram_cid(listener, datagram, lengths_,
                             [this](const std::string& key) -> std::optional<unsigned> {
                               auto it = owners_.find(key);
@@ -35,7 +35,7 @@ std::optional<unsigned> CidDirectory::owner(std::size_t listener,
 }
 
 std::size_t CidDirectory::size() const {
-  std::lock_guard lock(mutex_);
+  std::shared_lock lock(mutex_);
   return owners_.size();
 }
 

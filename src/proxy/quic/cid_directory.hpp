@@ -5,11 +5,14 @@
 // connection IDs) may land on another thread, which asks here for the owner.
 // Threads publish an ID as their session table learns it and withdraw it as
 // the session ends: a few times per session, never per datagram of a known
-// 4-tuple. One mutex: only those and the lookups of unknown 4-tuples take it.
+// 4-tuple. A reader-writer lock: the lookups of unknown 4-tuples, which a
+// flood of spoofed Initials makes one per datagram on every thread, share it
+// and never wait for each other; only publishing and withdrawing exclude.
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -30,7 +33,7 @@ class CidDirectory {
   [[nodiscard]] std::size_t size() const;
 
  private:
-  mutable std::mutex mutex_;
+  mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, unsigned> owners_;  // by cid_key
   CidLengths lengths_;
 };
