@@ -310,9 +310,13 @@ struct Reactor {
 // pending until its ClientHello is in, then a session; both are per client
 // address. Applied to new flows on reload.
 struct Quic {
-  // A pending flow's ClientHello must be complete within this (a hello over
-  // two datagrams arrives within a round trip; 2 s covers a lost datagram).
-  Millis hello_timeout{2'000};
+  // A pending flow's ClientHello must be complete within this. 10 s, as for
+  // TCP's hello: a client resends a lost Initial on its probe timeout, about
+  // 1 s before any round trip is known and doubling (RFC 9002), so a hello
+  // datagram lost twice arrives after about 3 s and thrice after 7 s (seen
+  // with a real client under loss). Memory stays bounded by
+  // max_pending_flows and max_pending_per_source, which evict the oldest.
+  Millis hello_timeout{10'000};
   std::uint32_t max_pending_flows = 4'096;    // whole listener set; the oldest is evicted
   std::uint32_t max_pending_per_source = 64;  // per client IP; its oldest is evicted
   std::uint32_t max_held_datagrams = 8;       // per pending flow, sent on once routed

@@ -47,7 +47,7 @@ TEST(QuicConfigTest, ListenerBesideTlsOnTheSameAddress) {
 
 TEST(QuicConfigTest, Defaults) {
   const Quic q = must_load(kQuic).quic;
-  EXPECT_EQ(q.hello_timeout, Millis{2'000});
+  EXPECT_EQ(q.hello_timeout, Millis{10'000});
   EXPECT_EQ(q.max_pending_flows, 4'096u);
   EXPECT_EQ(q.max_pending_per_source, 64u);
   EXPECT_EQ(q.max_held_datagrams, 8u);
