@@ -19,7 +19,7 @@ using sniproxy::protocol::ParseStatus;
 
 using Bytes = std::vector<std::uint8_t>;
 
-constexpr std::size_t kMaxHello = 64 * 1024;
+constexpr std::size_t kMaxHello = std::size_t{64} * 1024;
 
 // tests/fixtures/hello/tls13_resumption.bin, inlined so that the benchmark
 // needs no files.
@@ -88,12 +88,12 @@ Bytes enlarged_hello(std::size_t extra) {
 }
 
 const Bytes& large_hello() {
-  static const Bytes hello = enlarged_hello(10 * 1024 - kRealHello.size() - 4);
+  static const Bytes hello = enlarged_hello(std::size_t{10} * 1024 - kRealHello.size() - 4);
   return hello;
 }
 
 void parse(benchmark::State& state, const Bytes& hello, std::size_t chunk) {
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     ClientHelloParser parser(kMaxHello);
     ParseStatus status = ParseStatus::need_more;
     for (std::size_t pos = 0; pos < hello.size(); pos += chunk)

@@ -42,8 +42,8 @@ RouteTable make_table(int routes) {
     const std::string suffix = ".zone" + std::to_string(i) + ".example.net";
     table.routes.push_back(make_route(PatternKind::wildcard, "*" + suffix, suffix));
   }
-  for (const char* expr : {"api[0-9]+\\.example\\.org", "cdn-[a-z]+\\.example\\.org",
-                           "[a-z]+\\.internal\\.example\\.org"})
+  for (const char* expr : {R"(api[0-9]+\.example\.org)", R"(cdn-[a-z]+\.example\.org)",
+                           R"([a-z]+\.internal\.example\.org)"})
     table.routes.push_back(make_route(PatternKind::regex, std::string("~") + expr, expr));
   auto built = RouteTable::build(table);
   if (!built.ok()) std::abort();
@@ -62,7 +62,7 @@ void run(benchmark::State& state, const std::string& name, bool expect_hit) {
     state.SkipWithError("unexpected lookup result");
     return;
   }
-  for (auto _ : state) benchmark::DoNotOptimize(table.lookup(name));
+  for ([[maybe_unused]] auto _ : state) benchmark::DoNotOptimize(table.lookup(name));
   state.counters["routes"] = static_cast<double>(table.size());
 }
 

@@ -170,6 +170,7 @@ Leg blast(const std::vector<Sender>& senders, const std::vector<int>& sinks, std
   std::thread receiver([&] {
     std::string buffer(65536, '\0');
     std::vector<pollfd> polls;
+    polls.reserve(sinks.size());
     for (int sink : sinks) polls.push_back({sink, POLLIN, 0});
     ready = true;
     while (received < count) {
@@ -431,7 +432,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::uint64_t datagrams = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 200000;
-  const int rounds = argc > 3 ? std::atoi(argv[3]) : 5;
+  const int rounds = argc > 3 ? static_cast<int>(std::strtol(argv[3], nullptr, 10)) : 5;
   if (datagrams == 0 || datagrams > 10'000'000 || rounds < 1 || rounds > 100) {
     std::fprintf(stderr, "usage: quic_bench SNIPROXY_BINARY [DATAGRAMS<=1e7] [ROUNDS<=100]\n");
     return 2;
@@ -439,7 +440,8 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   const char* flows_env = std::getenv("FLOWS");
-  const long flows = flows_env != nullptr && *flows_env != 0 ? std::atol(flows_env) : 1;
+  const long flows =
+      flows_env != nullptr && *flows_env != 0 ? std::strtol(flows_env, nullptr, 10) : 1;
   if (flows < 1 || flows > 64) {
     std::fprintf(stderr, "FLOWS must be 1..64\n");
     return 2;

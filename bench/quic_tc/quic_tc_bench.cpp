@@ -59,7 +59,7 @@ double process_cpu_seconds() {
 
 // utime+stime of the kernel's own threads (children of kthreadd), seconds.
 double kernel_threads_cpu_seconds() {
-  const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  const auto ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
   double total = 0;
   DIR* proc = ::opendir("/proc");
   if (proc == nullptr) return 0;
@@ -264,7 +264,7 @@ int main(int argc, char** argv) {
   Bench b;
   if (argc > 1) b.datagrams = std::strtoull(argv[1], nullptr, 10);
   if (argc > 2) b.size = std::strtoull(argv[2], nullptr, 10);
-  const int rounds = argc > 3 ? std::atoi(argv[3]) : 3;
+  const int rounds = argc > 3 ? static_cast<int>(std::strtol(argv[3], nullptr, 10)) : 3;
   if (b.datagrams == 0 || b.datagrams > 100'000'000 || b.size == 0 || b.size > 1400 || rounds < 1 ||
       rounds > 100) {
     std::fprintf(stderr, "usage: quic_tc_bench [DATAGRAMS<=1e8] [SIZE<=1400] [ROUNDS<=100]\n");

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <thread>
@@ -125,10 +126,8 @@ Options parse(int argc, char** argv) {
 // precise, unlike tick-sampled rusage); 0 when unreadable.
 unsigned long long own_cpu_ns() {
   unsigned long long ns = 0;
-  if (std::FILE* f = std::fopen("/proc/self/schedstat", "r")) {
-    if (std::fscanf(f, "%llu", &ns) != 1) ns = 0;
-    std::fclose(f);
-  }
+  std::ifstream schedstat("/proc/self/schedstat");
+  if (!(schedstat >> ns)) ns = 0;
   return ns;
 }
 
