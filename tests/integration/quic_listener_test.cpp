@@ -29,10 +29,6 @@ namespace sniproxy::integration {
 namespace {
 
 using namespace quic_fixture;  // NOLINT(google-build-using-namespace): the suite's fixture
-using protocol::test::crypto_frame;
-using protocol::test::InitialSpec;
-using protocol::test::padded_initial;
-using protocol::test::quic_client_hello;
 
 TEST_P(QuicTest, NamesRouteToTheirBackendsAndDatagramsPassUnchanged) {
   FakeQuicBackend a(kServerA);
@@ -44,13 +40,9 @@ TEST_P(QuicTest, NamesRouteToTheirBackendsAndDatagramsPassUnchanged) {
   // answer comes back from the listener's address.
   UdpPeer client_a(local_ip(1));
   const Bytes hello_a = initial_for("a.quic.test", {0xa1, 2, 3, 4, 5, 6, 7, 8});
-  ASSERT_TRUE(client_a.send_to(listener(), hello_a));
-  ASSERT_TRUE(a.wait_for(1, Deadline::in(milliseconds(3'000))));
-  EXPECT_EQ(a.received()[0].bytes, hello_a);
-  auto reply = client_a.receive(Deadline::in(milliseconds(3'000)));
-  ASSERT_TRUE(reply);
-  EXPECT_EQ(reply->from, listener());
-  EXPECT_EQ(reply->bytes, a.answer_to(hello_a));
+  Bytes answer;
+  ASSERT_NO_FATAL_FAILURE(expect_passed_and_answered(client_a, listener(), hello_a, a, 1, answer));
+  EXPECT_EQ(answer, a.answer_to(hello_a));
 
   // Then a short header with the server's connection ID goes on to a too.
   const Bytes one_rtt = short_header_packet(kServerA);
@@ -95,15 +87,11 @@ TEST_P(QuicTest, NatRebindingKeepsTheSession) {
 
   // The client's NAT gave it a new address and port.
   UdpPeer after(local_ip(7));
-  const Bytes one_rtt = short_header_packet(kServerA);
-  ASSERT_TRUE(after.send_to(listener(), one_rtt));
-  ASSERT_TRUE(a.wait_for(2, Deadline::in(milliseconds(3'000))));
-  EXPECT_EQ(a.received()[1].bytes, one_rtt);
-  EXPECT_EQ(a.received()[1].from, a.received()[0].from);  // same session socket
   // The answer goes to the new address.
-  auto reply = after.receive(Deadline::in(milliseconds(3'000)));
-  ASSERT_TRUE(reply);
-  EXPECT_EQ(reply->from, listener());
+  Bytes answer;
+  ASSERT_NO_FATAL_FAILURE(
+      expect_passed_and_answered(after, listener(), short_header_packet(kServerA), a, 2, answer));
+  EXPECT_EQ(a.received()[1].from, a.received()[0].from);  // same session socket
   EXPECT_EQ(metric("sniproxy_quic_sessions_total"), 1);
 }
 
@@ -388,13 +376,9 @@ TEST_P(QuicTest, AnIpv6ListenerServesIpv6Clients) {
   ASSERT_NO_FATAL_FAILURE(start(spec, {route("a.quic.test", a)}));
   const Endpoint six{*IpAddress::parse("::1"), port_};
   UdpPeer client(Endpoint{*IpAddress::parse("::1"), 0});
-  const Bytes hello = initial_for("a.quic.test", {0xa9, 2, 3, 4, 5, 6, 7, 8});
-  ASSERT_TRUE(client.send_to(six, hello));
-  ASSERT_TRUE(a.wait_for(1, Deadline::in(milliseconds(3'000))));
-  EXPECT_EQ(a.received()[0].bytes, hello);
-  auto reply = client.receive(Deadline::in(milliseconds(3'000)));
-  ASSERT_TRUE(reply);
-  EXPECT_EQ(reply->from, six);
+  Bytes answer;
+  ASSERT_NO_FATAL_FAILURE(expect_passed_and_answered(
+      client, six, initial_for("a.quic.test", {0xa9, 2, 3, 4, 5, 6, 7, 8}), a, 1, answer));
 }
 
 TEST_P(QuicTest, ShutdownEndsLiveSessionsAndExits) {

@@ -13,72 +13,31 @@
 
 #include "support/access_log.hpp"
 
-#include "quic_initial_builder.hpp"
 #include "support/admin_client.hpp"
 #include "support/credentials.hpp"
 #include "support/proxy_fixture.hpp"
+#include "support/quic_fixture.hpp"
 #include "support/udp_peer.hpp"
 
-// A namespace of its own: the unity build puts this file beside
-// quic_listener_test.cpp, whose helpers have the same names.
+// A namespace of its own: the unity build puts this file beside the other
+// QUIC suites, whose fixtures' names it could meet.
 namespace sniproxy::integration::quic_master {
 namespace {
 
-using protocol::test::crypto_frame;
-using protocol::test::InitialSpec;
-using protocol::test::padded_initial;
-using protocol::test::quic_client_hello;
+using quic_fixture::kServerA;
+using quic_fixture::kServerB;
+using quic_fixture::local_ip;
 
 constexpr const char* kActivator = "/usr/bin/systemd-socket-activate";
-const Bytes kServerA = {0x5a, 0x5a, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06};
-const Bytes kServerB = {0x5b, 0x5b, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06};
 
-// A client Initial with the whole hello for `name` in one datagram.
-Bytes initial_for(const std::string& name, const Bytes& dcid, std::uint64_t idle_ms = 30'000) {
-  InitialSpec spec;
-  spec.dcid = dcid;
-  spec.frames = crypto_frame(0, quic_client_hello(name, idle_ms));
-  return padded_initial(spec);
-}
-
-Endpoint loopback_at(std::uint16_t port) {
-  return Endpoint{IpAddress::v4(127, 0, 0, 1), port};
-}
-
-class QuicMasterTest : public ProxyTest {
+class QuicMasterTest : public quic_fixture::QuicTest {
  protected:
-  std::uint16_t admin_port_ = free_port();
-  std::uint16_t port_ = 0;  // the TLS and the QUIC listener's (TCP and UDP)
-
-  // A TLS listener (the fixture's readiness probe connects to it) and a
-  // QUIC listener on the same address and port, routes to `backends`.
-  // `quic_host`: the quic listener's address ("0.0.0.0": a wildcard).
-  ConfigSpec quic_config(const std::vector<RouteSpec>& routes, const std::string& quic = "",
-                         const std::string& quic_host = "127.0.0.1") {
-    ConfigSpec spec = base_config();
-    port_ = spec.listeners[0].port;
-    spec.listeners.push_back(ListenerSpec{
-        .name = "quic", .port = port_, .protocol = "quic", .table = "default", .host = quic_host});
-    spec.extra += fmt::format("[admin]\nlisten = \"127.0.0.1:{}\"\n", admin_port_);
-    if (!quic.empty()) spec.extra += "[quic]\n" + quic;
-    auto& table = spec.table("default");
-    table.insert(table.end(), routes.begin(), routes.end());
+  // quic_config() and its routes.
+  ConfigSpec master_config(const std::vector<RouteSpec>& routes, const std::string& quic = "",
+                           const std::string& quic_host = "127.0.0.1") {
+    ConfigSpec spec = quic_config(quic, quic_host);
+    add_routes(spec, routes);
     return spec;
-  }
-  // Where the clients send: a wildcard listener is reached at 127.0.0.2,
-  // not the address its host resolves to, so that a reply from the wrong
-  // source would not reach a connected client.
-  IpAddress sent_to_ = IpAddress::v4(127, 0, 0, 1);
-  [[nodiscard]] Endpoint listener() const { return Endpoint{sent_to_, port_}; }
-  double metric(const std::string& key) {
-    HttpAnswer a = http_get(admin_port_, "/metrics");
-    EXPECT_EQ(a.status, 200) << a.head;
-    return parse_exposition(a.body).at(key);
-  }
-  // Sends `name`'s Initial from `client` and waits for the backend's answer.
-  void open_session(const UdpPeer& client, const std::string& name, const Bytes& dcid) {
-    ASSERT_TRUE(client.send_to(listener(), initial_for(name, dcid)));
-    ASSERT_TRUE(client.receive(Deadline::in(milliseconds(3'000)))) << "no answer for " << name;
   }
   // A 1-RTT datagram of `client`'s session with `backend`: it reaches the
   // backend as its `nth` datagram, from the session's one socket, and the
@@ -123,18 +82,18 @@ class QuicMasterTest : public ProxyTest {
 TEST_P(QuicMasterTest, ASessionThroughTheMastersWorkerRoutesByName) {
   FakeQuicBackend a(kServerA);
   FakeQuicBackend b(kServerB);
-  ConfigSpec spec = quic_config({route("a.quic.test", a), route("b.quic.test", b)});
+  ConfigSpec spec = master_config({route("a.quic.test", a), route("b.quic.test", b)});
   ASSERT_NO_FATAL_FAILURE(start_master(spec));
   EXPECT_NE(proxy_->log().find("listener=quic address=" + listener().to_string() +
                                " protocol=quic socket=passed"),
             std::string::npos)
       << proxy_->log();
 
-  UdpPeer client_a(loopback_at(0));
+  UdpPeer client_a(local_ip(1));
   ASSERT_NO_FATAL_FAILURE(open_session(client_a, "a.quic.test", {0xa1, 2, 3, 4, 5, 6, 7, 8}));
   ASSERT_NO_FATAL_FAILURE(one_rtt_round_trip(client_a, a, 2));
 
-  UdpPeer client_b(loopback_at(0));
+  UdpPeer client_b(local_ip(1));
   ASSERT_NO_FATAL_FAILURE(open_session(client_b, "b.quic.test", {0xb1, 2, 3, 4, 5, 6, 7, 8}));
   EXPECT_EQ(b.received().size(), 1u);
   EXPECT_EQ(a.received().size(), 2u);
@@ -149,8 +108,8 @@ TEST_P(QuicMasterTest, ASessionThroughTheMastersWorkerRoutesByName) {
 TEST_P(QuicMasterTest, AnUpgradeKeepsASessionOnTheOldWorker) {
   FakeQuicBackend a(kServerA);
   FakeQuicBackend b(kServerB);
-  ConfigSpec spec = quic_config({route("a.quic.test", a), route("b.quic.test", b)},
-                                "idle_timeout = \"3s\"\nmax_idle_timeout = \"3s\"\n");
+  ConfigSpec spec = master_config({route("a.quic.test", a), route("b.quic.test", b)},
+                                  "idle_timeout = \"3s\"\nmax_idle_timeout = \"3s\"\n");
   spec.shutdown_timeout = "20s";
   spec.workers = 2;
   ASSERT_NO_FATAL_FAILURE(start_master(spec));
@@ -159,7 +118,7 @@ TEST_P(QuicMasterTest, AnUpgradeKeepsASessionOnTheOldWorker) {
   EXPECT_TRUE(proxy_->wait_for_log("event=quic_threads threads=1 worker=0 reason=passed_socket",
                                    Deadline::in(milliseconds(1'000))))
       << proxy_->log();
-  UdpPeer client_a(loopback_at(0));
+  UdpPeer client_a(local_ip(1));
   ASSERT_NO_FATAL_FAILURE(open_session(client_a, "a.quic.test", {0xa4, 2, 3, 4, 5, 6, 7, 8}));
   ASSERT_EQ(a.received().size(), 1u);
 
@@ -181,7 +140,7 @@ TEST_P(QuicMasterTest, AnUpgradeKeepsASessionOnTheOldWorker) {
 
   // A new session is the new worker's (its metrics are the admin
   // endpoint's now): one session there, and the two datagrams handed over.
-  UdpPeer client_b(loopback_at(0));
+  UdpPeer client_b(local_ip(1));
   ASSERT_NO_FATAL_FAILURE(open_session(client_b, "b.quic.test", {0xb4, 2, 3, 4, 5, 6, 7, 8}));
   EXPECT_EQ(metric("sniproxy_quic_sessions_total"), 1);
   EXPECT_EQ(metric("sniproxy_quic_handover_datagrams_total{outcome=\"handed\"}"), 2);
@@ -210,7 +169,7 @@ TEST_P(QuicMasterTest, AnUpgradeKeepsASessionOnTheOldWorker) {
       << proxy_->log();
   EXPECT_EQ(a.received().size(), 3u);
   // (b's session has gone idle meanwhile too) A new one still opens.
-  UdpPeer client_c(loopback_at(0));
+  UdpPeer client_c(local_ip(1));
   ASSERT_NO_FATAL_FAILURE(open_session(client_c, "b.quic.test", {0xb5, 2, 3, 4, 5, 6, 7, 8}));
   EXPECT_EQ(metric("sniproxy_quic_sessions_total"), 2);
 }
@@ -220,12 +179,12 @@ TEST_P(QuicMasterTest, AnUpgradeKeepsASessionOnTheOldWorker) {
 // answers from it (one_rtt_round_trip checks the reply's source).
 TEST_P(QuicMasterTest, AnUpgradeKeepsAWildcardListenersSessionOnTheOldWorker) {
   FakeQuicBackend a(kServerA);
-  ConfigSpec spec = quic_config({route("a.quic.test", a)},
-                                "idle_timeout = \"3s\"\nmax_idle_timeout = \"3s\"\n", "0.0.0.0");
+  ConfigSpec spec = master_config({route("a.quic.test", a)},
+                                  "idle_timeout = \"3s\"\nmax_idle_timeout = \"3s\"\n", "0.0.0.0");
   spec.shutdown_timeout = "20s";
   sent_to_ = IpAddress::v4(127, 0, 0, 2);
   ASSERT_NO_FATAL_FAILURE(start_master(spec));
-  UdpPeer client(loopback_at(0));
+  UdpPeer client(local_ip(1));
   ASSERT_NO_FATAL_FAILURE(open_session(client, "a.quic.test", {0xa7, 2, 3, 4, 5, 6, 7, 8}));
 
   proxy_->signal(SIGUSR2);
@@ -250,11 +209,11 @@ TEST_P(QuicMasterTest, AnUpgradeKeepsAWildcardListenersSessionOnTheOldWorker) {
 // nothing can reach it any more.
 TEST_P(QuicMasterTest, TwoUpgradesWithinADrainRelayToTheOldestWorker) {
   FakeQuicBackend a(kServerA);
-  ConfigSpec spec =
-      quic_config({route("a.quic.test", a)}, "idle_timeout = \"5s\"\nmax_idle_timeout = \"5s\"\n");
+  ConfigSpec spec = master_config({route("a.quic.test", a)},
+                                  "idle_timeout = \"5s\"\nmax_idle_timeout = \"5s\"\n");
   spec.shutdown_timeout = "30s";
   ASSERT_NO_FATAL_FAILURE(start_master(spec));
-  UdpPeer client(loopback_at(0));
+  UdpPeer client(local_ip(1));
   ASSERT_NO_FATAL_FAILURE(open_session(client, "a.quic.test", {0xa6, 2, 3, 4, 5, 6, 7, 8}));
   for (int generation = 2; generation <= 3; ++generation) {
     proxy_->signal(SIGUSR2);
@@ -293,9 +252,9 @@ TEST_P(QuicMasterTest, TwoUpgradesWithinADrainRelayToTheOldestWorker) {
 // A stop is no upgrade: the worker ends its QUIC sessions at once.
 TEST_P(QuicMasterTest, AStopEndsQuicSessionsWithoutAHandOver) {
   FakeQuicBackend a(kServerA);
-  ConfigSpec spec = quic_config({route("a.quic.test", a)});
+  ConfigSpec spec = master_config({route("a.quic.test", a)});
   ASSERT_NO_FATAL_FAILURE(start_master(spec));
-  UdpPeer client(loopback_at(0));
+  UdpPeer client(local_ip(1));
   ASSERT_NO_FATAL_FAILURE(open_session(client, "a.quic.test", {0xa5, 2, 3, 4, 5, 6, 7, 8}));
   proxy_->signal(SIGTERM);
   auto code = proxy_->wait_exit(milliseconds(10'000));
@@ -310,7 +269,7 @@ TEST_P(QuicMasterTest, AStopEndsQuicSessionsWithoutAHandOver) {
 TEST_P(QuicMasterTest, SystemdsDatagramSocketServesTheQuicListener) {
   if (::access(kActivator, X_OK) != 0) GTEST_SKIP() << "needs " << kActivator << " (systemd)";
   FakeQuicBackend a(kServerA);
-  ConfigSpec spec = quic_config({route("a.quic.test", a)});
+  ConfigSpec spec = master_config({route("a.quic.test", a)});
   ASSERT_NO_FATAL_FAILURE(start_activated(spec, activate_both(port_)));
   ASSERT_TRUE(
       proxy_->wait_for_log("protocol=quic socket=passed", Deadline::in(milliseconds(30'000))))
@@ -324,7 +283,7 @@ TEST_P(QuicMasterTest, SystemdsDatagramSocketServesTheQuicListener) {
   EXPECT_NE(log.find("event=listener_passed listener=tls"), std::string::npos) << log;
   EXPECT_EQ(log.find("socket=bound"), std::string::npos) << log;
   EXPECT_EQ(log.find("listener_passed_unused"), std::string::npos) << log;
-  UdpPeer client(loopback_at(0));
+  UdpPeer client(local_ip(1));
   ASSERT_NO_FATAL_FAILURE(open_session(client, "a.quic.test", {0xa2, 2, 3, 4, 5, 6, 7, 8}));
   EXPECT_EQ(a.received().size(), 1u);
 }
@@ -334,7 +293,7 @@ TEST_P(QuicMasterTest, SystemdsDatagramSocketServesTheQuicListener) {
 TEST_P(QuicMasterTest, AMasterPassesSystemdsDatagramSocket) {
   if (::access(kActivator, X_OK) != 0) GTEST_SKIP() << "needs " << kActivator << " (systemd)";
   FakeQuicBackend a(kServerA);
-  ConfigSpec spec = quic_config({route("a.quic.test", a)});
+  ConfigSpec spec = master_config({route("a.quic.test", a)});
   spec.process += "master = true\n";
   ASSERT_NO_FATAL_FAILURE(start_activated(spec, activate_both(port_)));
   ASSERT_TRUE(proxy_->wait_for_log("event=generation_ready generation=1",
@@ -342,7 +301,7 @@ TEST_P(QuicMasterTest, AMasterPassesSystemdsDatagramSocket) {
       << proxy_->log();
   EXPECT_EQ(proxy_->log().find("socket=bound"), std::string::npos) << proxy_->log();
   EXPECT_NE(proxy_->log().find("protocol=quic socket=passed"), std::string::npos) << proxy_->log();
-  UdpPeer client(loopback_at(0));
+  UdpPeer client(local_ip(1));
   ASSERT_NO_FATAL_FAILURE(open_session(client, "a.quic.test", {0xa3, 2, 3, 4, 5, 6, 7, 8}));
 }
 
@@ -352,7 +311,7 @@ TEST_P(QuicMasterTest, AMasterPassesSystemdsDatagramSocket) {
 TEST_P(QuicMasterTest, AStreamSocketForAQuicListenerIsAnError) {
   if (::access(kActivator, X_OK) != 0) GTEST_SKIP() << "needs " << kActivator << " (systemd)";
   FakeQuicBackend a(kServerA);
-  ConfigSpec spec = quic_config({route("a.quic.test", a)});
+  ConfigSpec spec = master_config({route("a.quic.test", a)});
   const std::uint16_t quic_port = free_port();
   spec.listeners[1].port = quic_port;
   write_file(config_path(), spec.to_toml());

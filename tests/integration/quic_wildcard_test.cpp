@@ -16,33 +16,22 @@
 #include <sstream>
 #include <thread>
 
-#include "quic_initial_builder.hpp"
 #include "support/admin_client.hpp"
 #include "support/proxy_fixture.hpp"
+#include "support/quic_fixture.hpp"
 #include "support/udp_peer.hpp"
 
 // Its own namespace: the unity build groups it with quic_listener_test.cpp.
 namespace sniproxy::integration::quic_wildcard {
 namespace {
 
-using protocol::test::crypto_frame;
-using protocol::test::InitialSpec;
-using protocol::test::padded_initial;
-using protocol::test::quic_client_hello;
+using quic_fixture::initial_for;
 
 const Bytes kServerA = {0x5a, 0x5a, 0x0a, 0x02, 0x03, 0x04, 0x05, 0x06};
 const Bytes kServerB = {0x5b, 0x5b, 0x0b, 0x02, 0x03, 0x04, 0x05, 0x06};
 
 Endpoint at(const char* ip, std::uint16_t port = 0) {
   return Endpoint{*IpAddress::parse(ip), port};
-}
-
-// A client Initial with the whole hello for `name` in one datagram.
-Bytes hello_for(const std::string& name, const Bytes& dcid) {
-  InitialSpec spec;
-  spec.dcid = dcid;
-  spec.frames = crypto_frame(0, quic_client_hello(name, 30'000));
-  return padded_initial(spec);
 }
 
 // A UDP socket bound to `from`, connected to `to`.
@@ -55,42 +44,28 @@ UdpPeer connected(const Endpoint& from, const Endpoint& to) {
   return peer;
 }
 
-class QuicWildcardTest : public ProxyTest {
+class QuicWildcardTest : public quic_fixture::QuicTest {
  protected:
-  std::uint16_t admin_port_ = free_port();
-  std::uint16_t port_ = 0;  // the TLS listener's (TCP, 127.0.0.1) and the QUIC one's (UDP)
+  FakeQuicBackend a_{kServerA};  // a.quic.test's
+  FakeQuicBackend b_{kServerB};  // b.quic.test's
 
-  // The fixture's TLS listener (its readiness probe) and a QUIC listener on
-  // `host` (a wildcard) and the same port, routing `routes`.
-  void start(const std::string& host, const std::vector<RouteSpec>& routes) {
-    ConfigSpec spec = base_config();
-    port_ = spec.listeners[0].port;
-    spec.listeners.push_back(ListenerSpec{
-        .name = "quic", .port = port_, .protocol = "quic", .table = "default", .host = host});
-    spec.extra += fmt::format("[admin]\nlisten = \"127.0.0.1:{}\"\n", admin_port_);
-    auto& table = spec.table("default");
-    table.insert(table.end(), routes.begin(), routes.end());
-    start_proxy(spec, {admin_port_});
-  }
-  double metric(const std::string& key) {
-    HttpAnswer a = http_get(admin_port_, "/metrics");
-    EXPECT_EQ(a.status, 200) << a.head;
-    return parse_exposition(a.body).at(key);
+  // The fixture's TLS listener (its readiness probe, on 127.0.0.1) and a
+  // QUIC listener on `host` (a wildcard) and the same port, routing
+  // a.quic.test to a_ and b.quic.test to b_.
+  void start_on(const std::string& host) {
+    ConfigSpec spec = quic_config("", host);
+    start(spec, {route("a.quic.test", a_), route("b.quic.test", b_)});
   }
   // `client` sends `name`'s hello to `to`: it reaches `backend` unchanged,
   // and the backend's answer comes back from `to`.
   void expect_round_trip(const UdpPeer& client, const Endpoint& to, const std::string& name,
                          const Bytes& dcid, const FakeQuicBackend& backend) {
-    const std::size_t before = backend.received().size();
-    const Bytes hello = hello_for(name, dcid);
-    ASSERT_TRUE(client.send_to(to, hello));
-    ASSERT_TRUE(backend.wait_for(before + 1, Deadline::in(milliseconds(3'000))))
-        << name << " via " << to.to_string();
-    EXPECT_EQ(backend.received()[before].bytes, hello);
-    auto reply = client.receive(Deadline::in(milliseconds(3'000)));
-    ASSERT_TRUE(reply) << "no reply from " << to.to_string();
-    EXPECT_EQ(reply->from, to);
-    EXPECT_EQ(reply->bytes, backend.answer_to(hello));
+    const Bytes hello = initial_for(name, dcid);
+    Bytes answer;
+    ASSERT_NO_FATAL_FAILURE(expect_passed_and_answered(client, to, hello, backend,
+                                                       backend.received().size() + 1, answer))
+        << name;
+    EXPECT_EQ(answer, backend.answer_to(hello));
   }
   // Stops the proxy (every session ends with its access-log line) and
   // returns the line of the session from `client`.
@@ -105,27 +80,21 @@ class QuicWildcardTest : public ProxyTest {
 };
 
 TEST_P(QuicWildcardTest, AnIpv4WildcardAnswersEachClientFromTheAddressItSentTo) {
-  FakeQuicBackend a(kServerA);
-  FakeQuicBackend b(kServerB);
-  ASSERT_NO_FATAL_FAILURE(start("0.0.0.0", {route("a.quic.test", a), route("b.quic.test", b)}));
+  ASSERT_NO_FATAL_FAILURE(start_on("0.0.0.0"));
   const Endpoint one = at("127.0.0.1", port_);
   const Endpoint two = at("127.0.0.2", port_);
   UdpPeer client_a = connected(at("127.0.0.1"), one);
   UdpPeer client_b = connected(at("127.0.0.1"), two);
   ASSERT_NO_FATAL_FAILURE(
-      expect_round_trip(client_a, one, "a.quic.test", {0xa1, 1, 2, 3, 4, 5, 6, 7}, a));
+      expect_round_trip(client_a, one, "a.quic.test", {0xa1, 1, 2, 3, 4, 5, 6, 7}, a_));
   ASSERT_NO_FATAL_FAILURE(
-      expect_round_trip(client_b, two, "b.quic.test", {0xb1, 1, 2, 3, 4, 5, 6, 7}, b));
+      expect_round_trip(client_b, two, "b.quic.test", {0xb1, 1, 2, 3, 4, 5, 6, 7}, b_));
   // The sessions go on: a short header with b's connection ID reaches b,
   // and b's answer comes back from 127.0.0.2.
-  const Bytes one_rtt = short_header_packet(kServerB);
-  ASSERT_TRUE(client_b.send_to(two, one_rtt));
-  ASSERT_TRUE(b.wait_for(2, Deadline::in(milliseconds(3'000))));
-  EXPECT_EQ(b.received()[1].bytes, one_rtt);
-  auto reply = client_b.receive(Deadline::in(milliseconds(3'000)));
-  ASSERT_TRUE(reply);
-  EXPECT_EQ(reply->from, two);
-  EXPECT_EQ(a.received().size(), 1u);
+  Bytes answer;
+  ASSERT_NO_FATAL_FAILURE(
+      expect_passed_and_answered(client_b, two, short_header_packet(kServerB), b_, 2, answer));
+  EXPECT_EQ(a_.received().size(), 1u);
 
   const AccessEntry e = entry_after_shutdown(client_b);
   EXPECT_EQ(e.count("local") ? e.at("local") : "", two.to_string());
@@ -133,42 +102,38 @@ TEST_P(QuicWildcardTest, AnIpv4WildcardAnswersEachClientFromTheAddressItSentTo) 
 }
 
 TEST_P(QuicWildcardTest, OneClientSendingToTwoAddressesHasTwoSessions) {
-  FakeQuicBackend a(kServerA);
-  FakeQuicBackend b(kServerB);
-  ASSERT_NO_FATAL_FAILURE(start("0.0.0.0", {route("a.quic.test", a), route("b.quic.test", b)}));
+  ASSERT_NO_FATAL_FAILURE(start_on("0.0.0.0"));
   const Endpoint one = at("127.0.0.1", port_);
   const Endpoint two = at("127.0.0.2", port_);
   // One socket, one port: two 4-tuples, two connections.
   UdpPeer client(at("127.0.0.1"));
   ASSERT_NO_FATAL_FAILURE(
-      expect_round_trip(client, one, "a.quic.test", {0xa2, 1, 2, 3, 4, 5, 6, 7}, a));
+      expect_round_trip(client, one, "a.quic.test", {0xa2, 1, 2, 3, 4, 5, 6, 7}, a_));
   ASSERT_NO_FATAL_FAILURE(
-      expect_round_trip(client, two, "b.quic.test", {0xb2, 1, 2, 3, 4, 5, 6, 7}, b));
+      expect_round_trip(client, two, "b.quic.test", {0xb2, 1, 2, 3, 4, 5, 6, 7}, b_));
   EXPECT_EQ(metric("sniproxy_quic_sessions"), 2);
   EXPECT_EQ(metric("sniproxy_quic_sessions_total"), 2);
   // Each address's datagrams stay with its session.
   ASSERT_TRUE(client.send_to(one, short_header_packet(kServerA)));
-  ASSERT_TRUE(a.wait_for(2, Deadline::in(milliseconds(3'000))));
+  ASSERT_TRUE(a_.wait_for(2, Deadline::in(milliseconds(3'000))));
   auto reply = client.receive(Deadline::in(milliseconds(3'000)));
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->from, one);
-  EXPECT_EQ(b.received().size(), 1u);
+  EXPECT_EQ(b_.received().size(), 1u);
 }
 
 TEST_P(QuicWildcardTest, ADualStackWildcardAnswersIpv6AndIpv4Clients) {
-  FakeQuicBackend a(kServerA);
-  FakeQuicBackend b(kServerB);
-  ASSERT_NO_FATAL_FAILURE(start("[::]", {route("a.quic.test", a), route("b.quic.test", b)}));
+  ASSERT_NO_FATAL_FAILURE(start_on("[::]"));
   const Endpoint six = at("::1", port_);
   const Endpoint four = at("127.0.0.3", port_);
   UdpPeer client6 = connected(at("::1"), six);
   ASSERT_NO_FATAL_FAILURE(
-      expect_round_trip(client6, six, "a.quic.test", {0xa3, 1, 2, 3, 4, 5, 6, 7}, a));
+      expect_round_trip(client6, six, "a.quic.test", {0xa3, 1, 2, 3, 4, 5, 6, 7}, a_));
   // An IPv4 client of the IPv6 socket (IPv4-mapped inside): answered from
   // the IPv4 address it sent to.
   UdpPeer client4 = connected(at("127.0.0.1"), four);
   ASSERT_NO_FATAL_FAILURE(
-      expect_round_trip(client4, four, "b.quic.test", {0xb3, 1, 2, 3, 4, 5, 6, 7}, b));
+      expect_round_trip(client4, four, "b.quic.test", {0xb3, 1, 2, 3, 4, 5, 6, 7}, b_));
   EXPECT_EQ(metric("sniproxy_quic_sessions"), 2);
 
   // Logged as IPv4, as the TCP listeners log their IPv4 clients.

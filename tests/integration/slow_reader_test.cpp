@@ -6,13 +6,13 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-#include <atomic>
 #include <cstdio>
 #include <thread>
 
 #include "support/pattern.hpp"
 #include "support/pattern_sender.hpp"
 #include "support/proxy_fixture.hpp"
+#include "support/slow_reader_backend.hpp"
 
 namespace sniproxy::integration {
 namespace {
@@ -21,39 +21,13 @@ constexpr std::uint64_t kSeed = 77;
 constexpr std::uint64_t kOffered = 1024 * kMiB;  // what the client tries to send while stalled
 constexpr std::uint64_t kAfterRelease = 16 * kMiB;
 
-struct SlowReaderResult {
-  std::atomic<bool> release{false};
-  std::atomic<bool> done{false};
-  std::atomic<std::uint64_t> bytes{0};
-  std::atomic<bool> in_order{false};
-};
-
-// Reads the hello, then nothing until released, then everything to EOF.
-BackendHandler slow_reader(std::size_t hello_size, std::shared_ptr<SlowReaderResult> result) {
-  return [hello_size, result](BackendConnection& c) {
-    const Deadline d = c.within(milliseconds(60'000));
-    std::vector<std::uint8_t> hello;
-    if (read_exact(c.fd.get(), hello_size, hello, d) != IoStatus::ok) return;
-    while (!result->release && !d.expired()) std::this_thread::sleep_for(milliseconds(5));
-    PatternChecker checker(kSeed);
-    std::vector<std::uint8_t> buf;
-    while (true) {
-      buf.clear();
-      if (read_some(c.fd.get(), buf, d) != IoStatus::ok) break;
-      checker.consume(buf);
-    }
-    result->bytes = checker.bytes();
-    result->in_order = !checker.first_mismatch().has_value();
-    result->done = true;
-  };
-}
-
 class SlowReaderTest : public ProxyTest {};
 
 TEST_P(SlowReaderTest, BackendThatStopsReadingStallsTheClientAndLosesNothing) {
   auto result = std::make_shared<SlowReaderResult>();
   const auto hello = hello_for("slow.test");
-  Backend backend(slow_reader(hello.size(), result));
+  Backend backend(slow_reader(
+      {.seed = kSeed, .hello_size = hello.size(), .hold_until_released = true}, result));
   ConfigSpec spec = base_config();
   spec.idle_timeout = "60s";
   ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("slow.test", backend)}));
@@ -79,9 +53,8 @@ TEST_P(SlowReaderTest, BackendThatStopsReadingStallsTheClientAndLosesNothing) {
                                          milliseconds(10'000), milliseconds(30'000));
   EXPECT_EQ(stalled + more, total);
   shutdown_write(c.fd.get());
-  const Deadline done = Deadline::in(milliseconds(30'000));
-  while (!result->done && !done.expired()) std::this_thread::sleep_for(milliseconds(10));
-  ASSERT_TRUE(result->done) << "the backend did not see the end of the stream";
+  ASSERT_TRUE(result->wait_done(Deadline::in(milliseconds(30'000))))
+      << "the backend did not see the end of the stream";
   EXPECT_EQ(result->bytes.load(), total);
   EXPECT_TRUE(result->in_order);
 }

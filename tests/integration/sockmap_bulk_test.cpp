@@ -17,6 +17,7 @@
 #include "support/pattern.hpp"
 #include "support/pattern_sender.hpp"
 #include "support/proxy_fixture.hpp"
+#include "support/slow_reader_backend.hpp"
 
 namespace sniproxy::integration {
 namespace {
@@ -24,34 +25,6 @@ namespace {
 constexpr std::uint64_t kSeed = 23;
 constexpr std::uint64_t kStream = 128 * kMiB;
 constexpr std::uint64_t kCap = 4 * kMiB;  // the default
-
-struct BulkResult {
-  std::atomic<bool> done{false};
-  std::atomic<std::uint64_t> bytes{0};
-  std::atomic<bool> in_order{false};
-};
-
-// Reads the hello, then the stream with a millisecond's pause after each
-// read: a receiver slower than the sender, so the kernel's queue for it
-// reaches the cap again and again.
-BackendHandler slow_steady_reader(std::size_t hello_size, std::shared_ptr<BulkResult> result) {
-  return [hello_size, result](BackendConnection& c) {
-    const Deadline d = c.within(milliseconds(60'000));
-    std::vector<std::uint8_t> hello;
-    if (read_exact(c.fd.get(), hello_size, hello, d) != IoStatus::ok) return;
-    PatternChecker checker(kSeed);
-    std::vector<std::uint8_t> buf;
-    while (true) {
-      buf.clear();
-      if (read_some(c.fd.get(), buf, d) != IoStatus::ok) break;
-      checker.consume(buf);
-      std::this_thread::sleep_for(milliseconds(1));
-    }
-    result->bytes = checker.bytes();
-    result->in_order = !checker.first_mismatch().has_value();
-    result->done = true;
-  };
-}
 
 constexpr const char* kRmemMax = "/proc/sys/net/core/rmem_max";
 
@@ -98,9 +71,12 @@ void SockmapBulkTest::stream_past_the_cap(std::uint64_t cap, std::uint64_t strea
   const std::uint64_t buffer = std::max<std::uint64_t>(cap / 16, 512 * 1024);
   const RmemMaxFor room(std::max<std::uint64_t>(receive_buffer_max(), buffer));
   ASSERT_GE(receive_buffer_max(), buffer) << "could not raise " << kRmemMax;
-  auto result = std::make_shared<BulkResult>();
+  auto result = std::make_shared<SlowReaderResult>();
   const auto hello = hello_for("bulk.test");
-  Backend backend(slow_steady_reader(hello.size(), result));
+  // A millisecond's pause after each read: a receiver slower than the
+  // sender, so the kernel's queue for it reaches the cap again and again.
+  Backend backend(slow_reader(
+      {.seed = kSeed, .hello_size = hello.size(), .pause_after_read = milliseconds(1)}, result));
   const std::uint16_t admin_port = free_port();
   ConfigSpec spec = base_config();
   spec.forwarding_extra = fmt::format("sockmap_queue_cap = {}\n", cap);
@@ -114,9 +90,8 @@ void SockmapBulkTest::stream_past_the_cap(std::uint64_t cap, std::uint64_t strea
   PatternSender sender(kSeed);
   EXPECT_EQ(sender.send(c.fd.get(), stream, milliseconds(30'000), milliseconds(60'000)), stream);
   shutdown_write(c.fd.get());
-  const Deadline done = Deadline::in(milliseconds(60'000));
-  while (!result->done && !done.expired()) std::this_thread::sleep_for(milliseconds(10));
-  ASSERT_TRUE(result->done) << "the backend did not see the end of the stream";
+  ASSERT_TRUE(result->wait_done(Deadline::in(milliseconds(60'000))))
+      << "the backend did not see the end of the stream";
   EXPECT_EQ(result->bytes.load(), stream);
   EXPECT_TRUE(result->in_order);
   c.fd.reset();

@@ -32,9 +32,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-using testing::make_proxied_sockets;
-using testing::ProxiedSockets;
-using testing::shared_sockmap;
 
 constexpr int kReceiveBuffer = 256 * 1024;  // the kernel doubles it
 constexpr std::uint64_t kWindowTestCap = 64 * 1024;
@@ -108,7 +105,7 @@ struct Reopening {
 
 Reopening stall_then_take(Sockmap& map, std::size_t chunk) {
   Reopening result;
-  ProxiedSockets sockets = make_proxied_sockets();
+  testing::ProxiedSockets sockets = testing::make_proxied_sockets();
   if (!sockets.backend.valid()) return result;
   EXPECT_EQ(::setsockopt(sockets.accepted.get(), SOL_SOCKET, SO_RCVBUF, &kReceiveBuffer,
                          sizeof kReceiveBuffer),
@@ -136,7 +133,7 @@ std::string shown(const std::optional<std::chrono::milliseconds>& after) {
 
 TEST(SockmapWindowTest, PassedBytesTakenInChunksReopenTheSendersWindow) {
   SKIP_UNLESS_ROOT();
-  Sockmap* map = shared_sockmap();
+  Sockmap* map = testing::shared_sockmap();
   ASSERT_NE(map, nullptr);
   const Reopening whole = stall_then_take(*map, std::size_t{1} << 30);
   const Reopening chunked = stall_then_take(*map, 64 * 1024);
