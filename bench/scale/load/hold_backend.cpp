@@ -1,9 +1,9 @@
 #include "hold_backend.hpp"
 
-#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <cstdio>
 #include <sstream>
@@ -18,8 +18,8 @@ namespace scale_load {
 
 namespace {
 
-volatile sig_atomic_t g_backend_stop = 0;
-volatile sig_atomic_t g_backend_report = 0;
+volatile std::sig_atomic_t g_backend_stop = 0;
+volatile std::sig_atomic_t g_backend_report = 0;
 
 std::vector<std::string> split(const std::string& text, char by) {
   std::vector<std::string> parts;
@@ -37,9 +37,9 @@ int run_hold_backend(const proxy_load::Args& args) {
   raise_fd_limit(args.number("max-fds", 400'000));
   args.reject_unused();
   if (addresses.empty()) proxy_load::die("--listen needs at least one address");
-  ::signal(SIGTERM, [](int) { g_backend_stop = 1; });
-  ::signal(SIGINT, [](int) { g_backend_stop = 1; });
-  ::signal(SIGUSR1, [](int) { g_backend_report = 1; });
+  std::signal(SIGTERM, [](int) { g_backend_stop = 1; });
+  std::signal(SIGINT, [](int) { g_backend_stop = 1; });
+  std::signal(SIGUSR1, [](int) { g_backend_report = 1; });
 
   const int epoll = ::epoll_create1(EPOLL_CLOEXEC);
   std::unordered_set<int> listeners;
@@ -70,7 +70,7 @@ int run_hold_backend(const proxy_load::Args& args) {
     const int n = ::epoll_wait(epoll, events.data(), static_cast<int>(events.size()), 200);
     for (int i = 0; i < n; ++i) {
       const int fd = events[i].data.fd;
-      if (listeners.count(fd) != 0) {
+      if (listeners.contains(fd)) {
         while (true) {
           const int c = ::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
           if (c < 0) break;

@@ -1,10 +1,10 @@
 #include "hold_clients.hpp"
 
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <chrono>
 #include <cstdio>
@@ -20,7 +20,7 @@ namespace scale_load {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-volatile sig_atomic_t g_clients_stop = 0;
+volatile std::sig_atomic_t g_clients_stop = 0;
 
 // "2-9" -> {2, 9}.
 std::pair<unsigned, unsigned> parse_range(const std::string& text) {
@@ -61,8 +61,8 @@ int run_hold_clients(const proxy_load::Args& args) {
   proxy_load::arm_deadline(static_cast<unsigned>(args.number("seconds", 1800)));
   raise_fd_limit(count + 1024);
   args.reject_unused();
-  ::signal(SIGTERM, [](int) { g_clients_stop = 1; });
-  ::signal(SIGINT, [](int) { g_clients_stop = 1; });
+  std::signal(SIGTERM, [](int) { g_clients_stop = 1; });
+  std::signal(SIGINT, [](int) { g_clients_stop = 1; });
 
   std::vector<proxy_load::ClientHelloMaker> makers;
   for (unsigned k = 0; k < names; ++k)
@@ -95,7 +95,7 @@ int run_hold_clients(const proxy_load::Args& args) {
       const int ready = ::epoll_wait(epoll, events.data(), static_cast<int>(events.size()), 100);
       for (int i = 0; i < ready; ++i) {
         const int fd = static_cast<int>(events[i].data.u64 & 0xffffffffu);
-        const unsigned name = static_cast<unsigned>(events[i].data.u64 >> 32);
+        const auto name = static_cast<unsigned>(events[i].data.u64 >> 32);
         if (events[i].events & EPOLLOUT) {
           int err = 0;
           socklen_t len = sizeof err;

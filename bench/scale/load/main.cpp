@@ -8,7 +8,7 @@
 //
 // See each subcommand's header for its options and output. The latency of a
 // new connection while they are held is measured with proxy_load latency.
-#include <signal.h>
+#include <csignal>
 
 #include <string>
 
@@ -18,7 +18,7 @@
 #include "hold_clients.hpp"
 
 int main(int argc, char** argv) {
-  ::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGPIPE, SIG_IGN);
   if (argc < 2) proxy_load::die("usage: scale_load backend|hold [--option value]...");
   const std::string command = argv[1];
   const proxy_load::Args args(argc, argv, 2);
