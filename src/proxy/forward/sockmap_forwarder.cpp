@@ -47,7 +47,12 @@ SockmapForwarder::SockmapForwarder(Host& host, std::shared_ptr<SockmapSession> s
       to_(to),
       queue_cap_(queue_cap),
       eof_delay_(kFirstEofRecheck),
-      kernel_seen_(already_seen) {}
+      // The insert sent the head of the client's bytes itself (the peeked
+      // hello): not the kernel's to count, but this direction's bytes.
+      sent_ahead_(
+          direction == bpf::Direction::client_to_backend ? session_->pair().client_sent_ahead : 0),
+      kernel_seen_(already_seen - std::min(already_seen, sent_ahead_)),
+      passed_bytes_(sent_ahead_) {}
 
 SockmapForwarder::~SockmapForwarder() {
   cancel_timer();
@@ -456,7 +461,7 @@ void SockmapForwarder::finish(const Look& look) {
   }
   // Every byte of the direction is in the peer's stream and none can
   // follow: its count for the access log, without reading it again at stop().
-  final_bytes_ = look.counts.forwarded;
+  final_bytes_ = sent_ahead_ + look.counts.forwarded;
   eof_ = true;
   host_.end_of_stream();
 }
@@ -484,7 +489,7 @@ void SockmapForwarder::stop() {
   // stopped before never shut its peer down, so no FIN of ours is in them.
   if (!eof_) {
     if (auto forwarded = bpf::Sockmap::forwarded_bytes(session_->pair(), direction_, false))
-      final_bytes_ = *forwarded;
+      final_bytes_ = sent_ahead_ + *forwarded;
   }
   observe::SockmapMetrics& counted = session_->counted();
   if (auto state = map.state(session_->pair(), direction_)) {

@@ -97,6 +97,7 @@ class SockmapForwarder final : public Forwarder {
   bool poll_armed_ = false;
   bool eof_timer_ = false;               // the source slot holds a short timeout after the end
   std::chrono::microseconds eof_delay_;  // its next length (from kFirstEofRecheck, doubling)
+  std::uint64_t sent_ahead_;             // the insert sent them, before the kernel's bytes
   bool peer_full_ = false;               // a POLLOUT on the peer is armed
   bool eof_ = false;                     // the FIN was carried to the peer
   reactor::TimerQueue::Id timer_ = 0;
@@ -111,10 +112,10 @@ class SockmapForwarder final : public Forwarder {
   std::uint64_t kernel_seen_ = 0;           // state.redirected at the last moved_unseen()
   std::unique_ptr<std::uint8_t[]> passed_;  // one run of passed bytes, while it moves
   std::size_t passed_size_ = 0;
-  std::size_t held_peeked_ = 0;     // of the run at the source's head: in passed_
-  std::size_t held_sent_ = 0;       // of those: already sent to the peer
-  std::uint64_t passed_bytes_ = 0;  // moved through userspace
-  std::uint64_t final_bytes_ = 0;   // forwarded: at the end of stream, or read at stop()
+  std::size_t held_peeked_ = 0;    // of the run at the source's head: in passed_
+  std::size_t held_sent_ = 0;      // of those: already sent to the peer
+  std::uint64_t passed_bytes_;     // moved through userspace: sent ahead, then passed
+  std::uint64_t final_bytes_ = 0;  // forwarded: at the end of stream, or read at stop()
   bool stopped_ = false;
 };
 
