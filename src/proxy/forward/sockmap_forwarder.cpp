@@ -26,9 +26,6 @@ constexpr std::chrono::milliseconds kFirstRecheck{1};
 constexpr std::chrono::microseconds kFirstEofRecheck{25};
 constexpr std::chrono::milliseconds kMaxRecheck{100};
 constexpr std::size_t kPassedChunk = std::size_t{64} * 1024;
-// Bytes after which a direction is a stream, not a short exchange: it gets
-// its fixed receive buffer then (fix_buffer_once_streaming()).
-constexpr std::uint64_t kStreamingAfter = std::uint64_t{64} * 1024;
 constexpr int kRunsPerStep = 4;
 
 // What a zero-timeout poll shows on `fd` now (nothing if the poll fails).
@@ -155,7 +152,6 @@ void SockmapForwarder::step(std::optional<short> seen) {
   look.at_eof = (revents & (POLLRDHUP | POLLHUP)) != 0;
   look.fin = (revents & POLLRDHUP) != 0;
   if (!read_counters(look) || untrimmed_overlap(look.counts.state)) return;
-  fix_buffer_once_streaming(look.counts.state);
   if (!move_passed_bytes(look)) return;  // waiting; resumes itself
   if (!slide_limit(look)) return;
   if (look.counts.state.passed > look.counts.control.consumed) {
@@ -170,20 +166,6 @@ void SockmapForwarder::step(std::optional<short> seen) {
   }
   schedule_next_look(look);
   wait();
-}
-
-void SockmapForwarder::fix_buffer_once_streaming(const bpf::ForwardState& state) {
-  // The fixed receive buffer bounds a run of passed bytes, which only a
-  // direction at its cap has (sockmap_session.cpp). Set at the insert it
-  // cost every connection two setsockopt()s; here it is set at the first
-  // look that finds more than a short exchange carried, due long before
-  // the cap is reached, and before any run is moved. Until then the buffer
-  // is the kernel's: redirected skbs leave the receive queue as they come.
-  if (buffer_fixed_ || state.redirected + state.passed < kStreamingAfter) return;
-  buffer_fixed_ = true;
-  // A refusal leaves the buffer autotuned: bulk moves more through
-  // userspace, nothing else changes (and rmem_max was checked at start-up).
-  (void)fix_receive_buffer(from_, queue_cap_);
 }
 
 bool SockmapForwarder::source_failed(short revents) {

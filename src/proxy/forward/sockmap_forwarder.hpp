@@ -69,7 +69,6 @@ class SockmapForwarder final : public Forwarder {
   // `seen`: what the poll that woke it reported, when that is the socket's
   // state (else a zero-timeout poll looks).
   void step(std::optional<short> seen = std::nullopt);
-  void fix_buffer_once_streaming(const bpf::ForwardState& state);
   bool source_failed(short revents);  // POLLERR with SO_ERROR set
   bool read_counters(Look& look);
   bool untrimmed_overlap(const bpf::ForwardState& state);
@@ -96,8 +95,7 @@ class SockmapForwarder final : public Forwarder {
   int to_;
   std::uint64_t queue_cap_;
   bool poll_armed_ = false;
-  bool buffer_fixed_ = false;  // the source's SO_RCVBUF was set (fix_buffer_once_streaming())
-  bool eof_timer_ = false;     // the source slot holds a short timeout after the end
+  bool eof_timer_ = false;               // the source slot holds a short timeout after the end
   std::chrono::microseconds eof_delay_;  // its next length (from kFirstEofRecheck, doubling)
   std::uint64_t sent_ahead_;             // the insert sent them, before the kernel's bytes
   bool peer_full_ = false;               // a POLLOUT on the peer is armed

@@ -38,8 +38,6 @@ constexpr std::uint64_t kLargestBuffer = 1U << 30;
 // through the kernel behind it).
 constexpr std::size_t kSendAhead = std::size_t{16} * 1024;
 
-}  // namespace
-
 std::string fix_receive_buffer(int fd, std::uint64_t queue_cap) {
   const std::uint64_t wanted = sockmap_receive_buffer(queue_cap);
   if (wanted == 0) return {};
@@ -48,6 +46,8 @@ std::string fix_receive_buffer(int fd, std::uint64_t queue_cap) {
     return fmt::format("SO_RCVBUF {}: {}", size, std::strerror(errno));
   return {};
 }
+
+}  // namespace
 
 std::uint64_t receive_buffer_max() {
   // Read once (0 if unreadable: then nothing is fixed).
@@ -80,6 +80,8 @@ std::variant<std::shared_ptr<SockmapSession>, std::string> SockmapSession::open(
     if (sent > 0) preamble.erase(preamble.begin(), preamble.begin() + sent);
     if (!preamble.empty()) return std::string("PROXY header not sent at once");
   }
+  for (const int fd : {client_fd, backend_fd})
+    if (auto failed = fix_receive_buffer(fd, queue_cap); !failed.empty()) return failed;
   // The peeked hello goes to the backend from here, not by the kernel's
   // redirect: that is sent by a kworker, a wake-up (and on two busy cores a
   // wait for a turn) before the backend sees its first byte.

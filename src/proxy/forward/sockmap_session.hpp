@@ -20,11 +20,6 @@ namespace sniproxy::proxy::forward {
 std::uint64_t sockmap_receive_buffer_wanted(std::uint64_t queue_cap);
 std::uint64_t sockmap_receive_buffer(std::uint64_t queue_cap);
 std::uint64_t receive_buffer_max();
-// Gives `fd` that receive buffer (nothing where it is 0); why not, or "".
-// Each forwarder sets it on its source once the direction carries a
-// stream (sockmap_forwarder.cpp), not at the insert: a short exchange
-// never comes near the cap the buffer is for.
-std::string fix_receive_buffer(int fd, std::uint64_t queue_cap);
 
 class SockmapSession {
  public:
