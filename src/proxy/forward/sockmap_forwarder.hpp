@@ -67,7 +67,8 @@ class SockmapForwarder final : public Forwarder {
   // from the others) has already acted: aborted or failed the connection, or
   // arranged the next look itself.
   // `seen`: what the poll that woke it reported, when that is the socket's
-  // state (else a zero-timeout poll looks).
+  // state (else the armed poll will report the end and errors, and with
+  // none armed a zero-timeout poll looks).
   void step(std::optional<short> seen = std::nullopt);
   bool source_failed(short revents);  // POLLERR with SO_ERROR set
   bool read_counters(Look& look);
