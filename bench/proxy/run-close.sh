@@ -12,12 +12,14 @@
 # read of the end of stream (`proxy_load rate --wait-close 1`). Cases: one
 # connection at a time and CONCURRENCY at once. After the rounds, one more
 # one-at-a-time run per proxy under `perf stat` counts its system calls per
-# connection (all, bpf, getsockopt, ioctl, poll, io_uring_enter).
+# connection (all, bpf, getsockopt, ioctl, poll, io_uring_enter, setsockopt)
+# and the proxy's context switches per connection (cswitch).
 #
 # Env: ROUNDS=5 CONNECTIONS=2000 CONCURRENCY=32 MODES="splice sockmap"
 #   WORKERS=1 SETTLE=0.3
 #   END_AFTER_REPLY=1: the backend sends its FIN right behind the answer
 #   (a server that closes after its response) instead of on ours
+#   PERF_CONCURRENCY=1: connections in flight during the perf stat run
 #   SNIPROXY=BUILD_DIR/src/app/sniproxy PROXY_LOAD=BUILD_DIR/bench/proxy/proxy_load
 #   BASELINE=PATH: another sniproxy binary, measured in the same rounds as
 #   "before-MODE" for BASELINE_MODES (default: MODES)
@@ -37,6 +39,7 @@ BASELINE_MODES=${BASELINE_MODES:-$MODES}
 WORKERS=${WORKERS:-1}
 END_AFTER_REPLY=${END_AFTER_REPLY:-0}
 SETTLE=${SETTLE:-0.3}
+PERF_CONCURRENCY=${PERF_CONCURRENCY:-1}
 
 # shellcheck source=lib/procs.sh
 . "$HERE/lib/procs.sh"
@@ -109,20 +112,22 @@ if command -v perf >/dev/null; then
     [ "$t" = direct ] && continue
     perf stat -x, -o "$work/perf.out" -p "${PID_OF[$t]}" -e raw_syscalls:sys_enter \
       -e syscalls:sys_enter_bpf -e syscalls:sys_enter_getsockopt -e syscalls:sys_enter_ioctl \
-      -e syscalls:sys_enter_poll -e syscalls:sys_enter_io_uring_enter 2>/dev/null &
+      -e syscalls:sys_enter_poll -e syscalls:sys_enter_io_uring_enter \
+      -e syscalls:sys_enter_setsockopt -e context-switches 2>/dev/null &
     perf_pid=$!
     sleep 0.5 # attached before the first connection
-    "$LOAD" rate --to "${ADDR[$t]}" --connections "$CONNECTIONS" --concurrency 1 \
-      --wait-close 1 >/dev/null || true
+    "$LOAD" rate --to "${ADDR[$t]}" --connections "$CONNECTIONS" \
+      --concurrency "$PERF_CONCURRENCY" --wait-close 1 >/dev/null || true
     kill -INT "$perf_pid" 2>/dev/null || true
     wait "$perf_pid" 2>/dev/null || true
-    awk -F, -v t="$t" -v n="$CONNECTIONS" '$3 ~ /sys_enter/ {
+    awk -F, -v t="$t" -v n="$CONNECTIONS" '$3 ~ /sys_enter|context-switches/ {
       name = $3; sub(/.*sys_enter_?/, "", name); if (name == "") name = "all"
+      if (name == "context-switches") name = "cswitch"
       printf "%s %s %.1f\n", t, name, $1 / n }' "$work/perf.out" >>"$work/syscalls"
   done
 fi
 
-python3 - "$work/results" "$work/syscalls" "$CONCURRENCY" <<'PY'
+python3 - "$work/results" "$work/syscalls" "$CONCURRENCY" "$PERF_CONCURRENCY" <<'PY'
 import statistics, sys
 rows = [line.split() for line in open(sys.argv[1]) if len(line.split()) == 4]
 data, targets = {}, []
@@ -151,7 +156,7 @@ if calls:
     for _, name, _ in calls:
         if name not in names:
             names.append(name)
-    print("\nsystem calls per connection, one at a time (perf stat)")
+    print(f"\nsystem calls and context switches per connection, {sys.argv[4]} in flight (perf stat)")
     print(f"{'target':16} " + " ".join(f"{n:>14}" for n in names))
     per = {}
     for t, name, value in calls:

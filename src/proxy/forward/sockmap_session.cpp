@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <fstream>
 
@@ -33,6 +34,9 @@ constexpr std::uint64_t kBufferShareOfCap = 16;
 // a cap under 8 MiB keeps the 512 KiB (1 MiB doubled) of the default.
 constexpr std::uint64_t kSmallestBuffer = std::uint64_t{512} * 1024;
 constexpr std::uint64_t kLargestBuffer = 1U << 30;
+// What insert() may send ahead: a ClientHello fits (its tail, if any, goes
+// through the kernel behind it).
+constexpr std::size_t kSendAhead = std::size_t{16} * 1024;
 
 std::string fix_receive_buffer(int fd, std::uint64_t queue_cap) {
   const std::uint64_t wanted = sockmap_receive_buffer(queue_cap);
@@ -78,9 +82,19 @@ std::variant<std::shared_ptr<SockmapSession>, std::string> SockmapSession::open(
   }
   for (const int fd : {client_fd, backend_fd})
     if (auto failed = fix_receive_buffer(fd, queue_cap); !failed.empty()) return failed;
-  auto inserted = map.insert(client_fd, backend_fd, queue_cap);
-  if (!inserted)
-    return fmt::format("{}: {}", bpf::to_string(inserted.error().kind), inserted.error().message);
+  // The peeked hello goes to the backend from here, not by the kernel's
+  // redirect: that is sent by a kworker, a wake-up (and on two busy cores a
+  // wait for a turn) before the backend sees its first byte.
+  auto inserted = map.insert(client_fd, backend_fd, queue_cap, kSendAhead);
+  if (!inserted) {
+    const bpf::InsertFailure& failed = inserted.error();
+    // Rare (the sockhash refused a socket after the hello went): the splice
+    // that takes over carries the bytes after it, in order.
+    if (failed.sent_ahead != 0)
+      return fmt::format("{}: {} ({} bytes of the client's already sent)",
+                         bpf::to_string(failed.kind), failed.message, failed.sent_ahead);
+    return fmt::format("{}: {}", bpf::to_string(failed.kind), failed.message);
+  }
   observe::bump(counted.open);
   return std::shared_ptr<SockmapSession>(new SockmapSession(map, counted, *inserted));
 }
