@@ -747,7 +747,15 @@ void Connection::start_sockmap(std::vector<std::uint8_t> preamble) {
                                                              dirs_[1].from, dirs_[1].to, cap, 0));
       return;
     }
-    reason = std::get<std::string>(opened);
+    auto& failed = std::get<forward::SockmapOpenFailure>(opened);
+    if (failed.stream_broken) {
+      close(observe::Outcome::reset, true, failed.reason);
+      return;
+    }
+    // The hello went ahead before a map refused a socket: it is the
+    // direction's, and splice carries what follows it.
+    dirs_[0].carried += failed.sent_ahead;
+    reason = std::move(failed.reason);
   }
   observe::bump(counted.fallbacks);
   // Not loaded at start-up is logged once then (event=sockmap_unavailable):
@@ -870,9 +878,17 @@ void Connection::move_to_sockmap() {
                                                            dirs_[1].from, dirs_[1].to, cap, 0));
     return;
   }
+  auto& failed = std::get<forward::SockmapOpenFailure>(opened);
+  if (failed.stream_broken) {
+    close(observe::Outcome::reset, true, failed.reason);
+    return;
+  }
+  // Bytes the insert sent ahead are off the client: the copy that resumes
+  // carries what follows them.
+  dirs_[0].carried += failed.sent_ahead;
   observe::bump(counted.fallbacks);
   log::info("sockmap_fallback", "id={} reason={} now=copy fallbacks_total={}", id_,
-            log::quote(std::get<std::string>(opened)), observe::read(counted.fallbacks));
+            log::quote(failed.reason), observe::read(counted.fallbacks));
   for (Direction& dir : dirs_) dir.forwarder->resume();
 }
 

@@ -73,6 +73,8 @@ std::string_view to_string(InsertFailureKind kind) {
       return "map_full";
     case InsertFailureKind::unsupported:
       return "unsupported";
+    case InsertFailureKind::stream_broken:
+      return "stream_broken";
     case InsertFailureKind::other:
       return "other";
   }
@@ -318,7 +320,7 @@ std::optional<InsertFailure> send_queued_ahead(int client_fd, int backend_fd, st
   // it: anything else means the stream is no longer what was sent.
   if (taken != sent) {
     InsertFailure broken = failure(
-        InsertFailureKind::other,
+        InsertFailureKind::stream_broken,
         fmt::format("sockmap: took {} of the {} bytes sent ahead off the client", taken, sent));
     broken.sent_ahead = sent;
     return broken;

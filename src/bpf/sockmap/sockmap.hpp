@@ -77,6 +77,9 @@ enum class InsertFailureKind {
   not_established,  // a socket is not ESTABLISHED: forward this one in userspace
   map_full,         // the maps hold max_sockets: raise it or forward in userspace
   unsupported,      // the kernel refused the socket (e.g. kTLS, already in a map)
+  // Bytes sent ahead could not all be taken off the client: the backend has
+  // bytes the client's stream still holds, so no mode can carry on.
+  stream_broken,
   other,
 };
 std::string_view to_string(InsertFailureKind kind);

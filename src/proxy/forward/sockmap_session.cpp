@@ -69,7 +69,7 @@ std::uint64_t sockmap_receive_buffer(std::uint64_t queue_cap) {
   return wanted > receive_buffer_max() ? 0 : wanted;
 }
 
-std::variant<std::shared_ptr<SockmapSession>, std::string> SockmapSession::open(
+std::variant<std::shared_ptr<SockmapSession>, SockmapOpenFailure> SockmapSession::open(
     bpf::Sockmap& map, observe::SockmapMetrics& counted, int client_fd, int backend_fd,
     std::uint64_t queue_cap, std::vector<std::uint8_t>& preamble) {
   // A PROXY header must precede the hello in the backend's stream. The
@@ -78,22 +78,26 @@ std::variant<std::shared_ptr<SockmapSession>, std::string> SockmapSession::open(
     const ssize_t sent =
         ::send(backend_fd, preamble.data(), preamble.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     if (sent > 0) preamble.erase(preamble.begin(), preamble.begin() + sent);
-    if (!preamble.empty()) return std::string("PROXY header not sent at once");
+    if (!preamble.empty()) return SockmapOpenFailure{.reason = "PROXY header not sent at once"};
   }
   for (const int fd : {client_fd, backend_fd})
-    if (auto failed = fix_receive_buffer(fd, queue_cap); !failed.empty()) return failed;
+    if (auto failed = fix_receive_buffer(fd, queue_cap); !failed.empty())
+      return SockmapOpenFailure{.reason = std::move(failed)};
   // The peeked hello goes to the backend from here, not by the kernel's
   // redirect: that is sent by a kworker, a wake-up (and on two busy cores a
   // wait for a turn) before the backend sees its first byte.
   auto inserted = map.insert(client_fd, backend_fd, queue_cap, kSendAhead);
   if (!inserted) {
     const bpf::InsertFailure& failed = inserted.error();
-    // Rare (the sockhash refused a socket after the hello went): the splice
+    // Rare (the sockhash refused a socket after the hello went): the mode
     // that takes over carries the bytes after it, in order.
+    std::string reason = fmt::format("{}: {}", bpf::to_string(failed.kind), failed.message);
     if (failed.sent_ahead != 0)
-      return fmt::format("{}: {} ({} bytes of the client's already sent)",
-                         bpf::to_string(failed.kind), failed.message, failed.sent_ahead);
-    return fmt::format("{}: {}", bpf::to_string(failed.kind), failed.message);
+      reason += fmt::format(" ({} bytes of the client's already sent)", failed.sent_ahead);
+    return SockmapOpenFailure{
+        .reason = std::move(reason),
+        .sent_ahead = failed.sent_ahead,
+        .stream_broken = failed.kind == bpf::InsertFailureKind::stream_broken};
   }
   observe::bump(counted.open);
   return std::shared_ptr<SockmapSession>(new SockmapSession(map, counted, *inserted));
