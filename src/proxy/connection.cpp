@@ -729,13 +729,14 @@ void Connection::start_sockmap(std::vector<std::uint8_t> preamble) {
   observe::SockmapMetrics& counted = worker_.shared().metrics.sockmap;
   std::string reason;
   if (map != nullptr) {
-    auto opened =
-        forward::SockmapSession::open(*map, counted, client_.get(), upstream_.get(),
-                                      runtime_->config.forwarding.sockmap_queue_cap, preamble);
+    auto opened = forward::SockmapSession::open(*map, counted, client_.get(), upstream_.get(),
+                                                runtime_->config.forwarding.sockmap_queue_cap,
+                                                preamble, hello_.size());
     if (auto* session = std::get_if<std::shared_ptr<forward::SockmapSession>>(&opened)) {
-      // The kernel forwards the peeked hello itself; that is not activity
-      // after the start (the idle sweep compares against it). (None left
-      // when it went in a Fast Open SYN.)
+      // The peeked hello went to the backend at the insert (or, past 16 KiB,
+      // its tail by the kernel): not activity after the start (the idle
+      // sweep compares against it). (None left when it went in a Fast Open
+      // SYN.)
       const std::uint64_t hello_size = hello_.size();
       std::vector<std::uint8_t>().swap(hello_);
       const std::uint64_t cap = runtime_->config.forwarding.sockmap_queue_cap;
@@ -861,8 +862,9 @@ void Connection::move_to_sockmap() {
   // verdict judge those bytes first and in order (or pass them up as
   // unpaired, for the forwarder to move), as at a sockmap-mode start.
   std::vector<std::uint8_t> no_preamble;
+  // Nothing sent ahead: mid-stream, no first byte waits on the kworker.
   auto opened = forward::SockmapSession::open(*worker_.shared().sockmap, counted, client_.get(),
-                                              upstream_.get(), cap, no_preamble);
+                                              upstream_.get(), cap, no_preamble, 0);
   if (auto* session = std::get_if<std::shared_ptr<forward::SockmapSession>>(&opened)) {
     for (Direction& dir : dirs_) {
       dir.carried += dir.forwarder->bytes_moved();

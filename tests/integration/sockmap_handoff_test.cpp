@@ -1,11 +1,13 @@
 // The handoff to the kernel in sockmap mode: the proxy sends the peeked
-// hello (and whatever else the client had queued, up to 16 KiB) to the
+// hello (what it peeked to route, up to 16 KiB) to the
 // backend itself, just before the sockets go into the sockhash, and the
 // kernel carries every byte after it. The hello then reaches the backend
 // without waiting for the kworker that sends redirected bytes. Nothing may
 // be lost, repeated or reordered at the seam, and the access log and the
 // per-path byte counters still count every byte.
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -92,6 +94,45 @@ TEST_P(SockmapHandoffTest, HelloFromTheProxyAndTheBytesBehindItFromTheKernelArri
   EXPECT_GE(userspace, static_cast<double>(kRounds * hello.size()));
   EXPECT_LE(userspace, static_cast<double>(kRounds) * 16 * 1024);
   EXPECT_EQ(s.at("sniproxy_sockmap_fallbacks_total"), 0);
+}
+
+// A short upload sent whole with its end right behind the hello: the
+// client's socket must still be ESTABLISHED when it goes into the sockhash,
+// which refuses any other state (it would fall back to splice). Reading the
+// hello off it sends a window update; with the larger receive buffer fixed
+// before that, the client could send the rest and its FIN in the meantime
+// (1 in 20 such connections fell back before the buffer was fixed after the
+// insert instead).
+TEST_P(SockmapHandoffTest, AShortUploadEndingRightBehindTheHelloStaysInTheKernel) {
+  auto sunk = std::make_shared<SinkResult>();
+  Backend backend(sink_handler(sunk));
+  ConfigSpec spec = base_config();
+  ASSERT_NO_FATAL_FAILURE(start_routing(spec, {route("upload.test", backend)}));
+  const std::vector<std::uint8_t> hello = hello_for("upload.test");
+
+  constexpr int kRounds = 20;
+  constexpr std::size_t kUpload = std::size_t{128} * 1024;
+  for (int round = 0; round < kRounds; ++round) {
+    UniqueFd c = connect_to(listener_port());
+    ASSERT_TRUE(c);
+    const std::uint16_t client_port = local_endpoint(c.get()).port;
+    std::vector<std::uint8_t> sent = hello;
+    const auto upload = numbered(kUpload, static_cast<std::size_t>(round));
+    sent.insert(sent.end(), upload.begin(), upload.end());
+    ASSERT_EQ(send_all(c.get(), sent, Deadline::in(milliseconds(5000))), IoStatus::ok);
+    shutdown_write(c.get());
+    // The backend closes once it has read to the end.
+    const ReadAll answer = read_until_closed(c.get(), Deadline::in(milliseconds(5000)));
+    ASSERT_EQ(answer.status, IoStatus::eof) << "round " << round;
+    c.reset();
+    auto entry = access_entry(client_port);
+    ASSERT_TRUE(entry) << "round " << round;
+    EXPECT_EQ((*entry)["mode"], "sockmap") << "round " << round;
+    EXPECT_EQ((*entry)["bytes_in"], std::to_string(sent.size())) << "round " << round;
+  }
+  std::lock_guard lock(sunk->mutex);
+  ASSERT_EQ(sunk->bytes.size(), static_cast<std::size_t>(kRounds));
+  for (const std::uint64_t n : sunk->bytes) EXPECT_EQ(n, hello.size() + kUpload);
 }
 
 INSTANTIATE_TEST_SUITE_P(Sockmap, SockmapHandoffTest, ::testing::Values("sockmap"),

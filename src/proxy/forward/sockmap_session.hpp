@@ -36,12 +36,17 @@ struct SockmapOpenFailure {
 class SockmapSession {
  public:
   // Sends `preamble` (a PROXY header) to the backend first, taking off what
-  // was sent, then inserts both sockets. The failure says why the connection
+  // was sent, then the first `send_ahead` bytes queued on the client (the
+  // peeked hello: the kernel's redirect would be sent by a kworker, a
+  // wake-up before the backend's first byte), then inserts both sockets.
+  // Only the hello: taking more off the client opens its window, and a
+  // client that sends its all and its FIN meanwhile leaves a socket the
+  // sockhash refuses (not ESTABLISHED), which falls back. The failure says why the connection
   // cannot use the sockmap (it then forwards by splice, rest of the
   // preamble first, or ends if the stream broke).
   static std::variant<std::shared_ptr<SockmapSession>, SockmapOpenFailure> open(
       bpf::Sockmap& map, observe::SockmapMetrics& counted, int client_fd, int backend_fd,
-      std::uint64_t queue_cap, std::vector<std::uint8_t>& preamble);
+      std::uint64_t queue_cap, std::vector<std::uint8_t>& preamble, std::size_t send_ahead);
   ~SockmapSession();
   SockmapSession(const SockmapSession&) = delete;
   SockmapSession& operator=(const SockmapSession&) = delete;
