@@ -40,9 +40,7 @@ setup build/test --buildtype=debugoptimized -Dcpp_args=-g1
 # descriptors (which the fd-exhaustion tests make the proxy on purpose) fails
 # that test and is told every virtual call on a fresh type has an "invalid
 # vptr". ASan still checks every such object's memory.
-# -O1 (-Doptimization=1), as the sanitizers' own documentation advises:
-# reports keep their frames, and the compile is shorter than at -O2.
-CXX=clang++ setup build/sanitize -Doptimization=1 -Ddebug=true -Db_sanitize=address,undefined \
+CXX=clang++ setup build/sanitize --buildtype=debugoptimized -Db_sanitize=address,undefined \
   -Db_lundef=false -Dfuzz=true -Dbenchmarks=false "-Dcpp_args=-fno-sanitize=vptr -gline-tables-only" \
   "${unity[@]}"
 
@@ -89,9 +87,6 @@ sanitize_filter+="Auto/AutoSockmapTest.BackendEndingFirstAfterTheMoveClosesClean
 #   kernel path is the plain build's to show, and the moves of passed runs
 #   it makes run here in the slow-reader suite's sockmap instances.
 sanitize_filter+="Sockmap/SockmapBulkTest.*:"
-# - the sockmap handoff suite (one more compile): the hello sent ahead runs
-#   here in every sockmap instance that carries a hello.
-sanitize_filter+="Sockmap/SockmapHandoffTest.*:"
 sanitize_filter=${sanitize_filter%:}
 # The epoll backend under the sanitizers: its reactor unit tests, the abuse
 # suite's copy instances (descriptor exhaustion, resets, churn, backpressure;

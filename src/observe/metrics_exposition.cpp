@@ -180,9 +180,8 @@ void connect_latency(Writer& w, const Metrics& m) {
 
 void sockmap(Writer& w, const Metrics& m) {
   w.family("sniproxy_sockmap_bytes_total", "counter",
-           "Bytes of finished sockmap connections: redirected in the kernel, or moved by "
-           "the proxy (the hello, sent ahead at the start, and bytes passed to userspace "
-           "over the memory bound).");
+           "Bytes of finished sockmap connections: redirected in the kernel, or passed to "
+           "userspace over the memory bound.");
   w.sample("sniproxy_sockmap_bytes_total", "path=\"kernel\"", read(m.sockmap.kernel_bytes));
   w.sample("sniproxy_sockmap_bytes_total", "path=\"userspace\"", read(m.sockmap.userspace_bytes));
   w.family("sniproxy_sockmap_trimmed_bytes_total", "counter",

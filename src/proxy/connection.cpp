@@ -729,14 +729,13 @@ void Connection::start_sockmap(std::vector<std::uint8_t> preamble) {
   observe::SockmapMetrics& counted = worker_.shared().metrics.sockmap;
   std::string reason;
   if (map != nullptr) {
-    auto opened = forward::SockmapSession::open(*map, counted, client_.get(), upstream_.get(),
-                                                runtime_->config.forwarding.sockmap_queue_cap,
-                                                preamble, hello_.size());
+    auto opened =
+        forward::SockmapSession::open(*map, counted, client_.get(), upstream_.get(),
+                                      runtime_->config.forwarding.sockmap_queue_cap, preamble);
     if (auto* session = std::get_if<std::shared_ptr<forward::SockmapSession>>(&opened)) {
-      // The peeked hello went to the backend at the insert (or, past 16 KiB,
-      // its tail by the kernel): not activity after the start (the idle
-      // sweep compares against it). (None left when it went in a Fast Open
-      // SYN.)
+      // The kernel forwards the peeked hello itself; that is not activity
+      // after the start (the idle sweep compares against it). (None left
+      // when it went in a Fast Open SYN.)
       const std::uint64_t hello_size = hello_.size();
       std::vector<std::uint8_t>().swap(hello_);
       const std::uint64_t cap = runtime_->config.forwarding.sockmap_queue_cap;
@@ -748,15 +747,7 @@ void Connection::start_sockmap(std::vector<std::uint8_t> preamble) {
                                                              dirs_[1].from, dirs_[1].to, cap, 0));
       return;
     }
-    auto& failed = std::get<forward::SockmapOpenFailure>(opened);
-    if (failed.stream_broken) {
-      close(observe::Outcome::reset, true, failed.reason);
-      return;
-    }
-    // The hello went ahead before a map refused a socket: it is the
-    // direction's, and splice carries what follows it.
-    dirs_[0].carried += failed.sent_ahead;
-    reason = std::move(failed.reason);
+    reason = std::get<std::string>(opened);
   }
   observe::bump(counted.fallbacks);
   // Not loaded at start-up is logged once then (event=sockmap_unavailable):
@@ -862,9 +853,8 @@ void Connection::move_to_sockmap() {
   // verdict judge those bytes first and in order (or pass them up as
   // unpaired, for the forwarder to move), as at a sockmap-mode start.
   std::vector<std::uint8_t> no_preamble;
-  // Nothing sent ahead: mid-stream, no first byte waits on the kworker.
   auto opened = forward::SockmapSession::open(*worker_.shared().sockmap, counted, client_.get(),
-                                              upstream_.get(), cap, no_preamble, 0);
+                                              upstream_.get(), cap, no_preamble);
   if (auto* session = std::get_if<std::shared_ptr<forward::SockmapSession>>(&opened)) {
     for (Direction& dir : dirs_) {
       dir.carried += dir.forwarder->bytes_moved();
@@ -880,17 +870,9 @@ void Connection::move_to_sockmap() {
                                                            dirs_[1].from, dirs_[1].to, cap, 0));
     return;
   }
-  auto& failed = std::get<forward::SockmapOpenFailure>(opened);
-  if (failed.stream_broken) {
-    close(observe::Outcome::reset, true, failed.reason);
-    return;
-  }
-  // Bytes the insert sent ahead are off the client: the copy that resumes
-  // carries what follows them.
-  dirs_[0].carried += failed.sent_ahead;
   observe::bump(counted.fallbacks);
   log::info("sockmap_fallback", "id={} reason={} now=copy fallbacks_total={}", id_,
-            log::quote(failed.reason), observe::read(counted.fallbacks));
+            log::quote(std::get<std::string>(opened)), observe::read(counted.fallbacks));
   for (Direction& dir : dirs_) dir.forwarder->resume();
 }
 

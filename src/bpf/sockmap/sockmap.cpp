@@ -5,8 +5,6 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-#include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -73,8 +71,6 @@ std::string_view to_string(InsertFailureKind kind) {
       return "map_full";
     case InsertFailureKind::unsupported:
       return "unsupported";
-    case InsertFailureKind::stream_broken:
-      return "stream_broken";
     case InsertFailureKind::other:
       return "other";
   }
@@ -237,30 +233,17 @@ std::optional<InsertFailure> add_links(MapEntries& entries, const Sockmap::MapFd
   return entries.add(maps.links, "the backend's pair entry", pair.backend_cookie, &backend);
 }
 
-// Bytes that arrive while only one socket is in find no peer and take the
-// slow way (passed up as unpaired, moved by userspace), so the socket whose
-// peer is about to send goes in first. Usually the backend, so the client's
-// bytes find it; but once the hello was sent ahead the backend may be
-// answering already, and the client, which waits for that answer, goes in
-// first.
+// Backend first: once the client is in, its bytes are redirected to it.
 std::optional<InsertFailure> add_sockets(MapEntries& entries, const Sockmap::MapFds& maps,
                                          const SockPair& pair) {
   const auto backend_value = static_cast<std::uint32_t>(pair.backend_fd);
-  const auto client_value = static_cast<std::uint32_t>(pair.client_fd);
-  auto add_backend = [&] {
-    return entries.add(maps.sockets, "the backend socket to the sockhash", pair.backend_cookie,
-                       &backend_value);
-  };
-  auto add_client = [&] {
-    return entries.add(maps.sockets, "the client socket to the sockhash", pair.client_cookie,
-                       &client_value);
-  };
-  if (pair.client_sent_ahead != 0) {
-    if (auto failed = add_client()) return failed;
-    return add_backend();
+  if (auto failed = entries.add(maps.sockets, "the backend socket to the sockhash",
+                                pair.backend_cookie, &backend_value)) {
+    return failed;
   }
-  if (auto failed = add_backend()) return failed;
-  return add_client();
+  const auto client_value = static_cast<std::uint32_t>(pair.client_fd);
+  return entries.add(maps.sockets, "the client socket to the sockhash", pair.client_cookie,
+                     &client_value);
 }
 
 // Bytes queued before the insert wait for a data_ready that may never
@@ -281,57 +264,9 @@ std::optional<InsertFailure> judge_queued_bytes(int client_fd, int backend_fd) {
   return std::nullopt;
 }
 
-// The most insert() sends ahead (a stack buffer's worth; a hello longer
-// than that sends its tail through the kernel, in order behind it).
-constexpr std::size_t kMostSentAhead = std::size_t{16} * 1024;
-
-// Sends up to `most` bytes queued on the client to the backend and then
-// takes exactly those off the client (peeked first, so bytes arriving
-// meanwhile queue behind them for the verdict). `sent`: how many reached
-// the backend. Nothing queued, or a backend that takes nothing now, sends
-// nothing: the insert's kick then redirects the bytes as before.
-std::optional<InsertFailure> send_queued_ahead(int client_fd, int backend_fd, std::size_t most,
-                                               std::uint64_t& sent) {
-  sent = 0;
-  std::array<std::uint8_t, kMostSentAhead> buffer;  // NOLINT: only what recv() wrote is sent
-  const std::size_t want = std::min(most, buffer.size());
-  if (want == 0) return std::nullopt;
-  ssize_t peeked = 0;
-  do {
-    peeked = ::recv(client_fd, buffer.data(), want, MSG_PEEK | MSG_DONTWAIT);
-  } while (peeked < 0 && errno == EINTR);
-  if (peeked <= 0) return std::nullopt;
-  ssize_t given = 0;
-  do {
-    given = ::send(backend_fd, buffer.data(), static_cast<std::size_t>(peeked),
-                   MSG_DONTWAIT | MSG_NOSIGNAL);
-  } while (given < 0 && errno == EINTR);
-  // A failing backend shows its error to the forwarder's poll.
-  if (given <= 0) return std::nullopt;
-  sent = static_cast<std::uint64_t>(given);
-  std::size_t taken = 0;
-  while (taken < sent) {
-    const ssize_t n = ::recv(client_fd, buffer.data(), sent - taken, MSG_DONTWAIT);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    taken += static_cast<std::size_t>(n);
-  }
-  // The bytes just peeked are the socket's head and only this thread reads
-  // it: anything else means the stream is no longer what was sent.
-  if (taken != sent) {
-    InsertFailure broken = failure(
-        InsertFailureKind::stream_broken,
-        fmt::format("sockmap: took {} of the {} bytes sent ahead off the client", taken, sent));
-    broken.sent_ahead = sent;
-    return broken;
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
-InsertResult Sockmap::insert(int client_fd, int backend_fd, std::uint64_t queue_cap,
-                             std::size_t send_ahead) {
+InsertResult Sockmap::insert(int client_fd, int backend_fd, std::uint64_t queue_cap) {
   InsertResult described = describe_pair(client_fd, backend_fd);
   if (!described) return described;
   SockPair pair = *described;
@@ -356,19 +291,8 @@ InsertResult Sockmap::insert(int client_fd, int backend_fd, std::uint64_t queue_
   MapEntries entries(max_sockets_);  // undoes every write below unless committed
   // The slots and links first: when the verdict first runs it must find them.
   if (auto failed = add_links(entries, maps_, pair)) return *failed;
-  // Last before the sockets go in, once nothing but the sockhash can refuse
-  // the pair. The bases read above move by exactly what was sent: read off
-  // the client, written into the backend's stream.
-  if (auto failed = send_queued_ahead(client_fd, backend_fd, send_ahead, pair.client_sent_ahead))
-    return *failed;
-  pair.client_read_base += pair.client_sent_ahead;
-  pair.backend_written_base += pair.client_sent_ahead;
-  std::optional<InsertFailure> failed = add_sockets(entries, maps_, pair);
-  if (!failed) failed = judge_queued_bytes(client_fd, backend_fd);
-  if (failed) {
-    failed->sent_ahead = pair.client_sent_ahead;
-    return *failed;
-  }
+  if (auto failed = add_sockets(entries, maps_, pair)) return *failed;
+  if (auto failed = judge_queued_bytes(client_fd, backend_fd)) return *failed;
   entries.commit();
   slots.commit();
   return pair;

@@ -12,7 +12,6 @@
 // it concurrently.
 #include <atomic>
 #include <chrono>
-#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -53,10 +52,6 @@ struct SockPair {
   // Each socket's slot (its state and control, slot_table.hpp).
   std::uint32_t client_slot = 0;
   std::uint32_t backend_slot = 0;
-  // Bytes queued on the client that insert() sent to the backend itself
-  // (its send_ahead): the head of client_to_backend, in neither the bases
-  // nor the kernel's counts.
-  std::uint64_t client_sent_ahead = 0;
 };
 
 // A direction is named by the socket whose received bytes it carries.
@@ -77,17 +72,13 @@ enum class InsertFailureKind {
   not_established,  // a socket is not ESTABLISHED: forward this one in userspace
   map_full,         // the maps hold max_sockets: raise it or forward in userspace
   unsupported,      // the kernel refused the socket (e.g. kTLS, already in a map)
-  // Bytes sent ahead could not all be taken off the client: the backend has
-  // bytes the client's stream still holds, so no mode can carry on.
-  stream_broken,
   other,
 };
 std::string_view to_string(InsertFailureKind kind);
 
 struct InsertFailure {
   InsertFailureKind kind = InsertFailureKind::other;
-  std::string message;           // names the cause and what to do
-  std::uint64_t sent_ahead = 0;  // insert()'s send_ahead bytes already with the backend
+  std::string message;  // names the cause and what to do
 };
 
 // insert()'s outcome: the pair, or why not (nothing is left in the maps then).
@@ -120,16 +111,7 @@ class Sockmap {
   // first) so bytes they already hold (a ClientHello only MSG_PEEKed, a
   // server's greeting) take the redirect path, first and in order. Undoes
   // everything on failure. The fds stay the caller's.
-  // `send_ahead`: up to this many bytes queued on the client (the peeked
-  // hello) are sent to the backend here, just before the sockets go in
-  // (then the client first, since the backend may be answering already),
-  // instead of by the kernel: a redirect is sent by a kworker, a wake-up on
-  // the first byte's path. Once sent they are taken off the client, so an
-  // insert that fails after that (the sockhash refused a socket) leaves the
-  // caller's stream without them: SockPair::client_sent_ahead says how
-  // many, InsertFailure::sent_ahead on failure.
-  InsertResult insert(int client_fd, int backend_fd, std::uint64_t queue_cap,
-                      std::size_t send_ahead = 0);
+  InsertResult insert(int client_fd, int backend_fd, std::uint64_t queue_cap);
 
   // Takes both sockets out of the sockhash and pair_of (a batch delete
   // where the map has one) and frees their slots; safe to call twice. Teardown only: the kernel

@@ -47,12 +47,7 @@ SockmapForwarder::SockmapForwarder(Host& host, std::shared_ptr<SockmapSession> s
       to_(to),
       queue_cap_(queue_cap),
       eof_delay_(kFirstEofRecheck),
-      // The insert sent the head of the client's bytes itself (the peeked
-      // hello): not the kernel's to count, but this direction's bytes.
-      sent_ahead_(
-          direction == bpf::Direction::client_to_backend ? session_->pair().client_sent_ahead : 0),
-      kernel_seen_(already_seen - std::min(already_seen, sent_ahead_)),
-      passed_bytes_(sent_ahead_) {}
+      kernel_seen_(already_seen) {}
 
 SockmapForwarder::~SockmapForwarder() {
   cancel_timer();
@@ -61,39 +56,21 @@ SockmapForwarder::~SockmapForwarder() {
 void SockmapForwarder::start() {
   last_look_ = reactor::Clock::now();
   look_later(look_delay_);
-  // Bytes passed unpaired (the peer was not in the sockhash yet) come only
-  // before the insert ends, so the slot shows them now, and the poll would
-  // not (wait()): move them at once. One whose verdict is still running on
-  // another CPU is found by the first look.
-  auto state = session_->map().state(session_->pair(), direction_);
-  auto control = session_->map().control(session_->pair(), direction_);
-  if (state && control && state->passed > control->consumed) {
-    step();
-    return;
-  }
   wait();
 }
 
 void SockmapForwarder::wait() {
   if (poll_armed_) return;
   poll_armed_ = true;
-  // The end of stream and errors, not POLLIN: the verdict's data_ready wakes
-  // the socket's waiters with POLLIN for every redirected skb though its
-  // bytes left (io_uring reports that mask without polling again), so a
-  // POLLIN poll woke the proxy for nothing once per connection and
-  // direction (and per skb if re-armed). A poll for POLLRDHUP is not woken
-  // by those keys, and is by the FIN (its state change wakes with no key and
-  // the socket is polled then). Passed bytes and an overlap the verdict
-  // could not cut are found by the looks, due before the limit can be
-  // reached.
-  host_.reactor().poll(from_, POLLRDHUP, host_.begin(Side::source));
+  host_.reactor().poll(from_, ends_only_ ? POLLRDHUP : POLLIN | POLLRDHUP,
+                       host_.begin(Side::source));
 }
 
 void SockmapForwarder::on_complete(Side side, const reactor::Event& event) {
   if (side == Side::source && eof_timer_) {
     // The short wait for the kernel's queue after the end (-ETIME).
     eof_timer_ = false;
-    if (!host_.closing() && !stopped_) step();
+    if (!host_.closing() && !stopped_) step(false);
     return;
   }
   if (side == Side::source)
@@ -106,13 +83,13 @@ void SockmapForwarder::on_complete(Side side, const reactor::Event& event) {
     return;
   }
   if (side == Side::peer) {
-    step();
+    step(false);
     return;
   }
-  // What the poll reports is what the socket shows: the wake-ups it does
-  // not filter out (the FIN's state change, errors) poll the socket before
-  // they complete.
-  step(static_cast<short>(event.res));
+  // What an ends-only poll reports is what the socket shows: the wake-ups
+  // it does not filter out (the FIN's state change, errors) poll the socket
+  // before they complete. A POLLIN poll's may be a stale mask (wait()).
+  step(true, ends_only_ ? std::optional<short>(static_cast<short>(event.res)) : std::nullopt);
 }
 
 void SockmapForwarder::recheck_later() {
@@ -132,7 +109,7 @@ void SockmapForwarder::look_later(std::chrono::microseconds delay) {
   timer_due_ = due;
   timer_ = host_.timers().schedule(due, [this] {
     timer_ = 0;
-    if (!host_.closing() && !stopped_) step();
+    if (!host_.closing() && !stopped_) step(false);
   });
 }
 
@@ -142,11 +119,9 @@ void SockmapForwarder::cancel_timer() {
   timer_ = 0;
 }
 
-void SockmapForwarder::step(std::optional<short> seen) {
+void SockmapForwarder::step(bool woken, std::optional<short> seen) {
   if (eof_ || peer_full_) return;  // finished, or waiting for room in the peer
-  // With the poll armed, the end and errors are its to report (it steps
-  // then): a look needs no poll() of its own.
-  const short revents = seen ? *seen : poll_armed_ ? short{0} : poll_source(from_);
+  const short revents = seen ? *seen : poll_source(from_);
   if (source_failed(revents)) return;
   Look look;
   look.at_eof = (revents & (POLLRDHUP | POLLHUP)) != 0;
@@ -165,7 +140,25 @@ void SockmapForwarder::step(std::optional<short> seen) {
     return;
   }
   schedule_next_look(look);
-  wait();
+  if (woken && !look.progressed && (revents & POLLIN) == 0) {
+    // Woken by a redirected skb: the verdict's data_ready wakes the socket's
+    // waiters with POLLIN although the bytes left for the peer (io_uring
+    // reports the wake-up's mask without polling again). Watching POLLIN
+    // would wake once per skb, so from now on the poll waits for the end of
+    // stream and errors only, which keeps the FIN as prompt as the data;
+    // the looks above (sooner than the limit can be reached) find passed
+    // bytes and an overlap that could not be cut.
+    ends_only_ = true;
+    wait();
+  } else if (woken && !look.progressed) {
+    // Readable but nothing to do (bytes the verdict has not judged yet,
+    // say): a level-triggered poll would spin, so look again after a short
+    // backoff. Not after the look's delay, which can be a second: the poll
+    // is what sees EOF and resets.
+    recheck_later();
+  } else {
+    wait();
+  }
 }
 
 bool SockmapForwarder::source_failed(short revents) {
@@ -461,7 +454,7 @@ void SockmapForwarder::finish(const Look& look) {
   }
   // Every byte of the direction is in the peer's stream and none can
   // follow: its count for the access log, without reading it again at stop().
-  final_bytes_ = sent_ahead_ + look.counts.forwarded;
+  final_bytes_ = look.counts.forwarded;
   eof_ = true;
   host_.end_of_stream();
 }
@@ -489,7 +482,7 @@ void SockmapForwarder::stop() {
   // stopped before never shut its peer down, so no FIN of ours is in them.
   if (!eof_) {
     if (auto forwarded = bpf::Sockmap::forwarded_bytes(session_->pair(), direction_, false))
-      final_bytes_ = sent_ahead_ + *forwarded;
+      final_bytes_ = *forwarded;
   }
   observe::SockmapMetrics& counted = session_->counted();
   if (auto state = map.state(session_->pair(), direction_)) {

@@ -3,12 +3,12 @@
 // moves the bytes (bpf_c/sockmap.bpf.c); userspace only watches.
 //
 // The direction keeps one wake-up armed on its source socket: a poll for
-// POLLRDHUP and errors only. A POLLIN poll would also fire for redirected
-// bytes: the verdict's data_ready wakes the socket's waiters with POLLIN
-// though the bytes left (io_uring reports that mask as it is), so it woke
-// the proxy once per connection for nothing, and per skb if re-armed. The
-// end and errors still wake it at once; periodic looks (due before the
-// limit can be reached) find passed bytes. What it must act on:
+// POLLIN | POLLRDHUP. It fires for the three things userspace must act on,
+// and also once for redirected bytes: the verdict's data_ready wakes the
+// socket's waiters with POLLIN though the bytes left (io_uring reports that
+// mask as it is). After such a wake-up the poll waits for POLLRDHUP and
+// errors only, so it does not wake per skb and still sees the end at once;
+// the periodic looks find passed bytes then. What it must act on:
 //  - bytes the verdict passed because the direction reached its memory
 //    bound (the peer stopped reading): take them, send them to the peer
 //    once the kernel's queue for it is flushed, report them as consumed,
@@ -67,9 +67,8 @@ class SockmapForwarder final : public Forwarder {
   // from the others) has already acted: aborted or failed the connection, or
   // arranged the next look itself.
   // `seen`: what the poll that woke it reported, when that is the socket's
-  // state (else the armed poll will report the end and errors, and with
-  // none armed a zero-timeout poll looks).
-  void step(std::optional<short> seen = std::nullopt);
+  // state (else a zero-timeout poll looks).
+  void step(bool woken, std::optional<short> seen = std::nullopt);
   bool source_failed(short revents);  // POLLERR with SO_ERROR set
   bool read_counters(Look& look);
   bool untrimmed_overlap(const bpf::ForwardState& state);
@@ -96,27 +95,24 @@ class SockmapForwarder final : public Forwarder {
   int to_;
   std::uint64_t queue_cap_;
   bool poll_armed_ = false;
+  bool ends_only_ = false;               // the poll waits for POLLRDHUP and errors, not POLLIN
   bool eof_timer_ = false;               // the source slot holds a short timeout after the end
   std::chrono::microseconds eof_delay_;  // its next length (from kFirstEofRecheck, doubling)
-  std::uint64_t sent_ahead_;             // the insert sent them, before the kernel's bytes
   bool peer_full_ = false;               // a POLLOUT on the peer is armed
   bool eof_ = false;                     // the FIN was carried to the peer
   reactor::TimerQueue::Id timer_ = 0;
   reactor::Clock::time_point timer_due_{};
-  std::chrono::milliseconds wait_delay_{1};  // backoff while waiting on the kernel
-  // Between looks at the bound. The first comes 1 ms after the start: no
-  // wake-up shows that bytes flow (wait()), and a bulk stream can fill the
-  // cap within a few milliseconds on loopback.
-  std::chrono::microseconds look_delay_{1'000};
-  std::uint64_t redirected_seen_ = 0;  // state.redirected at the last look
+  std::chrono::milliseconds wait_delay_{1};       // backoff while waiting on the kernel
+  std::chrono::microseconds look_delay_{10'000};  // between looks at the bound
+  std::uint64_t redirected_seen_ = 0;             // state.redirected at the last look
   reactor::Clock::time_point last_look_{};
   std::uint64_t kernel_seen_ = 0;           // state.redirected at the last moved_unseen()
   std::unique_ptr<std::uint8_t[]> passed_;  // one run of passed bytes, while it moves
   std::size_t passed_size_ = 0;
-  std::size_t held_peeked_ = 0;    // of the run at the source's head: in passed_
-  std::size_t held_sent_ = 0;      // of those: already sent to the peer
-  std::uint64_t passed_bytes_;     // moved through userspace: sent ahead, then passed
-  std::uint64_t final_bytes_ = 0;  // forwarded: at the end of stream, or read at stop()
+  std::size_t held_peeked_ = 0;     // of the run at the source's head: in passed_
+  std::size_t held_sent_ = 0;       // of those: already sent to the peer
+  std::uint64_t passed_bytes_ = 0;  // moved through userspace
+  std::uint64_t final_bytes_ = 0;   // forwarded: at the end of stream, or read at stop()
   bool stopped_ = false;
 };
 

@@ -4,13 +4,10 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstddef>
 #include <cstring>
 #include <fstream>
 
 #include <fmt/format.h>
-
-#include "common/log.hpp"
 
 namespace sniproxy::proxy::forward {
 
@@ -37,15 +34,13 @@ constexpr std::uint64_t kBufferShareOfCap = 16;
 constexpr std::uint64_t kSmallestBuffer = std::uint64_t{512} * 1024;
 constexpr std::uint64_t kLargestBuffer = 1U << 30;
 
-// Best effort: a buffer left autotuned moves the same bytes, with a smaller
-// share on the kernel path (as where rmem_max is too small for it).
-void fix_receive_buffer(int fd, std::uint64_t queue_cap) {
+std::string fix_receive_buffer(int fd, std::uint64_t queue_cap) {
   const std::uint64_t wanted = sockmap_receive_buffer(queue_cap);
-  if (wanted == 0) return;
+  if (wanted == 0) return {};
   const int size = static_cast<int>(wanted);
   if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) != 0)
-    log::warn("sockmap_receive_buffer", "fd={} wanted={} error={}", fd, size,
-              log::quote(std::strerror(errno)));
+    return fmt::format("SO_RCVBUF {}: {}", size, std::strerror(errno));
+  return {};
 }
 
 }  // namespace
@@ -70,39 +65,22 @@ std::uint64_t sockmap_receive_buffer(std::uint64_t queue_cap) {
   return wanted > receive_buffer_max() ? 0 : wanted;
 }
 
-std::variant<std::shared_ptr<SockmapSession>, SockmapOpenFailure> SockmapSession::open(
+std::variant<std::shared_ptr<SockmapSession>, std::string> SockmapSession::open(
     bpf::Sockmap& map, observe::SockmapMetrics& counted, int client_fd, int backend_fd,
-    std::uint64_t queue_cap, std::vector<std::uint8_t>& preamble, std::size_t send_ahead) {
+    std::uint64_t queue_cap, std::vector<std::uint8_t>& preamble) {
   // A PROXY header must precede the hello in the backend's stream. The
   // socket was just connected, so its send buffer takes it at once.
   if (!preamble.empty()) {
     const ssize_t sent =
         ::send(backend_fd, preamble.data(), preamble.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     if (sent > 0) preamble.erase(preamble.begin(), preamble.begin() + sent);
-    if (!preamble.empty()) return SockmapOpenFailure{.reason = "PROXY header not sent at once"};
+    if (!preamble.empty()) return std::string("PROXY header not sent at once");
   }
-  // The peeked hello goes to the backend from here, not by the kernel's
-  // redirect: that is sent by a kworker, a wake-up (and on two busy cores a
-  // wait for a turn) before the backend sees its first byte.
-  auto inserted = map.insert(client_fd, backend_fd, queue_cap, send_ahead);
-  if (!inserted) {
-    const bpf::InsertFailure& failed = inserted.error();
-    // Rare (the sockhash refused a socket after the hello went): the mode
-    // that takes over carries the bytes after it, in order.
-    std::string reason = fmt::format("{}: {}", bpf::to_string(failed.kind), failed.message);
-    if (failed.sent_ahead != 0)
-      reason += fmt::format(" ({} bytes of the client's already sent)", failed.sent_ahead);
-    return SockmapOpenFailure{
-        .reason = std::move(reason),
-        .sent_ahead = failed.sent_ahead,
-        .stream_broken = failed.kind == bpf::InsertFailureKind::stream_broken};
-  }
-  // After the insert, not before: raising the buffer opens the client's
-  // window at the next read, and the send ahead reads the hello. A client
-  // that then sent the rest of a short upload and its FIN before the
-  // insert left a socket in CLOSE_WAIT, which the sockhash refuses (1 in
-  // 20 bulk connections fell back to splice so).
-  for (const int fd : {client_fd, backend_fd}) fix_receive_buffer(fd, queue_cap);
+  for (const int fd : {client_fd, backend_fd})
+    if (auto failed = fix_receive_buffer(fd, queue_cap); !failed.empty()) return failed;
+  auto inserted = map.insert(client_fd, backend_fd, queue_cap);
+  if (!inserted)
+    return fmt::format("{}: {}", bpf::to_string(inserted.error().kind), inserted.error().message);
   observe::bump(counted.open);
   return std::shared_ptr<SockmapSession>(new SockmapSession(map, counted, *inserted));
 }

@@ -21,32 +21,15 @@ std::uint64_t sockmap_receive_buffer_wanted(std::uint64_t queue_cap);
 std::uint64_t sockmap_receive_buffer(std::uint64_t queue_cap);
 std::uint64_t receive_buffer_max();
 
-// Why SockmapSession::open() gave no session.
-struct SockmapOpenFailure {
-  std::string reason;
-  // The client's bytes the insert sent to the backend itself before a map
-  // refused a socket: off the client, so the mode that takes over starts
-  // after them and its count does not hold them.
-  std::uint64_t sent_ahead = 0;
-  // The backend has bytes the client's stream still holds: nothing may
-  // carry on, the connection ends.
-  bool stream_broken = false;
-};
-
 class SockmapSession {
  public:
   // Sends `preamble` (a PROXY header) to the backend first, taking off what
-  // was sent, then the first `send_ahead` bytes queued on the client (the
-  // peeked hello: the kernel's redirect would be sent by a kworker, a
-  // wake-up before the backend's first byte), then inserts both sockets.
-  // Only the hello: taking more off the client opens its window, and a
-  // client that sends its all and its FIN meanwhile leaves a socket the
-  // sockhash refuses (not ESTABLISHED), which falls back. The failure says why the connection
+  // was sent, then inserts both sockets. The error says why the connection
   // cannot use the sockmap (it then forwards by splice, rest of the
-  // preamble first, or ends if the stream broke).
-  static std::variant<std::shared_ptr<SockmapSession>, SockmapOpenFailure> open(
+  // preamble first).
+  static std::variant<std::shared_ptr<SockmapSession>, std::string> open(
       bpf::Sockmap& map, observe::SockmapMetrics& counted, int client_fd, int backend_fd,
-      std::uint64_t queue_cap, std::vector<std::uint8_t>& preamble, std::size_t send_ahead);
+      std::uint64_t queue_cap, std::vector<std::uint8_t>& preamble);
   ~SockmapSession();
   SockmapSession(const SockmapSession&) = delete;
   SockmapSession& operator=(const SockmapSession&) = delete;
